@@ -1,0 +1,98 @@
+import type { Config } from './config/types.js';
+import { parseSites } from './sites/parse.js';
+import { HealthChecker } from './health/checker.js';
+import { Console } from './observe/console.js';
+import { UpstreamSet } from './upstream/upstream-set.js';
+import type { ProxyContext, StartupGate } from './proxy/context.js';
+import { backendDown, type LocalResponse } from './proxy/error-response.js';
+import type { Engine } from './proxy/engine.js';
+import { NodeEngine } from './proxy/node-engine.js';
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Requests wait for the first round of health checks, but never longer than the health timeout. */
+class FirstRound implements StartupGate {
+  open = false;
+  private readonly done: Promise<void>;
+  private readonly boundMs: number;
+
+  constructor(firstRound: Promise<void>, boundMs: number) {
+    this.boundMs = boundMs;
+    this.done = firstRound.then(() => { this.open = true; });
+  }
+
+  wait(): Promise<void> {
+    if (this.open) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.boundMs);
+      void this.done.then(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+}
+
+/** The composition root: builds every part from the configuration and wires them together. */
+export class App {
+  readonly config: Config;
+  readonly console: Console;
+  readonly upstreams: UpstreamSet;
+  readonly health: HealthChecker;
+  readonly engine: Engine;
+
+  constructor(config: Config, interactive: boolean) {
+    this.config = config;
+    // On a terminal with neither --log nor --trace, state changes are shown (the live view comes later).
+    this.console = new Console(config, config.log || (interactive && config.trace === undefined));
+    this.upstreams = new UpstreamSet(config.sites, config);
+    this.upstreams.onChange((c) => this.console.stateChange(c));
+    this.health = new HealthChecker(this.upstreams, config);
+    if (this.console.tracing === 'all' || this.console.tracing === 'minio') {
+      this.health.onProbe = (b, r) => {
+        if (!this.console.wantsTrace('minio', r.status)) return;
+        this.console.trace({
+          kind: 'minio', time: Date.now() - r.durationMs, backend: b.url, method: 'GET', path: new URL(b.healthUrl).pathname,
+          client: '', status: r.status, latencyMs: r.durationMs, ttfbMs: r.durationMs, rx: 0, tx: 0,
+          ...(r.ok ? {} : { error: r.reason }),
+        });
+      };
+    }
+    const startup = new FirstRound(this.health.start(), config.healthTimeout);
+    this.engine = new NodeEngine(this.proxyContext(startup));
+  }
+
+  private proxyContext(startup: StartupGate): ProxyContext {
+    const upstreams = this.upstreams;
+    const retries = this.config.maxRetries ?? upstreams.largestSite();
+    return {
+      upstreams,
+      console: this.console,
+      startup,
+      maxAttempts: retries + 1,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      proto: 'http',
+      local: (method, path) => this.local(method, path),
+    };
+  }
+
+  private local(_method: string, path: string): LocalResponse | null {
+    if (path !== '/v1/health' && !path.startsWith('/v1/health?')) return null;
+    if (this.upstreams.anyReady()) return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'OK\n' };
+    return backendDown('/v1/health');
+  }
+
+  /** SIGHUP: re-read the sites from the same arguments; unchanged backends keep their health. */
+  reload(): string[] {
+    const { sites, errors } = parseSites(this.config.siteArgs, this.config.address);
+    if (errors.length > 0) return errors;
+    const { added, removed } = this.upstreams.replace(sites);
+    void this.health.sync(added, removed);
+    this.console.info(`reloaded: ${added.length} backends added, ${removed.length} removed`);
+    return [];
+  }
+
+  async shutdown(timeoutMs: number): Promise<number> {
+    this.health.stop();
+    const cut = await this.engine.drain(timeoutMs);
+    for (const b of this.upstreams.backends()) b.destroy();
+    return cut;
+  }
+}

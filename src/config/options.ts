@@ -1,0 +1,164 @@
+/**
+ * The one table of command-line options. Flag names, short aliases, env var
+ * names, defaults, parsers and help text all come from here, so the parser, the
+ * help screen and the docs cannot drift apart.
+ */
+import type { Config, HostBalance, TraceMode } from './types.js';
+import { durationMs } from './duration.js';
+import { parseListenAddress } from './listen.js';
+import type { Parser } from './result.js';
+import { integerIn, oneOf, parseBool, parseHealthPath } from './values.js';
+
+/** Config fields that options fill; the sites come from positional arguments. */
+export type OptionKey = Exclude<keyof Config, 'sites' | 'siteArgs'>;
+
+interface Described {
+  readonly long: string;
+  readonly short?: string;
+  readonly help: string;
+}
+
+/**
+ * bool: bare flag means true, "=false" allowed. string: takes a value. optional:
+ * the value may be omitted (then `bare` is used); a separate next argument is
+ * taken only if the parser accepts it. repeatable: every occurrence adds an item.
+ */
+export interface SingleOption<T> extends Described {
+  readonly kind: 'bool' | 'string' | 'optional';
+  readonly default: T;
+  readonly parse: Parser<T>;
+  /** For kind 'optional': the flag alone means this text. */
+  readonly bareText?: string;
+  /** When not given, take the resolved value of this other option instead of `default`. */
+  readonly defaultFrom?: OptionKey;
+  /** How the default reads in help, when JSON of `default` would not say it well. */
+  readonly defaultText?: string;
+  readonly valueName?: string;
+}
+
+export interface ListOption<T> extends Described {
+  readonly kind: 'repeatable';
+  readonly default: readonly T[];
+  readonly parse: Parser<T>;
+  readonly valueName?: string;
+}
+
+/** --help and --version stop parsing and fill no Config field. */
+export interface ActionOption extends Described {
+  readonly kind: 'action';
+}
+
+// The tuple wrapper stops `boolean` from distributing into true | false.
+type OptionFor<T> = [T] extends [readonly (infer E)[]] ? ListOption<E> : SingleOption<T>;
+type OptionTable = { readonly [K in OptionKey]: OptionFor<Config[K]> } & {
+  readonly help: ActionOption;
+  readonly version: ActionOption;
+};
+
+const HOST_BALANCE: readonly HostBalance[] = ['least', 'random', 'round-robin'];
+const TRACE_MODES: readonly TraceMode[] = ['all', 'application', 'minio'];
+const count = integerIn(1, Number.MAX_SAFE_INTEGER);
+const flag = (long: string, help: string, short?: string): SingleOption<boolean> =>
+  ({ long, short, kind: 'bool', default: false, parse: parseBool, help });
+
+/** Declared in help order. Mapped over OptionKey, so forgetting a Config field fails to compile. */
+export const OPTION_TABLE: OptionTable = {
+  address: {
+    long: 'address', short: 'a', kind: 'string', default: { host: '', port: 8080 }, defaultText: ':8080',
+    parse: parseListenAddress, valueName: 'ADDR', help: 'listening address for outrigger',
+  },
+  healthPath: {
+    long: 'health-path', short: 'p', kind: 'string', default: '/', parse: parseHealthPath, valueName: 'PATH',
+    help: 'health check path probed on every backend',
+  },
+  readHealthPath: {
+    long: 'read-health-path', short: 'r', kind: 'string', default: '/', defaultFrom: 'healthPath',
+    defaultText: 'the health path', parse: parseHealthPath, valueName: 'PATH',
+    help: 'health check path for the last site (a read-only failover site)',
+  },
+  healthPort: {
+    long: 'health-port', kind: 'string', default: 0, defaultText: "the backend's port",
+    parse: integerIn(0, 65535), valueName: 'PORT', help: 'probe this port instead of each backend\'s own',
+  },
+  healthDuration: {
+    long: 'health-duration', short: 'd', kind: 'string', default: 5000, defaultText: '5s',
+    parse: durationMs({ allowZero: false }), valueName: 'DURATION', help: 'health check interval (5, 5s, 500ms, 1m)',
+  },
+  healthTimeout: {
+    long: 'health-timeout', kind: 'string', default: 10_000, defaultText: '10s',
+    parse: durationMs({ allowZero: false }), valueName: 'DURATION', help: 'timeout of one health check',
+  },
+  healthOptimistic: flag('health-optimistic', 'stop probing healthy backends until a request to one fails'),
+  healthRise: {
+    long: 'health-rise', kind: 'string', default: 1, parse: count, valueName: 'N',
+    help: 'consecutive good checks that bring a backend online',
+  },
+  healthFall: {
+    long: 'health-fall', kind: 'string', default: 1, parse: count, valueName: 'N',
+    help: 'consecutive failed checks that take a backend offline',
+  },
+  insecure: flag('insecure', 'do not verify backend TLS certificates', 'i'),
+  hostBalance: {
+    long: 'host-balance', kind: 'string', default: 'least', parse: oneOf(HOST_BALANCE), valueName: 'MODE',
+    help: `how to pick a backend in a site: ${HOST_BALANCE.join(', ')}`,
+  },
+  maxRetries: {
+    long: 'max-retries', kind: 'string', default: undefined, defaultText: 'each backend of the site once',
+    parse: integerIn(0, Number.MAX_SAFE_INTEGER), valueName: 'N', help: 'retries of a failed request on other backends',
+  },
+  shutdownTimeout: {
+    long: 'shutdown-timeout', kind: 'string', default: 30_000, defaultText: '30s',
+    parse: durationMs({ allowZero: true }), valueName: 'DURATION', help: 'on SIGTERM, wait this long for requests in flight',
+  },
+  log: flag('log', 'log backend up/down transitions', 'l'),
+  trace: {
+    long: 'trace', short: 't', kind: 'optional', default: undefined, bareText: 'all', defaultText: 'off',
+    parse: oneOf(TRACE_MODES), valueName: 'MODE', help: `trace requests: ${TRACE_MODES.join(', ')} (bare flag: all)`,
+  },
+  errors: flag('errors', 'trace only requests answered with 4xx or 5xx', 'e'),
+  statusCodes: {
+    long: 'status-code', kind: 'repeatable', default: [], parse: integerIn(100, 599), valueName: 'CODE',
+    help: 'trace only responses with this status (repeatable; env: comma-separated)',
+  },
+  quiet: flag('quiet', 'no console output', 'q'),
+  json: flag('json', 'print logs and traces as JSON lines'),
+  debug: flag('debug', 'full request/response traces'),
+  help: { long: 'help', short: 'h', kind: 'action', help: 'show help' },
+  version: { long: 'version', short: 'v', kind: 'action', help: 'print the version' },
+};
+
+/** One row of the table with its types erased, for code that walks every option. */
+export type AnyOption = (SingleOption<unknown> | ListOption<unknown> | ActionOption) & {
+  /** The Config field filled, or 'help' / 'version' for actions. */
+  readonly key: OptionKey | 'help' | 'version';
+  /** The env var, derived from the long name; undefined for actions. */
+  readonly env: string | undefined;
+};
+
+/** "health-path" -> "OUTRIGGER_HEALTH_PATH". */
+export function envName(long: string): string {
+  return `OUTRIGGER_${long.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/** Positional SITEs fall back to this env var, space-separated. */
+export const SITES_ENV = 'OUTRIGGER_SITES';
+
+export const OPTIONS: readonly AnyOption[] = Object.entries(OPTION_TABLE).map(([key, spec]) => ({
+  ...(spec as SingleOption<unknown> | ListOption<unknown> | ActionOption),
+  key: key as AnyOption['key'],
+  env: spec.kind === 'action' ? undefined : envName(spec.long),
+}));
+
+const BY_NAME = new Map<string, AnyOption>();
+for (const option of OPTIONS) {
+  BY_NAME.set(option.long, option);
+  if (option.short !== undefined) BY_NAME.set(option.short, option);
+}
+
+/**
+ * Finds an option by long name or short alias. Go's flag package treats "-name"
+ * and "--name" alike, so both spellings reach both names here.
+ */
+export function findOption(name: string): AnyOption | undefined {
+  return BY_NAME.get(name);
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { parseCommandLine } from './config/parse.js';
+import { App } from './app.js';
+import { version } from './version.js';
+
+/** The process edge: arguments in, exit codes and signals out. Nothing else touches `process`. */
+async function main(): Promise<void> {
+  const outcome = parseCommandLine(process.argv.slice(2), process.env);
+  switch (outcome.kind) {
+    case 'help':
+      process.stdout.write(outcome.text);
+      return;
+    case 'version':
+      process.stdout.write(`outrigger version ${version()}\n`);
+      return;
+    case 'error':
+      for (const e of outcome.errors) process.stderr.write(`outrigger: ${e}\n`);
+      process.stderr.write(`\n${outcome.usage}`);
+      process.exitCode = 2;
+      return;
+    case 'config':
+      break;
+  }
+  const config = outcome.config;
+  const app = new App(config, process.stdout.isTTY === true);
+  let bound: { host: string; port: number };
+  try {
+    bound = await app.engine.listen(config.address);
+  } catch (err) {
+    process.stderr.write(`outrigger: cannot listen on ${config.address.host}:${config.address.port}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+  app.console.info(`listening on http://${host}:${bound.port}`, { Address: `${host}:${bound.port}` });
+
+  process.on('SIGHUP', () => {
+    const errors = app.reload();
+    for (const e of errors) app.console.info(`reload failed: ${e}`);
+  });
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    app.console.info(`${signal}: draining (up to ${config.shutdownTimeout} ms)`);
+    void app.shutdown(config.shutdownTimeout).then((cut) => {
+      if (cut > 0) app.console.info(`shutdown timeout: closed ${cut} connections still open`);
+      app.console.flush();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,53 @@
+import type { Console } from '../observe/console.js';
+import type { UpstreamSet } from '../upstream/upstream-set.js';
+import type { LocalResponse } from './error-response.js';
+
+/** Holds requests that arrive before the first round of health checks has finished. */
+export interface StartupGate {
+  readonly open: boolean;
+  /** Resolves when the first round is done or the wait bound (the health timeout) passes. */
+  wait(): Promise<void>;
+}
+
+/**
+ * Everything a forwarding engine needs from the rest of Outrigger. This is the narrow interface
+ * between policy (which backend, when to retry, what to log) and the engine that moves bytes, so
+ * the engine can be replaced without touching balancing, health or observability.
+ */
+export interface ProxyContext {
+  readonly upstreams: UpstreamSet;
+  readonly console: Console;
+  readonly startup: StartupGate;
+  /** Attempts per request, the first included. */
+  readonly maxAttempts: number;
+  readonly connectTimeoutMs: number;
+  /** 'http' or 'https', for X-Forwarded-Proto. */
+  readonly proto: string;
+  /** Outrigger's own endpoints (/v1/health, ...): a response, or null to proxy the request. */
+  local(method: string, path: string): LocalResponse | null;
+}
+
+/** Methods whose requests may be sent twice (RFC 9110 §9.2.2), as far as retries go. */
+export function isIdempotent(method: string): boolean {
+  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'PUT' || method === 'DELETE' || method === 'TRACE';
+}
+
+/** Transport error codes that mean nothing reached the backend: always safe to retry. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNECTTIMEOUT', 'EADDRNOTAVAIL']);
+
+export function isConnectError(code: string | undefined): boolean {
+  return code !== undefined && CONNECT_ERRORS.has(code);
+}
+
+/** Origin-form path for a request target; absolute-form is reduced to its path so traffic only ever goes to our backends. */
+export function originForm(target: string): string | null {
+  if (target.charCodeAt(0) === 47 /* / */) return target;
+  if (target === '*') return target;
+  if (!/^https?:\/\//i.test(target)) return null;
+  try {
+    const u = new URL(target);
+    return u.pathname + u.search;
+  } catch {
+    return null;
+  }
+}

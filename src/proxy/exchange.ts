@@ -1,0 +1,241 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { Backend } from '../upstream/backend.js';
+import { backendDown, badGateway, type LocalResponse } from './error-response.js';
+import { clientAddress, downstreamResponseHeaders, headerObject, upstreamRequestHeaders } from './headers.js';
+import { isConnectError, isIdempotent, type ProxyContext } from './context.js';
+
+/** An upstream failure with a stable code, so retry decisions branch on codes, not messages. */
+interface TransportError extends Error {
+  code?: string;
+}
+
+/**
+ * One client request on its way through the proxy: picks a backend, forwards, retries when that
+ * is safe, streams the answer back and records the outcome. Safe retry means: nothing of the
+ * client's body was consumed, no response byte reached the client, and either the connection
+ * never opened or the request can be sent twice (idempotent, or no body at all).
+ */
+export class Exchange {
+  private readonly ctx: ProxyContext;
+  private readonly req: http.IncomingMessage;
+  private readonly res: http.ServerResponse;
+  private readonly path: string;
+  private readonly hasBody: boolean;
+  private readonly started = performance.now();
+  private readonly startedAt = Date.now();
+  private headers: string[] | null = null;
+  private tried: Backend[] | null = null;
+  private backend: Backend | null = null;
+  private upstream: http.ClientRequest | null = null;
+  private bodyStarted = false;
+  private responded = false;
+  private done = false;
+  private attempts = 0;
+  private ttfb = 0;
+  private rx = 0;
+  private tx = 0;
+  private status = 0;
+  private lastError: string | undefined;
+  private lastBackend = '';
+
+  constructor(ctx: ProxyContext, req: http.IncomingMessage, res: http.ServerResponse, path: string) {
+    this.ctx = ctx;
+    this.req = req;
+    this.res = res;
+    this.path = path;
+    const length = req.headers['content-length'];
+    this.hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    res.once('close', this.onClientClose);
+  }
+
+  start(): void {
+    if (this.ctx.startup.open) this.attempt();
+    else void this.ctx.startup.wait().then(() => this.attempt());
+  }
+
+  private attempt(): void {
+    if (this.done) return;
+    const b = this.ctx.upstreams.pick(this.tried);
+    if (b === null) {
+      this.reply(this.lastError === undefined ? backendDown(this.resource()) : badGateway(this.lastError, this.resource()));
+      return;
+    }
+    this.attempts++;
+    this.backend = b;
+    b.inFlight++;
+    b.stats.requests++;
+    const req = this.req;
+    this.headers ??= upstreamRequestHeaders(req.rawHeaders, {
+      clientIp: clientAddress(req.socket.remoteAddress), proto: this.ctx.proto, upgrade: null, defaultHost: b.spec.hostname,
+    });
+    const options: http.RequestOptions = {
+      agent: b.agent, host: b.spec.hostname, port: b.spec.port, method: req.method,
+      path: b.spec.basePath + this.path, headers: this.headers, setHost: false,
+    };
+    const up = b.spec.protocol === 'https:' ? https.request(options) : http.request(options);
+    this.upstream = up;
+    up.once('socket', this.onSocket);
+    up.once('response', this.onResponse);
+    up.on('information', this.onInformation);
+    up.on('error', this.onUpstreamError);
+    if (!this.hasBody) up.end();
+  }
+
+  private readonly onSocket = (socket: Socket): void => {
+    const up = this.upstream!;
+    if (!socket.connecting) {
+      this.sendBody(up);
+      return;
+    }
+    const timer = setTimeout(() => {
+      const err: TransportError = new Error(`connect timeout after ${this.ctx.connectTimeoutMs} ms`);
+      err.code = 'ECONNECTTIMEOUT';
+      up.destroy(err);
+    }, this.ctx.connectTimeoutMs);
+    const connected = 'encrypted' in socket ? 'secureConnect' : 'connect';
+    socket.once(connected, () => { clearTimeout(timer); this.sendBody(up); });
+    socket.once('close', () => clearTimeout(timer));
+  };
+
+  /** Stream the client's body only once a connection is open, so a failed connect loses nothing and can be retried. */
+  private sendBody(up: http.ClientRequest): void {
+    if (!this.hasBody || this.bodyStarted || up !== this.upstream) return;
+    this.bodyStarted = true;
+    this.req.on('data', this.countRx);
+    this.req.pipe(up);
+  }
+
+  private readonly countRx = (chunk: Buffer): void => {
+    this.rx += chunk.length;
+  };
+
+  private readonly onInformation = (info: http.InformationEvent): void => {
+    if (this.req.httpVersionMinor !== 1 || this.res.headersSent) return;
+    if (info.statusCode === 100) this.res.writeContinue();
+    else if (info.statusCode === 103) this.res.writeEarlyHints(headerObject(info.rawHeaders));
+  };
+
+  private readonly onResponse = (ures: http.IncomingMessage): void => {
+    const res = this.res;
+    this.responded = true;
+    this.ttfb = performance.now() - this.started;
+    this.status = ures.statusCode ?? 502;
+    res.statusMessage = ures.statusMessage ?? '';
+    res.writeHead(this.status, downstreamResponseHeaders(ures.rawHeaders, false));
+    // Streams (SSE, long polls) have no length: send the head now rather than with the first chunk.
+    if (ures.headers['content-length'] === undefined) res.flushHeaders();
+    ures.on('data', (chunk: Buffer) => { this.tx += chunk.length; });
+    ures.pipe(res, { end: false });
+    ures.once('end', () => {
+      if (ures.rawTrailers.length > 0) res.addTrailers(pairs(ures.rawTrailers));
+      res.end();
+    });
+    ures.once('close', () => {
+      // A body cut short must reach the client as a broken response, never as a shorter whole one.
+      if (!ures.complete && !this.done) {
+        this.lastError = 'backend closed the response early';
+        this.ctx.upstreams.requestFailed(this.backend!, this.lastError);
+        this.finish();
+        res.destroy();
+      }
+    });
+  };
+
+  private readonly onUpstreamError = (err: TransportError): void => {
+    if (this.done || this.responded) return;
+    const b = this.backend!;
+    const reused = this.upstream?.reusedSocket === true;
+    this.release(b, true);
+    this.lastError = describe(err);
+    // A pooled socket the backend closed just as we reused it says nothing about the backend's health.
+    const staleSocket = reused && !this.bodyStarted && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+    // A malformed response is that response's fault: answer 502, keep the backend, do not retry.
+    const malformed = err.code?.startsWith('HPE_') === true;
+    if (!staleSocket && !malformed) this.ctx.upstreams.requestFailed(b, this.lastError);
+    const safe = !malformed && !this.bodyStarted && (isConnectError(err.code) || !this.hasBody || isIdempotent(this.req.method ?? ''));
+    if (safe && this.attempts < this.ctx.maxAttempts) {
+      (this.tried ??= []).push(b);
+      this.attempt();
+      return;
+    }
+    this.reply(badGateway(this.lastError, this.resource()));
+  };
+
+  private readonly onClientClose = (): void => {
+    if (this.done) return;
+    if (this.res.writableFinished) {
+      this.finish();
+      return;
+    }
+    // The client went away: its own cancellation never counts against the backend.
+    this.done = true;
+    this.upstream?.destroy();
+    if (this.backend !== null) this.release(this.backend, false);
+    this.traceNow();
+  };
+
+  private reply(r: LocalResponse): void {
+    this.status = r.status;
+    this.responded = true;
+    const res = this.res;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(r.status, { ...r.headers, 'Content-Length': Buffer.byteLength(r.body) });
+    res.end(r.body);
+    // Unread request bodies would otherwise stall the connection; drop it after answering.
+    if (this.hasBody && !this.req.complete) res.shouldKeepAlive = false;
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.backend !== null) this.release(this.backend, false);
+    this.traceNow();
+  }
+
+  private release(b: Backend, failed: boolean): void {
+    if (this.backend !== b) return;
+    this.backend = null;
+    b.inFlight--;
+    b.lastFinished = performance.now();
+    b.stats.rxBytes += this.rx;
+    b.stats.txBytes += this.tx;
+    const latency = performance.now() - this.started;
+    b.stats.recordLatency(latency);
+    if (failed || this.status >= 500) b.stats.errors++;
+    this.lastBackend = b.url;
+  }
+
+  private traceNow(): void {
+    const c = this.ctx.console;
+    if (c.tracing === undefined || !c.wantsTrace('application', this.status)) return;
+    c.trace({
+      kind: 'application', time: this.startedAt, backend: this.lastBackend, method: this.req.method ?? '',
+      path: this.path, client: clientAddress(this.req.socket.remoteAddress), status: this.status,
+      latencyMs: performance.now() - this.started, ttfbMs: this.ttfb, rx: this.rx, tx: this.tx,
+      ...(this.lastError !== undefined ? { error: this.lastError } : {}),
+      ...(c.debug ? { requestHeaders: headerObject(this.req.rawHeaders), responseHeaders: this.res.getHeaders() as Record<string, unknown> } : {}),
+    });
+  }
+
+  private resource(): string {
+    const q = this.path.indexOf('?');
+    return q < 0 ? this.path : this.path.slice(0, q);
+  }
+}
+
+function pairs(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+function describe(err: TransportError): string {
+  if (err.code === 'ECONNECTTIMEOUT') return err.message;
+  if (err.code?.startsWith('HPE_') === true) return `malformed response from backend: ${err.message}`;
+  return err.code !== undefined ? `${err.code}: ${err.message}` : err.message;
+}

@@ -1,0 +1,135 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { BackendSpec } from '../config/types.js';
+
+/** Why a backend changed state, for logs. */
+export type StateSource = 'probe' | 'request';
+
+/** Live statistics of one backend: plain numbers written on the hot path, read by observers. */
+export class BackendStats {
+  requests = 0;
+  errors = 0;
+  /** Bytes received from the client and sent to this backend. */
+  rxBytes = 0;
+  /** Bytes received from this backend and sent to the client. */
+  txBytes = 0;
+  healthErrors = 0;
+  latencyMinMs = Infinity;
+  latencyMaxMs = 0;
+  latencySumMs = 0;
+  latencyCount = 0;
+  totalDowntimeMs = 0;
+  lastDowntimeMs = 0;
+
+  recordLatency(ms: number): void {
+    if (ms < this.latencyMinMs) this.latencyMinMs = ms;
+    if (ms > this.latencyMaxMs) this.latencyMaxMs = ms;
+    this.latencySumMs += ms;
+    this.latencyCount++;
+  }
+}
+
+export interface BackendOptions {
+  readonly insecure: boolean;
+  /** The health URL of this backend (path and port already chosen for its site). */
+  readonly healthUrl: string;
+}
+
+/**
+ * One upstream server of one site: its connection pool, its health state and its counters.
+ * Health is a small state machine driven by probes (rise/fall thresholds) and by request errors
+ * (down at once); only probes bring a backend back, as in sidekick.
+ */
+export class Backend {
+  readonly spec: BackendSpec;
+  readonly siteIndex: number;
+  readonly url: string;
+  readonly healthUrl: string;
+  readonly agent: http.Agent;
+  /** Verify the backend's TLS certificate (https sites without --insecure). */
+  readonly verifyTls: boolean;
+  readonly stats = new BackendStats();
+
+  /** Whether requests may be sent here. */
+  online = false;
+  /** False until the first probe has answered: the first result decides at once. */
+  probed = false;
+  consecutiveOk = 0;
+  consecutiveFail = 0;
+  downSince: number;
+  lastError = '';
+
+  /** Requests in flight, for least-request balancing. */
+  inFlight = 0;
+  /** performance.now() of the last finished request, the least-request tie breaker. */
+  lastFinished = 0;
+
+  constructor(spec: BackendSpec, siteIndex: number, options: BackendOptions) {
+    this.spec = spec;
+    this.siteIndex = siteIndex;
+    this.url = spec.url;
+    this.healthUrl = options.healthUrl;
+    this.downSince = Date.now();
+    this.verifyTls = !options.insecure;
+    const poolOptions = {
+      keepAlive: true,
+      // sidekick keeps up to 1024 idle connections per host and closes them after 15 s idle.
+      maxFreeSockets: 1024,
+      timeout: 15_000,
+      scheduling: 'lifo' as const,
+    };
+    this.agent = spec.protocol === 'https:'
+      ? new https.Agent({ ...poolOptions, rejectUnauthorized: !options.insecure, servername: isIpLiteral(spec.hostname) ? undefined : spec.hostname })
+      : new http.Agent(poolOptions);
+  }
+
+  /** Take the backend out of rotation. Returns true when this changed its state. */
+  markDown(reason: string): boolean {
+    this.lastError = reason;
+    this.consecutiveOk = 0;
+    this.probed = true;
+    if (!this.online) return false;
+    this.online = false;
+    this.downSince = Date.now();
+    return true;
+  }
+
+  /**
+   * Apply one probe result; returns the transition it caused, if any. The very first result
+   * decides at once (a backend starts unknown), later ones need rise/fall in a row.
+   */
+  recordProbe(ok: boolean, reason: string, rise: number, fall: number): 'up' | 'down' | null {
+    const first = !this.probed;
+    this.probed = true;
+    if (ok) {
+      this.consecutiveOk++;
+      this.consecutiveFail = 0;
+      if (this.online || (!first && this.consecutiveOk < rise)) return null;
+      this.online = true;
+      if (!first) {
+        const down = Date.now() - this.downSince;
+        this.stats.lastDowntimeMs = down;
+        this.stats.totalDowntimeMs += down;
+      }
+      return 'up';
+    }
+    this.stats.healthErrors++;
+    this.consecutiveFail++;
+    this.consecutiveOk = 0;
+    this.lastError = reason;
+    if (first) return 'down';
+    if (!this.online || this.consecutiveFail < fall) return null;
+    this.online = false;
+    this.downSince = Date.now();
+    return 'down';
+  }
+
+  /** Close pooled connections; used when the backend leaves the configuration. */
+  destroy(): void {
+    this.agent.destroy();
+  }
+}
+
+function isIpLiteral(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(':');
+}

@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.js';
+
+export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+/** A real `outrigger` child process listening on an ephemeral loopback port. */
+export class Outrigger {
+  readonly proc: ChildProcess;
+  port = 0;
+  stdout = '';
+  stderr = '';
+  private exited: Promise<number | null>;
+
+  constructor(args: readonly string[], env: Record<string, string> = {}) {
+    this.proc = spawn(process.execPath, [MAIN, '--address', '127.0.0.1:0', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc.stdout!.setEncoding('utf8').on('data', (s: string) => { this.stdout += s; });
+    this.proc.stderr!.setEncoding('utf8').on('data', (s: string) => { this.stderr += s; });
+    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
+  }
+
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Wait for the "listening on" line and learn the port. */
+  async ready(timeoutMs = 10_000): Promise<this> {
+    await waitFor(() => /listening on http:\/\/\S+:(\d+)/.test(this.stdout) || this.proc.exitCode !== null, timeoutMs, 'outrigger to listen');
+    const m = /listening on http:\/\/\S+:(\d+)/.exec(this.stdout);
+    if (m === null) throw new Error(`outrigger did not start (exit ${this.proc.exitCode}):\n${this.stderr}${this.stdout}`);
+    this.port = Number(m[1]);
+    return this;
+  }
+
+  /** Wait until the output so far matches. */
+  async output(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+    await waitFor(() => pattern.test(this.stdout), timeoutMs, `output ${pattern}`);
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.proc.kill(sig);
+  }
+
+  exit(): Promise<number | null> {
+    return this.exited;
+  }
+
+  /** Stop it for good (test cleanup). */
+  async stop(): Promise<void> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+export async function startOutrigger(args: readonly string[], env: Record<string, string> = {}): Promise<Outrigger> {
+  return new Outrigger(args, env).ready();
+}
+
+/** Run the CLI to completion (for argument errors, --help, --version). */
+export function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+    p.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+    p.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
