@@ -8,6 +8,8 @@ import { parsePort, splitHostPort } from '../sites/host.js';
  * "[::1]:8080", "127.0.0.1:0" (0 lets the OS choose a port, which tests rely on).
  */
 export function parseListenAddress(text: string): Result<ListenAddress> {
+  // Checked first: a bare "8080" is a forgotten colon, not a malformed IPv4 address.
+  if (!text.includes(':')) return fail(`${JSON.stringify(text)} has no port (use :8080 or host:8080)`);
   const split = splitHostPort(text.trim());
   if (!split.ok) return split;
   if (split.value.port === undefined) {

@@ -103,7 +103,7 @@ export const OPTION_TABLE: OptionTable = {
     help: `how to pick a backend in a site: ${HOST_BALANCE.join(', ')}`,
   },
   maxRetries: {
-    long: 'max-retries', kind: 'string', default: undefined, defaultText: 'each backend of the site once',
+    long: 'max-retries', kind: 'string', default: undefined, defaultText: 'each backend once',
     parse: integerIn(0, Number.MAX_SAFE_INTEGER), valueName: 'N', help: 'retries of a failed request on other backends',
   },
   shutdownTimeout: {
@@ -118,7 +118,7 @@ export const OPTION_TABLE: OptionTable = {
   errors: flag('errors', 'trace only requests answered with 4xx or 5xx', 'e'),
   statusCodes: {
     long: 'status-code', kind: 'repeatable', default: [], parse: integerIn(100, 599), valueName: 'CODE',
-    help: 'trace only responses with this status (repeatable; env: comma-separated)',
+    help: 'trace only this status (repeatable; in env: 500,502)',
   },
   quiet: flag('quiet', 'no console output', 'q'),
   json: flag('json', 'print logs and traces as JSON lines'),
@@ -144,7 +144,7 @@ export function envName(long: string): string {
 export const SITES_ENV = 'OUTRIGGER_SITES';
 
 export const OPTIONS: readonly AnyOption[] = Object.entries(OPTION_TABLE).map(([key, spec]) => ({
-  ...(spec as SingleOption<unknown> | ListOption<unknown> | ActionOption),
+  ...spec,
   key: key as AnyOption['key'],
   env: spec.kind === 'action' ? undefined : envName(spec.long),
 }));

@@ -40,7 +40,6 @@ export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> 
  * A missing leading "/" is added, as sidekick does.
  */
 export function parseHealthPath(text: string): Result<string> {
-  // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f]/.test(text)) {
     return fail(`${JSON.stringify(text)} must not contain spaces or control characters`);
   }

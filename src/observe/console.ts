@@ -34,7 +34,8 @@ export class Console {
   readonly debug: boolean;
   private readonly options: ConsoleOptions;
   private readonly dest: pino.DestinationStream & { flushSync?: () => void; write(s: string): boolean };
-  private readonly json: pino.Logger | null;
+  /** One pino logger per line type: pino always writes its level first, so the level formatter writes the type field. */
+  private readonly json: { trace: pino.Logger; log: pino.Logger; info: pino.Logger } | null;
   private readonly statusFilter: ReadonlySet<number>;
 
   constructor(options: ConsoleOptions, logStateChanges: boolean) {
@@ -43,15 +44,15 @@ export class Console {
     this.debug = options.debug;
     this.statusFilter = new Set(options.statusCodes);
     this.dest = pino.destination({ dest: 1, sync: false, minLength: 0 });
-    this.json = options.json
-      ? pino({ base: null, timestamp: false, formatters: { level: () => ({}) } }, this.dest)
-      : null;
+    const typed = (field: string, type: string): pino.Logger =>
+      pino({ base: null, timestamp: false, formatters: { level: () => ({ [field]: type }) } }, this.dest);
+    this.json = options.json ? { trace: typed('type', 'TRACE'), log: typed('Type', 'LOG'), info: typed('Type', 'INFO') } : null;
   }
 
   /** Operational message (startup, reload, shutdown); not shown with --quiet. */
   info(message: string, fields: Record<string, unknown> = {}): void {
     if (this.options.quiet) return;
-    if (this.json !== null) this.json.info({ Type: 'INFO', Message: message, Timestamp: new Date().toISOString(), ...fields });
+    if (this.json !== null) this.json.info.info({ Message: message, Timestamp: new Date().toISOString(), ...fields });
     else this.dest.write(`${new Date().toISOString()} ${message}\n`);
   }
 
@@ -60,12 +61,14 @@ export class Console {
     const url = change.backend.url;
     const now = new Date().toISOString();
     if (this.json !== null) {
-      const entry: Record<string, unknown> = { Type: 'LOG', Endpoint: url, Status: change.status, Timestamp: now };
+      const entry: Record<string, unknown> = { Endpoint: url, Status: change.status, Timestamp: now };
       if (change.status === 'down') entry['Error'] = change.reason;
-      else entry['Downtime'] = goDuration(change.downtimeMs);
-      this.json.info(entry);
+      else if (!change.initial) entry['Downtime'] = goDuration(change.downtimeMs);
+      this.json.log.info(entry);
     } else if (change.status === 'down') {
       this.dest.write(`${now} ${url} is down: ${change.reason}\n`);
+    } else if (change.initial) {
+      this.dest.write(`${now} ${url} is up\n`);
     } else {
       this.dest.write(`${now} ${url} is up Downtime duration: ${goDuration(change.downtimeMs)}\n`);
     }
@@ -80,7 +83,7 @@ export class Console {
   }
 
   trace(r: TraceRecord): void {
-    if (this.json !== null) this.json.info(jsonTrace(r));
+    if (this.json !== null) this.json.trace.info(jsonTrace(r));
     else this.dest.write(textTrace(r));
   }
 
@@ -104,7 +107,6 @@ function textTrace(r: TraceRecord): string {
 function jsonTrace(r: TraceRecord): Record<string, unknown> {
   const q = r.path.indexOf('?');
   const entry: Record<string, unknown> = {
-    type: 'TRACE',
     host: r.backend,
     time: new Date(r.time).toISOString(),
     client: r.client,

@@ -37,7 +37,6 @@ function tailProblem(authority: string, tail: string): string | undefined {
   if (authority.includes('@')) return 'user info ("user:password@") is not allowed';
   if (tail.includes('?')) return 'a query ("?...") is not allowed';
   if (tail.includes('#')) return 'a fragment ("#...") is not allowed';
-  // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f]/.test(tail)) return 'the path must not contain spaces or control characters';
   return undefined;
 }

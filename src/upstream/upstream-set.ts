@@ -9,6 +9,8 @@ export interface StateChange {
   readonly source: StateSource;
   /** For 'up' after a real outage: how long the backend was down. */
   readonly downtimeMs: number;
+  /** The first verdict on a backend at start or after a reload (it was not known before). */
+  readonly initial: boolean;
 }
 
 export type StateListener = (change: StateChange) => void;
@@ -82,13 +84,14 @@ export class UpstreamSet {
   }
 
   probeResult(b: Backend, ok: boolean, reason: string, rise: number, fall: number): void {
+    const initial = !b.probed;
     const change = b.recordProbe(ok, reason, rise, fall);
-    if (change !== null) this.publish(b, change, ok ? 'healthy' : reason, 'probe', change === 'up' ? b.stats.lastDowntimeMs : 0);
+    if (change !== null) this.publish(b, change, ok ? 'healthy' : reason, 'probe', change === 'up' ? b.stats.lastDowntimeMs : 0, initial);
   }
 
   /** A transport error on a real request: out of rotation at once. */
   requestFailed(b: Backend, reason: string): void {
-    if (b.markDown(reason)) this.publish(b, 'down', reason, 'request', 0);
+    if (b.markDown(reason)) this.publish(b, 'down', reason, 'request', 0, false);
   }
 
   /**
@@ -118,9 +121,9 @@ export class UpstreamSet {
     });
   }
 
-  private publish(b: Backend, status: 'up' | 'down', reason: string, source: StateSource, downtimeMs: number): void {
+  private publish(b: Backend, status: 'up' | 'down', reason: string, source: StateSource, downtimeMs: number, initial: boolean): void {
     this.sites[b.siteIndex]?.refresh();
-    const change: StateChange = { backend: b, status, reason, source, downtimeMs };
+    const change: StateChange = { backend: b, status, reason, source, downtimeMs, initial };
     for (const l of this.listeners) l(change);
   }
 }

@@ -12,6 +12,8 @@ export class TestBackend {
   readonly name: string;
   port = 0;
   healthy = true;
+  /** When set, health checks are answered only after it resolves. */
+  healthGate: Promise<void> | null = null;
   hits = 0;
   healthHits = 0;
   handler: Handler;
@@ -24,7 +26,9 @@ export class TestBackend {
     this.server = http.createServer((req, res) => {
       if (req.url === '/health') {
         this.healthHits++;
-        res.writeHead(this.healthy ? 200 : 503).end(this.healthy ? 'ok' : 'unhealthy');
+        const answer = (): void => { res.writeHead(this.healthy ? 200 : 503).end(this.healthy ? 'ok' : 'unhealthy'); };
+        if (this.healthGate === null) answer();
+        else void this.healthGate.then(answer);
         return;
       }
       this.hits++;

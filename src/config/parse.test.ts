@@ -1,0 +1,130 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCommandLine, type ParseOutcome } from './parse.js';
+import type { Config } from './types.js';
+
+function config(outcome: ParseOutcome): Config {
+  if (outcome.kind !== 'config') assert.fail(`expected a config, got ${JSON.stringify(outcome)}`);
+  return outcome.config;
+}
+
+function errors(outcome: ParseOutcome): string[] {
+  if (outcome.kind !== 'error') assert.fail(`expected errors, got ${outcome.kind}`);
+  return outcome.errors;
+}
+
+describe('parseCommandLine', () => {
+  it('builds a config with sidekick defaults from one SITE', () => {
+    const c = config(parseCommandLine(['http://minio{1...4}:9000'], {}));
+    assert.deepEqual(c.address, { host: '', port: 8080 });
+    assert.equal(c.healthPath, '/');
+    assert.equal(c.readHealthPath, '/');
+    assert.equal(c.healthPort, 0);
+    assert.equal(c.healthDuration, 5000);
+    assert.equal(c.healthTimeout, 10_000);
+    assert.equal(c.shutdownTimeout, 30_000);
+    assert.equal(c.healthOptimistic, false);
+    assert.equal(c.healthRise, 1);
+    assert.equal(c.healthFall, 1);
+    assert.equal(c.hostBalance, 'least');
+    assert.equal(c.maxRetries, undefined);
+    assert.equal(c.trace, undefined);
+    assert.deepEqual(c.statusCodes, []);
+    assert.deepEqual([c.insecure, c.log, c.errors, c.quiet, c.json, c.debug], [false, false, false, false, false, false]);
+    assert.deepEqual(c.siteArgs, ['http://minio{1...4}:9000']);
+    assert.deepEqual(c.sites[0]?.backends.map((b) => b.url), ['http://minio1:9000', 'http://minio2:9000', 'http://minio3:9000', 'http://minio4:9000']);
+  });
+
+  it('fills every Config field (none left out of the option table)', () => {
+    const c = config(parseCommandLine(['m:9000'], {}));
+    const keys: Array<keyof Config> = ['address', 'healthPath', 'readHealthPath', 'healthPort', 'healthDuration', 'healthTimeout',
+      'healthOptimistic', 'healthRise', 'healthFall', 'insecure', 'hostBalance', 'maxRetries', 'shutdownTimeout', 'log', 'trace',
+      'errors', 'statusCodes', 'quiet', 'json', 'debug', 'sites', 'siteArgs'];
+    assert.deepEqual(Object.keys(c).sort(), [...keys].sort());
+  });
+
+  it('returns a deep-frozen config', () => {
+    const c = config(parseCommandLine(['m:9000', 'n:9000'], {}));
+    assert.ok(Object.isFrozen(c));
+    assert.ok(Object.isFrozen(c.address));
+    assert.ok(Object.isFrozen(c.sites));
+    assert.ok(Object.isFrozen(c.sites[1]?.backends[0]));
+    assert.ok(Object.isFrozen(c.siteArgs));
+  });
+
+  it('reads every flag syntax, interleaved with SITEs, and "--"', () => {
+    const c = config(parseCommandLine(
+      ['a:9000', '--address', ':9001', '-p=ready', '-health-duration', '2', 'b:9000', '-health-timeout=500ms', '-i', '--', 'c:9000'], {}));
+    assert.deepEqual(c.address, { host: '', port: 9001 });
+    assert.equal(c.healthPath, '/ready');
+    assert.equal(c.readHealthPath, '/ready');
+    assert.equal(c.healthDuration, 2000);
+    assert.equal(c.healthTimeout, 500);
+    assert.equal(c.insecure, true);
+    assert.deepEqual(c.siteArgs, ['a:9000', 'b:9000', 'c:9000']);
+  });
+
+  it('reads the optional trace value and repeatable status codes', () => {
+    assert.equal(config(parseCommandLine(['-t', 'm:9000'], {})).trace, 'all');
+    assert.equal(config(parseCommandLine(['--trace', 'minio', 'm:9000'], {})).trace, 'minio');
+    assert.equal(config(parseCommandLine(['-t=application', 'm:9000'], {})).trace, 'application');
+    assert.deepEqual(config(parseCommandLine(['--status-code', '500', 'm:9000', '--status-code', '502'], {})).statusCodes, [500, 502]);
+  });
+
+  it('reads env vars, with the command line winning', () => {
+    const env = { OUTRIGGER_ADDRESS: '127.0.0.1:0', OUTRIGGER_HEALTH_DURATION: '1m30s', OUTRIGGER_LOG: 'on', OUTRIGGER_HOST_BALANCE: 'random' };
+    const c = config(parseCommandLine(['--host-balance', 'round-robin', 'm:9000'], env));
+    assert.deepEqual(c.address, { host: '127.0.0.1', port: 0 });
+    assert.equal(c.healthDuration, 90_000);
+    assert.equal(c.log, true);
+    assert.equal(c.hostBalance, 'round-robin');
+  });
+
+  it('takes SITEs from OUTRIGGER_SITES only when none is given', () => {
+    assert.deepEqual(config(parseCommandLine([], { OUTRIGGER_SITES: ' a:9000,b:9000   c:9000 ' })).siteArgs, ['a:9000,b:9000', 'c:9000']);
+    assert.deepEqual(config(parseCommandLine(['d:9000'], { OUTRIGGER_SITES: 'c:9000' })).siteArgs, ['d:9000']);
+  });
+
+  it('reports "no SITE given" with the full help', () => {
+    const outcome = parseCommandLine(['-i'], {});
+    assert.deepEqual(errors(outcome), ['no SITE given (pass one or more, or set OUTRIGGER_SITES)']);
+    assert.ok(outcome.kind === 'error' && outcome.usage.includes('FLAGS:'));
+  });
+
+  it('reports every problem together, one message each, naming the argument', () => {
+    const outcome = parseCommandLine(
+      ['--health-duration', 'abc', '--foo', '--address', ':70000', 'ftp://x', 'a:9000,a:9000', '-a'],
+      { OUTRIGGER_HOST_BALANCE: 'x' });
+    assert.deepEqual(errors(outcome), [
+      'unknown flag --foo',
+      '--address: missing value',
+      '--address: port 70000 is out of range 0..65535',
+      '--health-duration: "abc" is not a duration (use 5, 5s, 500ms or 1m)',
+      'OUTRIGGER_HOST_BALANCE: "x" must be one of least, random, round-robin',
+      'site 1 "ftp://x": scheme "ftp" is not supported (use http or https)',
+      'site 2 "a:9000,a:9000": http://a:9000 is listed twice in this site',
+    ]);
+    assert.ok(outcome.kind === 'error' && !outcome.usage.includes('FLAGS:') && outcome.usage.includes('USAGE:'));
+  });
+
+  it('rejects a SITE that is its own listen address', () => {
+    assert.match(errors(parseCommandLine(['-a', '127.0.0.1:9000', 'localhost:9000'], {})).join(), /own listen address/);
+  });
+
+  it('skips the loop check when the address itself is bad', () => {
+    assert.deepEqual(errors(parseCommandLine(['-a', 'nope', 'localhost:8080'], {})), ['--address: "nope" has no port (use :8080 or host:8080)']);
+  });
+
+  it('answers --help and --version even among errors', () => {
+    const help = parseCommandLine(['--foo', '-h'], {});
+    assert.equal(help.kind, 'help');
+    assert.ok(help.kind === 'help' && help.text.includes('USAGE:'));
+    assert.deepEqual(parseCommandLine(['-v'], {}), { kind: 'version' });
+  });
+
+  it('never throws for odd input', () => {
+    for (const argv of [['='], ['--='], ['-'], ['{'], ['--trace='], ['http://'], ['[::1'], ['-a=[::1]:x', '}{']]) {
+      assert.doesNotThrow(() => parseCommandLine(argv, {}), JSON.stringify(argv));
+    }
+  });
+});
