@@ -2,11 +2,15 @@ import type { Config } from './config/types.js';
 import { parseSites } from './sites/parse.js';
 import { HealthChecker } from './health/checker.js';
 import { Console } from './observe/console.js';
+import { LiveConsole, LiveView, type Terminal } from './observe/live-view.js';
+import { Metrics, METRICS_PATH } from './observe/metrics.js';
+import { version } from './version.js';
 import { UpstreamSet } from './upstream/upstream-set.js';
 import type { ProxyContext, StartupGate } from './proxy/context.js';
 import { backendDown, type LocalResponse } from './proxy/error-response.js';
 import type { Engine } from './proxy/engine.js';
 import { NodeEngine } from './proxy/node-engine.js';
+import { RawEngine } from './proxy/raw/raw-engine.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -37,12 +41,20 @@ export class App {
   readonly upstreams: UpstreamSet;
   readonly health: HealthChecker;
   readonly engine: Engine;
+  readonly metrics: Metrics;
+  /** Sidekick's live table: on a terminal, without --log, --trace or --quiet. Started by main once listening. */
+  readonly liveView: LiveView | null;
 
-  constructor(config: Config, interactive: boolean) {
+  /** `terminal`: stdout when it is a TTY, else null. */
+  constructor(config: Config, terminal: Terminal | null) {
     this.config = config;
-    // On a terminal with neither --log nor --trace, state changes are shown (the live view comes later).
-    this.console = new Console(config, config.log || (interactive && config.trace === undefined));
     this.upstreams = new UpstreamSet(config.sites, config);
+    const live = terminal !== null && !config.log && config.trace === undefined && !config.quiet;
+    this.liveView = live
+      ? new LiveView(this.upstreams, terminal, { title: `Outrigger ${version()}`, color: terminal.hasColors?.() ?? false })
+      : null;
+    this.console = this.liveView !== null ? new LiveConsole(config, this.liveView) : new Console(config, config.log);
+    this.metrics = new Metrics(this.upstreams);
     this.upstreams.onChange((c) => this.console.stateChange(c));
     this.health = new HealthChecker(this.upstreams, config);
     if (this.console.tracing === 'all' || this.console.tracing === 'minio') {
@@ -56,7 +68,8 @@ export class App {
       };
     }
     const startup = new FirstRound(this.health.start(), config.healthTimeout);
-    this.engine = new NodeEngine(this.proxyContext(startup));
+    const ctx = this.proxyContext(startup);
+    this.engine = process.env['OUTRIGGER_ENGINE'] === 'node' ? new NodeEngine(ctx) : new RawEngine(ctx);
   }
 
   private proxyContext(startup: StartupGate): ProxyContext {
@@ -74,7 +87,10 @@ export class App {
   }
 
   private local(_method: string, path: string): LocalResponse | null {
-    if (path !== '/v1/health' && !path.startsWith('/v1/health?')) return null;
+    if (path === METRICS_PATH) return this.metrics.response();
+    if (path !== '/v1/health' && !path.startsWith('/v1/health?')) {
+      return path.startsWith(METRICS_PATH) && path.charCodeAt(METRICS_PATH.length) === 63 /* ? */ ? this.metrics.response() : null;
+    }
     if (this.upstreams.anyReady()) return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'OK\n' };
     return backendDown('/v1/health');
   }
@@ -90,6 +106,7 @@ export class App {
   }
 
   async shutdown(timeoutMs: number): Promise<number> {
+    this.liveView?.stop();
     this.health.stop();
     const cut = await this.engine.drain(timeoutMs);
     for (const b of this.upstreams.backends()) b.destroy();

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseCommandLine } from './config/parse.js';
 import { App } from './app.js';
+import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { version } from './version.js';
 
 /** The process edge: arguments in, exit codes and signals out. Nothing else touches `process`. */
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
       break;
   }
   const config = outcome.config;
-  const app = new App(config, process.stdout.isTTY === true);
+  const app = new App(config, process.stdout.isTTY === true ? process.stdout : null);
   let bound: { host: string; port: number };
   try {
     bound = await app.engine.listen(config.address);
@@ -30,8 +31,30 @@ async function main(): Promise<void> {
     process.stderr.write(`outrigger: cannot listen on ${config.address.host}:${config.address.port}: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  let metricsServer: MetricsServer | null = null;
+  if (config.metricsAddress !== undefined) {
+    const m = config.metricsAddress;
+    try {
+      metricsServer = await serveMetrics(m, app.metrics);
+    } catch (err) {
+      process.stderr.write(`outrigger: cannot listen for metrics on ${m.host}:${m.port}: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+  // The live view takes the screen only once listening, so start-up errors stay readable; every
+  // way out (signals, process.exit, a crash) gives the terminal back.
+  if (app.liveView !== null) {
+    const view = app.liveView;
+    process.once('exit', () => view.stop());
+    process.on('uncaughtExceptionMonitor', () => view.stop());
+    view.start();
+  }
   const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
   app.console.info(`listening on http://${host}:${bound.port}`, { Address: `${host}:${bound.port}` });
+  if (metricsServer !== null) {
+    const mh = metricsServer.host.includes(':') ? `[${metricsServer.host}]` : metricsServer.host;
+    app.console.info(`metrics on http://${mh}:${metricsServer.port}/.prometheus/metrics`, { MetricsAddress: `${mh}:${metricsServer.port}` });
+  }
 
   process.on('SIGHUP', () => {
     const errors = app.reload();
@@ -41,6 +64,8 @@ async function main(): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    app.liveView?.stop();
+    void metricsServer?.close();
     app.console.info(`${signal}: draining (up to ${config.shutdownTimeout} ms)`);
     void app.shutdown(config.shutdownTimeout).then((cut) => {
       if (cut > 0) app.console.info(`shutdown timeout: closed ${cut} connections still open`);

@@ -28,7 +28,7 @@ describe('option table', () => {
   it('finds nothing for unknown names', () => assert.equal(findOption('foo'), undefined));
   it('shows in help a default that parses back to the real default', () => {
     // These show a phrase ("the health path", "off") rather than a value.
-    const described = new Set(['read-health-path', 'health-port', 'max-retries', 'trace']);
+    const described = new Set(['read-health-path', 'health-port', 'max-retries', 'trace', 'metrics-address']);
     for (const option of OPTIONS) {
       if (option.kind === 'action' || option.kind === 'repeatable' || described.has(option.long)) continue;
       const shown = option.defaultText ?? String(option.default);

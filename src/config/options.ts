@@ -67,6 +67,10 @@ export const OPTION_TABLE: OptionTable = {
     long: 'address', short: 'a', kind: 'string', default: { host: '', port: 8080 }, defaultText: ':8080',
     parse: parseListenAddress, valueName: 'ADDR', help: 'listening address for outrigger',
   },
+  metricsAddress: {
+    long: 'metrics-address', kind: 'string', default: undefined, defaultText: 'off',
+    parse: parseListenAddress, valueName: 'ADDR', help: 'also serve /.prometheus/metrics on this address (host:port)',
+  },
   healthPath: {
     long: 'health-path', short: 'p', kind: 'string', default: '/', parse: parseHealthPath, valueName: 'PATH',
     help: 'health check path probed on every backend',

@@ -17,6 +17,7 @@ describe('parseCommandLine', () => {
   it('builds a config with sidekick defaults from one SITE', () => {
     const c = config(parseCommandLine(['http://minio{1...4}:9000'], {}));
     assert.deepEqual(c.address, { host: '', port: 8080 });
+    assert.equal(c.metricsAddress, undefined);
     assert.equal(c.healthPath, '/');
     assert.equal(c.readHealthPath, '/');
     assert.equal(c.healthPort, 0);
@@ -37,7 +38,7 @@ describe('parseCommandLine', () => {
 
   it('fills every Config field (none left out of the option table)', () => {
     const c = config(parseCommandLine(['m:9000'], {}));
-    const keys: Array<keyof Config> = ['address', 'healthPath', 'readHealthPath', 'healthPort', 'healthDuration', 'healthTimeout',
+    const keys: Array<keyof Config> = ['address', 'metricsAddress', 'healthPath', 'readHealthPath', 'healthPort', 'healthDuration', 'healthTimeout',
       'healthOptimistic', 'healthRise', 'healthFall', 'insecure', 'hostBalance', 'maxRetries', 'shutdownTimeout', 'log', 'trace',
       'errors', 'statusCodes', 'quiet', 'json', 'debug', 'sites', 'siteArgs'];
     assert.deepEqual(Object.keys(c).sort(), [...keys].sort());
@@ -62,6 +63,12 @@ describe('parseCommandLine', () => {
     assert.equal(c.healthTimeout, 500);
     assert.equal(c.insecure, true);
     assert.deepEqual(c.siteArgs, ['a:9000', 'b:9000', 'c:9000']);
+  });
+
+  it('reads --metrics-address as a listen address', () => {
+    assert.deepEqual(config(parseCommandLine(['--metrics-address', '127.0.0.1:9100', 'm:9000'], {})).metricsAddress, { host: '127.0.0.1', port: 9100 });
+    assert.deepEqual(config(parseCommandLine(['m:9000'], { OUTRIGGER_METRICS_ADDRESS: ':9100' })).metricsAddress, { host: '', port: 9100 });
+    assert.match(errors(parseCommandLine(['--metrics-address', '9100', 'm:9000'], {})).join(), /--metrics-address: "9100" has no port/);
   });
 
   it('reads the optional trace value and repeatable status codes', () => {

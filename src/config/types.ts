@@ -31,6 +31,8 @@ export interface SiteSpec {
 
 export interface Config {
   readonly address: ListenAddress;
+  /** A separate listener for /.prometheus/metrics; undefined: only the main port serves it. */
+  readonly metricsAddress: ListenAddress | undefined;
   readonly healthPath: string;
   /** Health path of the last site. */
   readonly readHealthPath: string;

@@ -66,6 +66,7 @@ export class HealthChecker {
     const result = await probe(b.healthUrl, { timeoutMs: this.options.healthTimeout, insecure: this.options.insecure });
     this.probing.delete(b);
     if (this.stopped || !this.isCurrent(b)) return;
+    b.stats.recordHealthCheck(result.ok, result.durationMs);
     this.upstreams.probeResult(b, result.ok, result.reason, this.options.healthRise, this.options.healthFall);
     this.onProbe?.(b, result);
     if (this.options.healthOptimistic && b.online) return;

@@ -58,7 +58,7 @@ const TABLE: ReadonlyArray<readonly [Http1ErrorCode, number, string]> = [
   ['HTTP2_PREFACE', 505, 'HTTP/2 connection preface on an HTTP/1 port'],
   ['BAD_STATUS_LINE', 400, 'malformed status line'],
   ['BAD_HEADER_NAME', 400, 'header name is not a token or has no colon'],
-  ['SPACE_BEFORE_COLON', 400, 'whitespace between header name and colon'],
+  ['SPACE_BEFORE_COLON', 400, 'whitespace in a header name or before its colon'],
   ['BAD_HEADER_VALUE', 400, 'control character in header value'],
   ['OBS_FOLD', 400, 'obsolete line folding'],
   ['BARE_LF', 400, 'line ends with LF without CR'],

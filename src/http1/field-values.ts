@@ -2,7 +2,7 @@
  * Meaning of the header values that decide framing and connection handling. Each works on
  * offsets of an already validated, OWS-trimmed value and allocates nothing.
  */
-import { COMMA, HOST, HTAB, SEMI, SP, TOKEN, equalsLower } from './chars.js';
+import { COMMA, CR, HOST, HTAB, SEMI, SP, TOKEN, equalsLower } from './chars.js';
 import { E } from './errors.js';
 import { HeaderKind } from './header-kinds.js';
 import type { MessageHead } from './message-head.js';
@@ -90,6 +90,16 @@ export function scanConnection(head: MessageHead, buf: Uint8Array, start: number
   }
 }
 
+/**
+ * Whether the trailing OWS after a value (the bytes from ve to the CR) holds a tab. llhttp
+ * does not count a trailing HTAB as whitespace in Content-Length and Transfer-Encoding
+ * ("chunked\t" is not chunked to it), so such framing is refused rather than read differently.
+ */
+function tabAfter(buf: Uint8Array, ve: number): boolean {
+  for (let k = ve; buf[k] !== CR; k++) if (buf[k] === HTAB) return true;
+  return false;
+}
+
 /** The framing and connection headers both directions share. Returns 0 or an error id. */
 export function applyCommonField(head: MessageHead, kind: number, buf: Uint8Array, vs: number, ve: number): number {
   switch (kind) {
@@ -97,11 +107,13 @@ export function applyCommonField(head: MessageHead, kind: number, buf: Uint8Arra
       // llhttp refuses a second Content-Length even with the same value, and so do we.
       if (head.contentLength !== -1) return E.DUPLICATE_CONTENT_LENGTH;
       const n = parseContentLength(buf, vs, ve);
-      if (n < 0) return E.BAD_CONTENT_LENGTH;
+      if (n < 0 || tabAfter(buf, ve)) return E.BAD_CONTENT_LENGTH;
       head.contentLength = n;
       return 0;
     }
-    case HeaderKind.TRANSFER_ENCODING: return scanTransferEncoding(head, buf, vs, ve);
+    case HeaderKind.TRANSFER_ENCODING:
+      if (tabAfter(buf, ve)) return E.BAD_TRANSFER_ENCODING;
+      return scanTransferEncoding(head, buf, vs, ve);
     case HeaderKind.CONNECTION: scanConnection(head, buf, vs, ve); return 0;
     case HeaderKind.UPGRADE:
       if (head.upgradeStart < 0) { head.upgradeStart = vs; head.upgradeEnd = ve; }

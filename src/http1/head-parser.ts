@@ -13,6 +13,9 @@ import { E, NEED_MORE, errorFor } from './errors.js';
 import type { Http1Error, Side } from './errors.js';
 import { KIND_FLAGS, classifyName } from './header-kinds.js';
 import type { MessageHead } from './message-head.js';
+import { skipFieldValue, viewOf } from './swar.js';
+
+const EMPTY = new Uint8Array(0);
 
 /** parse() result when the head is incomplete (and still within the size limit). */
 export const PARSE_NEED_MORE = -1;
@@ -43,6 +46,9 @@ export abstract class HeadParser<H extends MessageHead> {
   #scanned = 0;
   /** While every new byte is in this table, the line in progress stays incomplete. */
   #cont: Uint8Array | null = null;
+  /** Word-wise view of the buffer being parsed (see swar.ts), rebuilt when the buffer changes. */
+  protected view: DataView = viewOf(EMPTY);
+  #viewOf: Uint8Array = EMPTY;
 
   constructor(head: H, side: Side, options: HeadParserOptions | undefined) {
     this.head = head;
@@ -65,6 +71,10 @@ export abstract class HeadParser<H extends MessageHead> {
     if (start !== this.#start) this.#begin(buf, start);
     else if (this.#stillIncomplete(buf, end)) return this.#needMore(end, limit);
     this.head.buffer = buf;
+    if (buf !== this.#viewOf) {
+      this.view = viewOf(buf);
+      this.#viewOf = buf;
+    }
     let p = this.#pos;
     if (!this.#inFields) {
       const r = this.startLine(buf, p, end);
@@ -128,11 +138,11 @@ export abstract class HeadParser<H extends MessageHead> {
     while (i < end && TOKEN[buf[i]!] === 1) i++;
     if (i === end) return this.needIn(TOKEN);
     const nameEnd = i;
-    if (buf[i] !== COLON) return nameErrorAt(buf[i]!);
+    if (buf[i] !== COLON || i === p) return nameErrorAt(buf[i]!);
     i++;
     while (i < end && (buf[i] === SP || buf[i] === HTAB)) i++;
     const vs = i;
-    while (i < end && FIELD_VALUE[buf[i]!] === 1) i++;
+    i = skipFieldValue(buf, this.view, i, end);
     if (i === end) return this.needIn(FIELD_VALUE);
     if (buf[i] !== CR) return buf[i] === LF ? -E.BARE_LF : -E.BAD_HEADER_VALUE;
     if (i + 1 === end) return this.needIn(null);

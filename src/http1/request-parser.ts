@@ -10,6 +10,7 @@ import { Body } from './message-head.js';
 import { knownMethod } from './methods.js';
 import { RequestHead } from './request-head.js';
 import { classifyTarget } from './request-target.js';
+import { skipTarget } from './swar.js';
 import { VERSION_LENGTH, scanVersion } from './version.js';
 
 export interface RequestHeadParserOptions extends HeadParserOptions {
@@ -37,10 +38,11 @@ export class RequestHeadParser extends HeadParser<RequestHead> {
     let i = p;
     while (i < end && TOKEN[buf[i]!] === 1) i++;
     if (i === end) return this.needIn(TOKEN);
-    if (buf[i] !== SP) return i === p ? -E.BAD_REQUEST_LINE : -E.BAD_METHOD;
+    if (i === p || buf[i] === CR || buf[i] === LF) return -E.BAD_REQUEST_LINE;
+    if (buf[i] !== SP) return -E.BAD_METHOD;
     const methodEnd = i;
     const ts = ++i;
-    while (i < end && TARGET[buf[i]!] === 1) i++;
+    i = skipTarget(buf, this.view, i, end);
     if (i === end) return this.needIn(TARGET);
     if (i === ts) return -E.BAD_REQUEST_LINE;
     if (buf[i] !== SP) return buf[i] === CR || buf[i] === LF ? -E.BAD_REQUEST_LINE : -E.BAD_TARGET;
@@ -52,6 +54,7 @@ export class RequestHeadParser extends HeadParser<RequestHead> {
 
   /** HTTP/1.0 or HTTP/1.1, then CRLF; returns the offset after the line or < 0. */
   #versionAndEol(buf: Buffer, v: number, end: number, lineStart: number): number {
+    if (v < end && buf[v] === SP) return -E.BAD_REQUEST_LINE;
     const ver = scanVersion(buf, v, end);
     if (ver === NEED_MORE) return this.needIn(null);
     if (ver < 0) return ver;

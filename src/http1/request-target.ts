@@ -8,11 +8,9 @@ const QUESTION = 0x3f;
 const HASH = 0x23;
 
 /** Sets the target fields of head from buf[ts, te) (VCHAR bytes); returns 0 or an error id. */
-export function classifyTarget(head: RequestHead, buf: Buffer, ts: number, te: number): number {
-  head.targetStart = ts;
+export function classifyTarget(head: RequestHead, buf: Uint8Array, ts: number, te: number): number {
+  head.targetStart = head.pathStart = ts;
   head.targetEnd = te;
-  const target = (head.target = buf.toString('latin1', ts, te));
-  head.path = target;
   if (head.method === 'CONNECT') {
     head.targetForm = 'authority';
     return isAuthorityForm(buf, ts, te) ? 0 : E.BAD_TARGET;
@@ -42,7 +40,7 @@ function isAuthorityForm(buf: Uint8Array, ts: number, te: number): boolean {
  * "http://" or "https://" authority [path-abempty] ["?" query]. Userinfo ("@") is refused, as
  * RFC 9110 §4.2.4 asks, since it only serves to fool people reading the URL.
  */
-function absoluteForm(head: RequestHead, buf: Buffer, ts: number, te: number): number {
+function absoluteForm(head: RequestHead, buf: Uint8Array, ts: number, te: number): number {
   let a: number;
   if (te - ts > 7 && equalsLower(buf, ts, 'http://')) a = ts + 7;
   else if (te - ts > 8 && equalsLower(buf, ts, 'https://')) a = ts + 8;
@@ -56,8 +54,7 @@ function absoluteForm(head: RequestHead, buf: Buffer, ts: number, te: number): n
   head.targetForm = 'absolute';
   head.authorityStart = a;
   head.authorityEnd = i;
-  if (i === te) head.path = '/';
-  else if (buf[i] === SLASH) head.path = buf.toString('latin1', i, te);
-  else head.path = '/' + buf.toString('latin1', i, te);
+  head.pathStart = i;
+  head.pathPrefix = i === te || buf[i] !== SLASH ? '/' : '';
   return 0;
 }

@@ -43,11 +43,15 @@ export function isConnectError(code: string | undefined): boolean {
 export function originForm(target: string): string | null {
   if (target.charCodeAt(0) === 47 /* / */) return target;
   if (target === '*') return target;
-  if (!/^https?:\/\//i.test(target)) return null;
+  const authority = /^https?:\/\/[^/?#]+/i.exec(target);
+  if (authority === null) return null;
   try {
-    const u = new URL(target);
-    return u.pathname + u.search;
+    new URL(target);
   } catch {
     return null;
   }
+  // The rest is kept byte for byte, as an origin-form target would be: URL's pathname resolves dot
+  // segments and re-encodes, which would change what the backend (and an S3 signature) sees.
+  const rest = target.slice(authority[0].length);
+  return rest.charCodeAt(0) === 47 /* / */ ? rest : `/${rest}`;
 }

@@ -114,7 +114,7 @@ export class Exchange {
   private readonly onInformation = (info: http.InformationEvent): void => {
     if (this.req.httpVersionMinor !== 1 || this.res.headersSent) return;
     if (info.statusCode === 100) this.res.writeContinue();
-    else if (info.statusCode === 103) this.res.writeEarlyHints(headerObject(info.rawHeaders));
+    else if (info.statusCode === 103) relayEarlyHints(this.res, downstreamResponseHeaders(info.rawHeaders, false));
   };
 
   private readonly onResponse = (ures: http.IncomingMessage): void => {
@@ -124,8 +124,11 @@ export class Exchange {
     this.status = ures.statusCode ?? 502;
     res.statusMessage = ures.statusMessage ?? '';
     res.writeHead(this.status, downstreamResponseHeaders(ures.rawHeaders, false));
-    // Streams (SSE, long polls) have no length: send the head now rather than with the first chunk.
-    if (ures.headers['content-length'] === undefined) res.flushHeaders();
+    // A stream (SSE, a long poll, with a Content-Length or without) must not have its head held
+    // until the backend writes body bytes. Flushing at once would cost every ordinary response a
+    // separate write for its head, so wait for the end of this turn of the event loop: a body that
+    // came in with the head has been piped by then and carries the head along.
+    setImmediate(this.flushHead);
     ures.on('data', (chunk: Buffer) => { this.tx += chunk.length; });
     ures.pipe(res, { end: false });
     ures.once('end', () => {
@@ -141,6 +144,11 @@ export class Exchange {
         res.destroy();
       }
     });
+  };
+
+  /** No body byte has gone out with the head yet (headersSent is already true after writeHead). */
+  private readonly flushHead = (): void => {
+    if (this.tx === 0 && !this.res.writableEnded && !this.res.destroyed) this.res.flushHeaders();
   };
 
   private readonly onUpstreamError = (err: TransportError): void => {
@@ -225,6 +233,31 @@ export class Exchange {
   private resource(): string {
     const q = this.path.indexOf('?');
     return q < 0 ? this.path : this.path.slice(0, q);
+  }
+}
+
+/**
+ * Relay a 103 through node:http's writeEarlyHints, which only looks for a lower-case `link` key
+ * (with the backend's `Link` spelling it silently sent nothing) and throws on a Link value its
+ * validator does not accept, such as a comma-separated list on one line: thrown from this event
+ * handler, that would have crashed the process. So: Link lines split into single links, hints
+ * that still do not validate dropped (they are only advice), every other header kept. `raw` is
+ * already stripped of hop-by-hop headers.
+ */
+function relayEarlyHints(res: http.ServerResponse, raw: readonly string[]): void {
+  const links: string[] = [];
+  const hints: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.toLowerCase() === 'link') links.push(...raw[i + 1]!.split(/,\s*(?=<)/));
+    else hints[name] = raw[i + 1]!;
+  }
+  if (links.length === 0) return;
+  hints['link'] = links;
+  try {
+    res.writeEarlyHints(hints);
+  } catch {
+    // Not a Link value node:http will write: drop the hints, the final response still follows.
   }
 }
 

@@ -5,6 +5,29 @@ import type { BackendSpec } from '../config/types.js';
 /** Why a backend changed state, for logs. */
 export type StateSource = 'probe' | 'request';
 
+/**
+ * Upper bounds (milliseconds) of the fixed histogram buckets shared by every backend; the metrics
+ * endpoint turns them into Prometheus `le` buckets in seconds. A last, implicit bucket holds the rest.
+ */
+export const LATENCY_BOUNDS_MS: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000];
+
+/** A fixed-bucket histogram of durations: one array of counts, filled without allocating. */
+export class DurationHistogram {
+  /** counts[i]: observations <= LATENCY_BOUNDS_MS[i] and above the previous bound; the last slot is the overflow (+Inf). */
+  readonly counts = new Float64Array(LATENCY_BOUNDS_MS.length + 1);
+  sumMs = 0;
+  count = 0;
+
+  observe(ms: number): void {
+    const bounds = LATENCY_BOUNDS_MS;
+    let i = 0;
+    while (i < bounds.length && ms > bounds[i]!) i++;
+    this.counts[i]!++;
+    this.sumMs += ms;
+    this.count++;
+  }
+}
+
 /** Live statistics of one backend: plain numbers written on the hot path, read by observers. */
 export class BackendStats {
   requests = 0;
@@ -20,12 +43,43 @@ export class BackendStats {
   latencyCount = 0;
   totalDowntimeMs = 0;
   lastDowntimeMs = 0;
+  /** Request durations, as recordLatency sees them. */
+  readonly latency = new DurationHistogram();
+  /** Time from the start of the request to the backend's response head. */
+  readonly ttfb = new DurationHistogram();
+  /** Attempts on this backend that failed and were retried on another one. */
+  retries = 0;
+  healthChecksOk = 0;
+  healthChecksFailed = 0;
+  readonly healthDuration = new DurationHistogram();
+  /** Times `online` flipped to true / to false. */
+  transitionsUp = 0;
+  transitionsDown = 0;
 
+  /** One finished attempt on this backend (success or failure), its duration in milliseconds. */
   recordLatency(ms: number): void {
     if (ms < this.latencyMinMs) this.latencyMinMs = ms;
     if (ms > this.latencyMaxMs) this.latencyMaxMs = ms;
     this.latencySumMs += ms;
     this.latencyCount++;
+    this.latency.observe(ms);
+  }
+
+  /** The backend's response head arrived, `ms` after the request started. */
+  recordTtfb(ms: number): void {
+    this.ttfb.observe(ms);
+  }
+
+  /** An attempt on this backend failed and the request is being sent to another backend. */
+  recordRetry(): void {
+    this.retries++;
+  }
+
+  /** One finished health check: its verdict and how long it took. */
+  recordHealthCheck(ok: boolean, ms: number): void {
+    if (ok) this.healthChecksOk++;
+    else this.healthChecksFailed++;
+    this.healthDuration.observe(ms);
   }
 }
 
@@ -91,6 +145,7 @@ export class Backend {
     if (!this.online) return false;
     this.online = false;
     this.downSince = Date.now();
+    this.stats.transitionsDown++;
     return true;
   }
 
@@ -106,6 +161,7 @@ export class Backend {
       this.consecutiveFail = 0;
       if (this.online || (!first && this.consecutiveOk < rise)) return null;
       this.online = true;
+      this.stats.transitionsUp++;
       if (!first) {
         const down = Date.now() - this.downSince;
         this.stats.lastDowntimeMs = down;
@@ -121,12 +177,17 @@ export class Backend {
     if (!this.online || this.consecutiveFail < fall) return null;
     this.online = false;
     this.downSince = Date.now();
+    this.stats.transitionsDown++;
     return 'down';
   }
+
+  /** The raw engine's connection pool for this backend, created on first use. */
+  pool: { destroy(): void } | null = null;
 
   /** Close pooled connections; used when the backend leaves the configuration. */
   destroy(): void {
     this.agent.destroy();
+    this.pool?.destroy();
   }
 }
 

@@ -1,0 +1,49 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ListenAddress } from '../config/types.js';
+import { METRICS_CONTENT_TYPE, METRICS_PATH, type Metrics } from './metrics.js';
+
+export interface MetricsServer {
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The optional `--metrics-address` listener: a small node:http server of its own, so scrapes can
+ * be kept off the data port (and away from clients). It answers GET/HEAD of the metrics path
+ * (and of `/metrics`, the usual default of Prometheus) with everything read fresh.
+ */
+export function serveMetrics(address: ListenAddress, metrics: Metrics): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if (path !== METRICS_PATH && path !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: metrics are at ${METRICS_PATH}\n`);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'Content-Type': 'text/plain', Allow: 'GET, HEAD' }).end('method not allowed\n');
+      return;
+    }
+    metrics.text().then(
+      (body) => res.writeHead(200, { 'Content-Type': METRICS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) }).end(body),
+      (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
+    );
+  });
+  server.keepAliveTimeout = 30_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host === '' ? undefined : address.host, () => {
+      server.off('error', reject);
+      const a = server.address() as AddressInfo;
+      resolve({
+        host: a.address,
+        port: a.port,
+        close: () => new Promise((done) => {
+          server.close(() => done());
+          server.closeAllConnections();
+        }),
+      });
+    });
+  });
+}

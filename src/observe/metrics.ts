@@ -1,0 +1,171 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { LocalResponse } from '../proxy/error-response.js';
+import { LATENCY_BOUNDS_MS, type Backend, type DurationHistogram } from '../upstream/backend.js';
+import type { UpstreamSet } from '../upstream/upstream-set.js';
+
+/** Sidekick's metrics path, served on the main port (and on --metrics-address). */
+export const METRICS_PATH = '/.prometheus/metrics';
+export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/**
+ * Downtime of a backend as people read it: the total includes an outage still going on, and
+ * "last" is the current outage while the backend is down, else the most recent finished one.
+ * A backend not yet probed has no downtime.
+ */
+export function downtimeOf(b: Backend, now: number): { totalMs: number; lastMs: number } {
+  const s = b.stats;
+  if (b.online || !b.probed) return { totalMs: s.totalDowntimeMs, lastMs: s.lastDowntimeMs };
+  const current = Math.max(0, now - b.downSince);
+  return { totalMs: s.totalDowntimeMs + current, lastMs: current };
+}
+
+/** Histogram `le` labels in seconds, computed once. */
+const LE = [...LATENCY_BOUNDS_MS.map((ms) => String(ms / 1000)), '+Inf'];
+
+/**
+ * The Prometheus exposition. Backend counters are plain numbers on BackendStats, written by the
+ * engines; they are read here only when someone scrapes, from whatever backend set is current
+ * (so a SIGHUP reload is followed by the next scrape). Nothing here runs per request.
+ *
+ * Backend families are formatted directly (synchronously, so the main port can answer through
+ * the engine's synchronous `local()` hook); process metrics come from prom-client's default
+ * collectors in a registry of our own.
+ */
+export class Metrics {
+  private readonly upstreams: UpstreamSet;
+  private readonly processRegistry: Registry | null;
+  /** Process metrics from the last collection, for the synchronous path. */
+  private processText = '';
+  private refreshing = false;
+
+  constructor(upstreams: UpstreamSet, options: { processMetrics?: boolean } = {}) {
+    this.upstreams = upstreams;
+    if (options.processMetrics === false) {
+      this.processRegistry = null;
+    } else {
+      this.processRegistry = new Registry();
+      collectDefaultMetrics({ register: this.processRegistry });
+      this.refreshProcess();
+    }
+  }
+
+  /** Every backend metric, read now. */
+  backendText(now = Date.now()): string {
+    return renderBackends(this.upstreams.backends(), now);
+  }
+
+  /** The whole exposition, everything read now (the separate metrics server uses this). */
+  async text(): Promise<string> {
+    const processText = this.processRegistry === null ? '' : await this.processRegistry.metrics();
+    if (processText !== '') this.processText = processText;
+    return this.backendText() + processText;
+  }
+
+  /**
+   * The whole exposition without waiting: backend metrics read now, process metrics as of the
+   * previous scrape (prom-client collects asynchronously); a fresh collection starts for the next one.
+   */
+  textNow(): string {
+    const out = this.backendText() + this.processText;
+    this.refreshProcess();
+    return out;
+  }
+
+  /** The answer for App.local(). */
+  response(): LocalResponse {
+    return { status: 200, headers: { 'Content-Type': METRICS_CONTENT_TYPE }, body: this.textNow() };
+  }
+
+  private refreshProcess(): void {
+    if (this.processRegistry === null || this.refreshing) return;
+    this.refreshing = true;
+    this.processRegistry.metrics().then(
+      (t) => { this.processText = t; this.refreshing = false; },
+      () => { this.refreshing = false; },
+    );
+  }
+}
+
+/** Starts one metric family in `out`. */
+function family(out: string[], name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
+function num(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (!Number.isFinite(n)) return n > 0 ? '+Inf' : '-Inf';
+  return String(n);
+}
+
+/** The five counters sidekick exports, labelled by endpoint only. */
+const SIDEKICK: ReadonlyArray<readonly [name: string, help: string, read: (b: Backend) => number]> = [
+  ['sidekick_requests_total', 'Total number of calls in current SideKick server instance', (b) => b.stats.requests],
+  ['sidekick_errors_total', 'Total number of failed calls in current SideKick server instance', (b) => b.stats.errors],
+  ['sidekick_rx_bytes_total', 'Total number of bytes received by current SideKick server instance', (b) => b.stats.rxBytes],
+  ['sidekick_tx_bytes_total', 'Total number of bytes sent by current SideKick server instance', (b) => b.stats.txBytes],
+  ['sidekick_health_error_counts', 'Total number of failed health checks in current SideKick server instance', (b) => b.stats.healthErrors],
+];
+
+function renderBackends(backends: readonly Backend[], now: number): string {
+  const out: string[] = [];
+  // Sidekick's series carry only `endpoint`; that is unique because a URL may appear in one site only (parseSites).
+  const endpointLabels = backends.map((b) => `{endpoint="${escapeLabel(b.url)}"}`);
+  for (const [name, help, read] of SIDEKICK) {
+    family(out, name, 'counter', help);
+    backends.forEach((b, i) => out.push(`${name}${endpointLabels[i]} ${num(read(b))}`));
+  }
+
+  const labels = backends.map((b) => `site="${b.siteIndex + 1}",endpoint="${escapeLabel(b.url)}"`);
+  const downtime = backends.map((b) => downtimeOf(b, now));
+  const simple = (name: string, type: 'counter' | 'gauge', help: string, read: (b: Backend, i: number) => number): void => {
+    family(out, name, type, help);
+    backends.forEach((b, i) => out.push(`${name}{${labels[i]}} ${num(read(b, i))}`));
+  };
+  simple('outrigger_backend_up', 'gauge', 'Whether the backend is in rotation (1) or not (0)', (b) => (b.online ? 1 : 0));
+  simple('outrigger_backend_in_flight', 'gauge', 'Requests to the backend in flight now', (b) => b.inFlight);
+  {
+    const name = 'outrigger_backend_state_transitions_total';
+    family(out, name, 'counter', 'Times the backend went into (to="up") or out of (to="down") rotation');
+    backends.forEach((b, i) => {
+      out.push(`${name}{${labels[i]},to="up"} ${num(b.stats.transitionsUp)}`);
+      out.push(`${name}{${labels[i]},to="down"} ${num(b.stats.transitionsDown)}`);
+    });
+  }
+  simple('outrigger_backend_downtime_seconds_total', 'counter', 'Time the backend has been out of rotation, an outage in progress included',
+    (_, i) => downtime[i]!.totalMs / 1000);
+  simple('outrigger_backend_last_downtime_seconds', 'gauge', 'Length of the outage in progress, or else of the last one',
+    (_, i) => downtime[i]!.lastMs / 1000);
+  simple('outrigger_upstream_retries_total', 'counter', 'Attempts on the backend that failed and were retried on another backend',
+    (b) => b.stats.retries);
+  {
+    const name = 'outrigger_health_checks_total';
+    family(out, name, 'counter', 'Health checks of the backend by result');
+    backends.forEach((b, i) => {
+      out.push(`${name}{${labels[i]},result="ok"} ${num(b.stats.healthChecksOk)}`);
+      out.push(`${name}{${labels[i]},result="fail"} ${num(b.stats.healthChecksFailed)}`);
+    });
+  }
+  histogram(out, 'outrigger_upstream_request_duration_seconds', 'Duration of requests to the backend', backends, labels, (b) => b.stats.latency);
+  histogram(out, 'outrigger_upstream_time_to_first_byte_seconds', 'Time until the backend\'s response head arrived', backends, labels, (b) => b.stats.ttfb);
+  histogram(out, 'outrigger_health_check_duration_seconds', 'Duration of health checks of the backend', backends, labels, (b) => b.stats.healthDuration);
+  return out.join('\n') + '\n';
+}
+
+function histogram(out: string[], name: string, help: string, backends: readonly Backend[], labels: readonly string[],
+  read: (b: Backend) => DurationHistogram): void {
+  family(out, name, 'histogram', help);
+  backends.forEach((b, i) => {
+    const h = read(b);
+    const l = labels[i]!;
+    let cumulative = 0;
+    for (let k = 0; k < LE.length; k++) {
+      cumulative += h.counts[k]!;
+      out.push(`${name}_bucket{${l},le="${LE[k]}"} ${num(cumulative)}`);
+    }
+    out.push(`${name}_sum{${l}} ${num(h.sumMs / 1000)}`, `${name}_count{${l}} ${num(h.count)}`);
+  });
+}

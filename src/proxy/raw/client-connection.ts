@@ -1,0 +1,219 @@
+import type net from 'node:net';
+import { Body, RequestHeadParser, serializeResponseHead, type RequestHead } from '../../http1/index.js';
+import type { LocalResponse } from '../error-response.js';
+import { clientAddress } from '../headers.js';
+import type { ProxyContext } from '../context.js';
+import { Forwarder } from './forwarder.js';
+
+/** Limits against slow or hostile clients. */
+export interface ClientLimits {
+  readonly maxHeadSize: number;
+  /** A request head must be complete this long after its first byte arrived. */
+  readonly headerTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this long. */
+  readonly idleTimeoutMs: number;
+  /** Pipelined bytes held while a response is in progress, before reading pauses. */
+  readonly maxPipelined: number;
+}
+
+export interface ClientHost {
+  readonly ctx: ProxyContext;
+  readonly limits: ClientLimits;
+  readonly draining: boolean;
+  forget(conn: ClientConnection): void;
+}
+
+function plain(status: number, message: string): LocalResponse {
+  return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `${message}\n` };
+}
+
+/**
+ * One client connection: parses request heads strictly, hands each request to the forwarder,
+ * and only parses the next pipelined request once the current response has ended.
+ */
+export class ClientConnection {
+  readonly socket: net.Socket;
+  readonly host: ClientHost;
+  readonly clientIp: string;
+  private readonly parser: RequestHeadParser;
+  private readonly forwarder: Forwarder;
+  /** Bytes received but not yet consumed: a partial head, or pipelined requests. */
+  private pending: Buffer | null = null;
+  /** A request is being forwarded; its body bytes go to the forwarder. */
+  private busy = false;
+  private headTimer: NodeJS.Timeout | null = null;
+  private closing = false;
+  /** The client half-closed: answer what it sent, then end. */
+  private ended = false;
+
+  constructor(socket: net.Socket, host: ClientHost) {
+    this.socket = socket;
+    this.host = host;
+    this.clientIp = clientAddress(socket.remoteAddress);
+    this.parser = new RequestHeadParser({ maxHeadSize: host.limits.maxHeadSize });
+    this.forwarder = new Forwarder(this, host.ctx);
+    socket.setNoDelay(true);
+    socket.setTimeout(host.limits.idleTimeoutMs);
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.on('timeout', this.onTimeout);
+    socket.on('drain', this.onDrain);
+  }
+
+  /** Idle between requests: nothing received, nothing in progress. */
+  get idle(): boolean {
+    return !this.busy && this.pending === null;
+  }
+
+  /** Close the connection when it next becomes idle (drain), or now if it already is. */
+  closeWhenIdle(): void {
+    this.closing = true;
+    if (this.idle) this.socket.destroy();
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.closing && !this.busy) return;
+    if (this.busy) {
+      const used = this.forwarder.requestBody(chunk);
+      if (used === chunk.length) return;
+      this.stash(used === 0 ? chunk : chunk.subarray(used));
+      return;
+    }
+    this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+    this.parseNext();
+  };
+
+  /** Bytes that belong to later requests: hold them, and stop reading if too many pile up. */
+  private stash(bytes: Buffer): void {
+    this.pending = this.pending === null ? bytes : Buffer.concat([this.pending, bytes]);
+    if (this.pending.length > this.host.limits.maxPipelined) this.socket.pause();
+  }
+
+  private parseNext(): void {
+    const buf = this.pending;
+    if (buf === null || this.busy || this.socket.destroyed) return;
+    const end = this.parser.parse(buf, 0);
+    if (end === -1) {
+      this.headTimer ??= setTimeout(this.onHeadTimeout, this.host.limits.headerTimeoutMs);
+      return;
+    }
+    this.clearHeadTimer();
+    if (end < 0) {
+      const e = this.parser.error;
+      this.parser.reset();
+      this.respondAndClose(plain(e?.status ?? 400, e?.message ?? 'Bad Request'));
+      return;
+    }
+    this.parser.reset();
+    const head = this.parser.head;
+    const rest = end < buf.length ? buf.subarray(end) : null;
+    this.pending = null;
+    this.busy = true;
+    this.startRequest(head, rest);
+  }
+
+  private startRequest(head: RequestHead, rest: Buffer | null): void {
+    if (head.targetForm === 'authority') {
+      this.respondAndClose(plain(405, 'CONNECT is not supported'));
+      return;
+    }
+    const local = this.host.ctx.local(head.method, head.path);
+    if (local !== null) {
+      this.busy = false;
+      const close = head.bodyKind !== Body.NONE || !head.keepAlive || this.host.draining;
+      this.writeLocal(local, close);
+      if (close) this.socket.end();
+      else if (rest !== null) this.onData(rest);
+      return;
+    }
+    this.forwarder.start(head);
+    if (rest !== null) this.onData(rest);
+  }
+
+  /** Bytes received behind the current request (an upgraded connection's first frames). */
+  takePending(): Buffer | null {
+    const p = this.pending;
+    this.pending = null;
+    return p;
+  }
+
+  /** The forwarder finished its response; `close` says the connection cannot carry another. */
+  requestDone(close: boolean): void {
+    this.busy = false;
+    if (close || this.closing || this.host.draining) {
+      // Whatever else the client sends on this connection is not parsed any more.
+      this.closing = true;
+      this.pending = null;
+      this.socket.end();
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    this.parseNext();
+    if (this.ended && !this.busy) this.socket.end();
+  }
+
+  /** Answer a locally generated response on this connection. */
+  writeLocal(r: LocalResponse, close: boolean): void {
+    const headers: string[] = [];
+    for (const k in r.headers) headers.push(k, r.headers[k]!);
+    headers.push('Content-Length', String(Buffer.byteLength(r.body)));
+    if (close) headers.push('Connection', 'close');
+    this.socket.cork();
+    this.socket.write(serializeResponseHead(r.status, headers));
+    this.socket.write(r.body);
+    this.socket.uncork();
+  }
+
+  private respondAndClose(r: LocalResponse): void {
+    this.busy = true;
+    this.pending = null;
+    if (!this.socket.writable) {
+      this.socket.destroy();
+      return;
+    }
+    this.writeLocal(r, true);
+    this.socket.end();
+    // Nothing more is read from a connection whose framing we no longer trust.
+    this.socket.pause();
+  }
+
+  private clearHeadTimer(): void {
+    if (this.headTimer !== null) {
+      clearTimeout(this.headTimer);
+      this.headTimer = null;
+    }
+  }
+
+  private readonly onHeadTimeout = (): void => {
+    this.headTimer = null;
+    if (!this.busy) this.respondAndClose(plain(408, 'Request Timeout'));
+  };
+
+  private readonly onTimeout = (): void => {
+    // Only an idle keep-alive connection times out; a long poll or slow upload is left alone.
+    if (this.idle) this.socket.destroy();
+  };
+
+  private readonly onDrain = (): void => {
+    this.forwarder.clientDrained();
+  };
+
+  private readonly onEnd = (): void => {
+    // allowHalfOpen: a client that half-closes still gets the answers it asked for.
+    this.ended = true;
+    if (!this.busy) this.socket.end();
+    else this.forwarder.clientEnded();
+  };
+
+  private readonly onError = (): void => {
+    this.socket.destroy();
+  };
+
+  private readonly onClose = (): void => {
+    this.clearHeadTimer();
+    this.forwarder.clientClosed();
+    this.host.forget(this);
+  };
+}

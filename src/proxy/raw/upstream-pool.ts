@@ -1,0 +1,168 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Backend } from '../../upstream/backend.js';
+
+/** Bytes read from a backend per read call; each connection owns one such buffer. */
+const READ_SIZE = 64 * 1024;
+/** sidekick's transport: at most 1024 idle connections per backend, closed after 15 s idle. */
+const MAX_IDLE = 1024;
+const IDLE_TIMEOUT_MS = 15_000;
+
+/** What a connection reports to the exchange that currently owns it. */
+export interface UpstreamOwner {
+  onUpstreamConnect(conn: UpstreamConnection): void;
+  /**
+   * Bytes buf[0, n) just read. The buffer is reused for the next read unless the owner calls
+   * conn.retainReadBuffer() (because a write still references it). Return false to pause reading.
+   */
+  onUpstreamData(conn: UpstreamConnection, buf: Buffer, n: number): boolean;
+  onUpstreamDrain(conn: UpstreamConnection): void;
+  /** The connection ended or failed; err is null for a clean EOF from the backend. */
+  onUpstreamClose(conn: UpstreamConnection, err: (Error & { code?: string }) | null): void;
+}
+
+/**
+ * One keep-alive connection to a backend. Reads go straight into a buffer this connection owns
+ * (`onread`), so a body relayed to a client that accepts it at once costs no allocation.
+ */
+export class UpstreamConnection {
+  readonly socket: net.Socket;
+  readonly pool: UpstreamPool;
+  owner: UpstreamOwner | null = null;
+  /** Taken from the idle pool: it may have been closed by the backend meanwhile. */
+  reused = false;
+  connected = false;
+  closed = false;
+  private readBuffer: Buffer = Buffer.allocUnsafe(READ_SIZE);
+
+  constructor(pool: UpstreamPool, backend: Backend) {
+    this.pool = pool;
+    const spec = backend.spec;
+    const onread = { buffer: this.nextReadBuffer, callback: this.onRead };
+    this.socket = spec.protocol === 'https:'
+      ? tls.connect({
+        host: spec.hostname, port: spec.port, servername: net.isIP(spec.hostname) === 0 ? spec.hostname : undefined,
+        rejectUnauthorized: backend.verifyTls, ALPNProtocols: ['http/1.1'], onread,
+      } as tls.ConnectionOptions)
+      : net.connect({ host: spec.hostname, port: spec.port, noDelay: true, onread });
+    this.socket.setNoDelay(true);
+    this.socket.once(spec.protocol === 'https:' ? 'secureConnect' : 'connect', this.onConnect);
+    this.socket.on('drain', this.onDrain);
+    this.socket.on('end', this.onEnd);
+    this.socket.on('error', this.onError);
+    this.socket.on('close', this.onClosed);
+    this.socket.on('timeout', this.onTimeout);
+    this.socket.setTimeout(IDLE_TIMEOUT_MS);
+  }
+
+  /** A write still holds a slice of the read buffer: read the next bytes somewhere else. */
+  retainReadBuffer(): void {
+    this.readBuffer = Buffer.allocUnsafe(READ_SIZE);
+  }
+
+  write(data: Buffer | string): boolean {
+    return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);
+  }
+
+  /** Give the connection back for reuse (only after a complete, cleanly framed exchange). */
+  release(): void {
+    this.owner = null;
+    this.pool.putIdle(this);
+  }
+
+  destroy(): void {
+    this.owner = null;
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private readonly nextReadBuffer = (): Buffer => this.readBuffer;
+
+  private readonly onRead = (n: number, buf: Buffer): boolean => {
+    const owner = this.owner;
+    // Bytes on an idle connection are not an answer to anything: never reuse it.
+    if (owner === null) {
+      this.destroy();
+      return false;
+    }
+    return owner.onUpstreamData(this, buf, n);
+  };
+
+  private readonly onConnect = (): void => {
+    this.connected = true;
+    this.owner?.onUpstreamConnect(this);
+  };
+
+  private readonly onDrain = (): void => {
+    this.owner?.onUpstreamDrain(this);
+  };
+
+  private readonly onEnd = (): void => {
+    this.finish(null);
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.finish(err);
+  };
+
+  private readonly onClosed = (): void => {
+    this.finish(null);
+  };
+
+  private readonly onTimeout = (): void => {
+    if (this.owner === null) this.destroy();
+  };
+
+  private finish(err: Error | null): void {
+    const owner = this.owner;
+    this.owner = null;
+    if (!this.closed) {
+      this.closed = true;
+      this.socket.destroy();
+    }
+    this.pool.forget(this);
+    owner?.onUpstreamClose(this, err);
+  }
+}
+
+/** The connections to one backend: idle ones on a stack (the most recently used first). */
+export class UpstreamPool {
+  private readonly backend: Backend;
+  private readonly idle: UpstreamConnection[] = [];
+
+  constructor(backend: Backend) {
+    this.backend = backend;
+  }
+
+  /** An idle connection, or a new one that is connecting (the owner hears onUpstreamConnect). */
+  acquire(owner: UpstreamOwner): UpstreamConnection {
+    for (;;) {
+      const conn = this.idle.pop();
+      if (conn === undefined) break;
+      if (conn.closed) continue;
+      conn.owner = owner;
+      conn.reused = true;
+      return conn;
+    }
+    const conn = new UpstreamConnection(this, this.backend);
+    conn.owner = owner;
+    return conn;
+  }
+
+  putIdle(conn: UpstreamConnection): void {
+    if (conn.closed || this.idle.length >= MAX_IDLE) {
+      conn.destroy();
+      return;
+    }
+    this.idle.push(conn);
+  }
+
+  forget(conn: UpstreamConnection): void {
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+  }
+
+  destroy(): void {
+    for (const c of this.idle.splice(0)) c.destroy();
+  }
+}
