@@ -1,7 +1,8 @@
 // Load generation: wrk (C, cheap per request, so the client is rarely the limit) when
-// installed, else autocannon through npx (Node, so it needs more CPU per request: figures from
-// the two are not comparable across runs, only within one run). Every run is bounded by its
-// own duration plus a kill timer.
+// installed. Without wrk: autocannon through npx for small requests (Node, so it needs more
+// CPU per request: figures from the two are comparable only within one run) and
+// bench/bulk-client.ts for big bodies (autocannon cannot go past ~40 MB/s). Every run is
+// bounded by its own duration plus a kill timer.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import type { Settings } from './config.js';
@@ -54,6 +55,8 @@ export interface LoadSpec {
   path: string;
   conns: number;
   seconds: number;
+  /** Big bodies: without wrk these go to bulk-client instead of autocannon. */
+  bulk: boolean;
 }
 
 export async function runLoad(s: Settings, gen: Loadgen, spec: LoadSpec): Promise<LoadResult> {
@@ -81,6 +84,14 @@ export async function runLoad(s: Settings, gen: Loadgen, spec: LoadSpec): Promis
       non2xx: j.non2xx ?? 0,
     };
   }
+  if (spec.bulk) {
+    const r = await run('bulk-client', 'node', [
+      path.join(s.repo, 'dist/bench/bulk-client.js'), url, String(spec.conns), String(spec.seconds),
+    ], cpus, limitMs);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
+    if (!line) throw new Error(`bulk-client ${url} failed (exit ${r.code}):\n${r.stderr}`);
+    return JSON.parse(line.slice('BENCH_RESULT '.length)) as LoadResult;
+  }
   const r = await run('autocannon', 'npx', [
     '--yes', AUTOCANNON, '--json', '-c', String(spec.conns), '-d', String(spec.seconds), '-t', '10', url,
   ], cpus, limitMs + 30_000);
@@ -96,7 +107,7 @@ export async function runLoad(s: Settings, gen: Loadgen, spec: LoadSpec): Promis
     seconds: j.duration,
     p50Ms: j.latency.p50,
     p99Ms: j.latency.p99,
-    socketErrors: j.errors + j.timeouts,
+    socketErrors: j.errors, // autocannon counts its timeouts among the errors
     non2xx: j.non2xx,
   };
 }

@@ -18,10 +18,11 @@ const log = (msg: string): void => console.error(`[bench] ${msg}`);
 
 /** Warm-up, then the measured run; the proxy's CPU and the cores' busy time cover only the latter. */
 async function measure(s: Settings, gen: Loadgen, addr: string, urlPath: string, conns: number, proxy: Proc | null): Promise<Measured> {
-  await runLoad(s, gen, { addr, path: urlPath, conns, seconds: s.warmupS });
+  const bulk = urlPath !== '/small';
+  await runLoad(s, gen, { addr, path: urlPath, conns, seconds: s.warmupS, bulk });
   const ticks0 = coreTicks();
   const cpu0 = proxy ? sessionCpuSeconds(proxy.pid) : 0;
-  const r = await runLoad(s, gen, { addr, path: urlPath, conns, seconds: s.durationS });
+  const r = await runLoad(s, gen, { addr, path: urlPath, conns, seconds: s.durationS, bulk });
   const busy = coreBusy(ticks0, coreTicks());
   const proxyCpuSeconds = proxy ? sessionCpuSeconds(proxy.pid) - cpu0 : null;
   // Let closed connections drain before the next test.

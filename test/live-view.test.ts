@@ -112,8 +112,9 @@ class Tmux {
     return r.stdout;
   }
 
-  screen(): string {
-    return this.run('capture-pane', '-p', '-t', 'main');
+  /** What the pane shows now; with `history`, the lines scrolled off the top as well. */
+  screen(history = false): string {
+    return this.run('capture-pane', '-p', ...(history ? ['-S', '-'] : []), '-t', 'main');
   }
 
   kill(): void {
@@ -142,9 +143,9 @@ test('the live view on a terminal shows a backend going down', { skip: SKIP }, a
   tmux.run('new-session', '-d', '-s', 'main', '-x', '120', '-y', '30', command, ';', 'set-option', '-g', 'remain-on-exit', 'on');
 
   let screen = '';
-  const until = async (what: string, check: (s: string) => boolean, timeoutMs = 10_000): Promise<void> => {
+  const until = async (what: string, check: (s: string) => boolean, timeoutMs = 10_000, history = false): Promise<void> => {
     try {
-      await waitFor(() => check(screen = tmux.screen()), timeoutMs, what, 50);
+      await waitFor(() => check(screen = tmux.screen(history)), timeoutMs, what, 50);
     } catch (err) {
       throw new Error(`${(err as Error).message}; the screen was:\n${screen}`);
     }
@@ -178,8 +179,10 @@ test('the live view on a terminal shows a backend going down', { skip: SKIP }, a
   tmux.run('resize-window', '-t', 'main', '-x', '120', '-y', '30');
   await until('full layout', () => [b1, b3].every((b) => status(b) === 'up') && status(b2) === 'down' && !screen.includes('more backends'));
 
-  // SIGTERM gives the terminal back: the table (alternate screen) is gone, the drain message is on the normal screen.
+  // SIGTERM gives the terminal back: the table lived on the alternate screen, which never reaches the
+  // scrollback, and the drain message is printed on the normal screen (tmux's "Pane is dead" line may
+  // scroll it into the history, hence the capture with history).
   const pid = Number(tmux.run('display-message', '-p', '-t', 'main', '#{pane_pid}').trim());
   process.kill(pid, 'SIGTERM');
-  await until('terminal restored', () => /SIGTERM: draining/.test(screen) && !/STATUS/.test(screen));
+  await until('terminal restored', () => /Pane is dead \(status 0/.test(screen) && /SIGTERM: draining/.test(screen) && !/STATUS|backends:/.test(screen), 10_000, true);
 });

@@ -120,6 +120,11 @@ export class MessageHead {
     this.flags = flags;
   }
 
+  /** The body is chunked (bodyKind === Body.CHUNKED). */
+  get chunked(): boolean {
+    return this.bodyKind === Body.CHUNKED;
+  }
+
   /** HeaderKind of line i. */
   kindAt(i: number): number {
     return this.flags[i]! & KIND_MASK;

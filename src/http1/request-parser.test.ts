@@ -241,6 +241,7 @@ test('Expect: 100-continue, TE: trailers, Trailer', () => {
   assert.equal(h.expectContinue, true);
   assert.equal(h.teTrailers, true);
   assert.equal(h.hasTrailerHeader, true);
+  assert.equal(parsed(`PUT / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n`).head.expectContinue, false, 'ignored in HTTP/1.0');
   const other = parsed(`PUT / HTTP/1.1\r\n${H}Expect: something\r\nTE: gzip\r\n\r\n`).head;
   assert.equal(other.expectContinue, false);
   assert.equal(other.teTrailers, false);

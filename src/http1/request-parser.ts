@@ -106,6 +106,7 @@ export class RequestHeadParser extends HeadParser<RequestHead> {
     if (err !== 0) return err;
     h.keepAlive = !h.connectionClose && (h.versionMinor === 1 || h.connectionKeepAlive);
     h.upgrade = h.upgradeStart >= 0 && h.connectionUpgrade;
+    if (h.versionMinor === 0) h.expectContinue = false; // RFC 9110 §10.1.1: ignored in HTTP/1.0
     markConnectionListed(h);
     return 0;
   }

@@ -76,12 +76,12 @@ export interface ExchangeSummary {
 }
 
 /** Emit the trace line for a finished request, if tracing wants it. Cheap when tracing is off. */
-export function traceExchange(console: Console, s: ExchangeSummary, headers?: () => { requestHeaders: Record<string, unknown>; responseHeaders: Record<string, unknown> }): void {
+export function traceExchange(console: Console, s: ExchangeSummary, headers?: { requestHeaders: Record<string, unknown>; responseHeaders: Record<string, unknown> }): void {
   if (console.tracing === undefined || !console.wantsTrace('application', s.status)) return;
   console.trace({
     kind: 'application', time: s.startedWall, backend: s.backend, method: s.method, path: s.path, client: s.client,
     status: s.status, latencyMs: performance.now() - s.startedAt, ttfbMs: s.ttfbMs, rx: s.rx, tx: s.tx,
     ...(s.error !== undefined ? { error: s.error } : {}),
-    ...(console.debug && headers !== undefined ? headers() : {}),
+    ...(console.debug && headers !== undefined ? headers : {}),
   });
 }

@@ -6,7 +6,7 @@ import type { Backend } from '../../upstream/backend.js';
 import { backendDown, badGateway, type LocalResponse } from '../error-response.js';
 import type { ProxyContext } from '../context.js';
 import { beginAttempt, describeError, endAttempt, judge, traceExchange } from '../attempts.js';
-import { clientResponseHead, upstreamHeaderBlock } from './heads.js';
+import { clientResponseHead, headerObject, upstreamHeaderBlock } from './heads.js';
 import { UpstreamPool, type UpstreamConnection, type UpstreamOwner } from './upstream-pool.js';
 import type { ClientConnection } from './client-connection.js';
 
@@ -71,6 +71,8 @@ export class Forwarder implements UpstreamOwner {
   private uploadPaused = false;
   private downloadPaused = false;
   private lastError: string | undefined;
+  /** Only with --debug: the heads as objects for the trace. */
+  private debugHeaders: { requestHeaders: Record<string, unknown>; responseHeaders: Record<string, unknown> } | null = null;
 
   constructor(client: ClientConnection, ctx: ProxyContext) {
     this.client = client;
@@ -97,6 +99,7 @@ export class Forwarder implements UpstreamOwner {
     this.tried = null;
     this.lastError = undefined;
     this.lastBackend = '';
+    this.debugHeaders = this.ctx.console.debug ? { requestHeaders: headerObject(head), responseHeaders: {} } : null;
     if (this.ctx.startup.open) this.attempt();
     else void this.ctx.startup.wait().then(() => { if (this.active) this.attempt(); });
   }
@@ -280,6 +283,7 @@ export class Forwarder implements UpstreamOwner {
     this.ttfb = performance.now() - this.startedAt;
     this.responded = true;
     this.responseKeepAlive = h.keepAlive;
+    if (this.debugHeaders !== null) this.debugHeaders.responseHeaders = headerObject(h);
     if (h.switchingProtocols) {
       this.tunnel = true;
       this.responseFramer = closeDelimited;
@@ -473,6 +477,6 @@ export class Forwarder implements UpstreamOwner {
     traceExchange(this.ctx.console, {
       backend: this.lastBackend, method: this.method, path: this.path, client: this.client.clientIp, status: this.status,
       startedWall: this.startedWall, startedAt: this.startedAt, ttfbMs: this.ttfb, rx: this.bodyBytesIn(), tx: this.bodyBytesOut(), error: this.lastError,
-    });
+    }, this.debugHeaders === null ? undefined : this.debugHeaders);
   }
 }

@@ -1,5 +1,5 @@
 import {
-  FIELD_STRIDE, FLAG_CONNECTION_LISTED, FLAG_HOP_BY_HOP, HeaderKind, KIND_MASK, LINE_END, NAME_START, VALUE_END, VALUE_START,
+  FIELD_STRIDE, NAME_END, type MessageHead, FLAG_CONNECTION_LISTED, FLAG_HOP_BY_HOP, HeaderKind, KIND_MASK, LINE_END, NAME_START, VALUE_END, VALUE_START,
   type RequestHead, type ResponseHead,
 } from '../../http1/index.js';
 
@@ -67,5 +67,17 @@ export function clientResponseHead(h: ResponseHead, close: boolean): string {
     out += buf.toString('latin1', offsets[o + NAME_START]!, offsets[o + LINE_END]!);
   }
   out += close && !upgrade ? 'X-Proxy: true\r\nConnection: close\r\n\r\n' : 'X-Proxy: true\r\n\r\n';
+  return out;
+}
+
+/** A head's fields as an object, for --debug traces only (allocates). */
+export function headerObject(h: MessageHead): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < h.headerCount; i++) {
+    const o = i * FIELD_STRIDE;
+    const name = h.buffer.toString('latin1', h.offsets[o + NAME_START]!, h.offsets[o + NAME_END]!);
+    const value = h.buffer.toString('latin1', h.offsets[o + VALUE_START]!, h.offsets[o + VALUE_END]!);
+    out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`;
+  }
   return out;
 }
