@@ -69,7 +69,7 @@ export class App {
     }
     const startup = new FirstRound(this.health.start(), config.healthTimeout);
     const ctx = this.proxyContext(startup);
-    this.engine = process.env['OUTRIGGER_ENGINE'] === 'node' ? new NodeEngine(ctx) : new RawEngine(ctx);
+    this.engine = config.engine === 'node' ? new NodeEngine(ctx) : new RawEngine(ctx);
   }
 
   private proxyContext(startup: StartupGate): ProxyContext {

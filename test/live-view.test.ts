@@ -147,7 +147,7 @@ test('the live view on a terminal shows a backend going down', { skip: SKIP }, a
     try {
       await waitFor(() => check(screen = tmux.screen(history)), timeoutMs, what, 50);
     } catch (err) {
-      throw new Error(`${(err as Error).message}; the screen was:\n${screen}`);
+      throw new Error(`${(err as Error).message}; pane dead, status: ${tmux.run('display-message', '-p', '-t', 'main', '#{pane_dead} #{pane_dead_status}')}the screen was:\n${screen}`);
     }
   };
   const status = (b: TestBackend): string | undefined => row(screen, b.url)?.[2];
@@ -184,5 +184,6 @@ test('the live view on a terminal shows a backend going down', { skip: SKIP }, a
   // scroll it into the history, hence the capture with history).
   const pid = Number(tmux.run('display-message', '-p', '-t', 'main', '#{pane_pid}').trim());
   process.kill(pid, 'SIGTERM');
-  await until('terminal restored', () => /Pane is dead \(status 0/.test(screen) && /SIGTERM: draining/.test(screen) && !/STATUS|backends:/.test(screen), 10_000, true);
+  const exited = (): string => tmux.run('display-message', '-p', '-t', 'main', '#{pane_dead} #{pane_dead_status}').trim();
+  await until('exit 0 and the terminal restored', () => exited() === '1 0' && /SIGTERM: draining/.test(screen) && !/STATUS|backends:/.test(screen), 10_000, true);
 });

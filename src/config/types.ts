@@ -2,6 +2,8 @@
 
 export type HostBalance = 'least' | 'random' | 'round-robin';
 export type TraceMode = 'all' | 'application' | 'minio';
+/** raw: hand-parsed HTTP/1.1 on net sockets (fast); node: node:http both ways (reference). */
+export type EngineName = 'raw' | 'node';
 
 export interface ListenAddress {
   /** '' means every interface (as in Go's ":8080"). */
@@ -49,6 +51,9 @@ export interface Config {
   /** Retries after the first attempt; undefined means "each backend of the site once". */
   readonly maxRetries: number | undefined;
   readonly shutdownTimeout: number;
+  /** Worker processes (node:cluster) sharing the listen socket. */
+  readonly workers: number;
+  readonly engine: EngineName;
   readonly log: boolean;
   /** undefined: tracing off. */
   readonly trace: TraceMode | undefined;

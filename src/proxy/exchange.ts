@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Backend } from '../upstream/backend.js';
 import { backendDown, badGateway, type LocalResponse } from './error-response.js';
-import { clientAddress, downstreamResponseHeaders, headerObject, upstreamRequestHeaders } from './headers.js';
+import { checkRequestHeaders, clientAddress, downstreamResponseHeaders, headerObject, upstreamRequestHeaders } from './headers.js';
 import { isConnectError, isIdempotent, type ProxyContext } from './context.js';
 
 /** An upstream failure with a stable code, so retry decisions branch on codes, not messages. */
@@ -45,6 +45,8 @@ export class Exchange {
     this.req = req;
     this.res = res;
     this.path = path;
+    // Throws BadRequestHeaders here, where the engine answers 400, not after the startup gate.
+    checkRequestHeaders(req.rawHeaders);
     const length = req.headers['content-length'];
     this.hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
     res.once('close', this.onClientClose);

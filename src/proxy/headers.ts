@@ -37,6 +37,18 @@ function connectionListed(raw: readonly string[]): Set<string> | null {
   return listed;
 }
 
+/**
+ * Refuse, before anything else happens, a request that cannot be forwarded as it is. Engines call
+ * this where a throw becomes a 400: upstreamRequestHeaders runs later, possibly in a callback after
+ * the startup gate opens, where the same throw would be an unhandled rejection that ends the process.
+ */
+export function checkRequestHeaders(raw: readonly string[]): void {
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host' && ++hosts > 1) throw new BadRequestHeaders('duplicate Host header');
+  }
+}
+
 /** The header list to send upstream for a client request. Throws BadRequestHeaders on a duplicate Host. */
 export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardFacts): string[] {
   const listed = connectionListed(raw);

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Backend } from '../upstream/backend.js';
 import { backendDown, badGateway } from './error-response.js';
-import { clientAddress, downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import { checkRequestHeaders, clientAddress, downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { isConnectError, type ProxyContext } from './context.js';
 import { replyAndClose, responseHead } from './raw-response.js';
 
@@ -27,6 +27,8 @@ export class Tunnel {
     this.socket = socket;
     this.head = head;
     this.path = path;
+    // Throws BadRequestHeaders here, where the engine answers 400, not after the startup gate.
+    checkRequestHeaders(req.rawHeaders);
     socket.on('error', () => socket.destroy());
   }
 

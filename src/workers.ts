@@ -1,0 +1,60 @@
+import cluster, { type Worker } from 'node:cluster';
+
+/** Messages a worker sends its primary over the cluster IPC channel. */
+export interface WorkerMessage {
+  readonly type: 'listening';
+  readonly address: string;
+}
+
+export interface Supervisor {
+  /** Called once, when the first worker is listening. */
+  onListening(address: string): void;
+  info(message: string): void;
+  /** Called when every worker has exited after a stop signal. */
+  onStopped(): void;
+}
+
+/**
+ * The primary of `--workers N`: forks N copies of this process, which share the listen socket
+ * through node:cluster (each with its own pools and health checks, the same behaviour as one),
+ * replaces a worker that dies, and passes SIGHUP and SIGTERM/SIGINT on to all of them.
+ */
+export function supervise(count: number, shutdownTimeoutMs: number, s: Supervisor): { stop(signal: NodeJS.Signals): void; reload(): void } {
+  let stopping = false;
+  let announced = false;
+  const fork = (): Worker => {
+    const w = cluster.fork();
+    w.on('message', (m: WorkerMessage) => {
+      if (m.type === 'listening' && !announced) {
+        announced = true;
+        s.onListening(m.address);
+      }
+    });
+    return w;
+  };
+  for (let i = 0; i < count; i++) fork();
+  cluster.on('exit', (w, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) s.onStopped();
+      return;
+    }
+    s.info(`worker ${w.process.pid} exited (${signal ?? code}); starting another`);
+    fork();
+  });
+  const each = (f: (w: Worker) => void): void => {
+    for (const w of Object.values(cluster.workers ?? {})) if (w !== undefined) f(w);
+  };
+  return {
+    stop(signal) {
+      if (stopping) return;
+      stopping = true;
+      each((w) => w.process.kill(signal));
+      // A worker that cannot drain in time is ended with its drain budget plus a margin.
+      setTimeout(() => each((w) => w.process.kill('SIGKILL')), shutdownTimeoutMs + 5_000).unref();
+      if (Object.keys(cluster.workers ?? {}).length === 0) s.onStopped();
+    },
+    reload() {
+      each((w) => w.process.kill('SIGHUP'));
+    },
+  };
+}
