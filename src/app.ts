@@ -87,10 +87,11 @@ export class App {
   }
 
   private local(_method: string, path: string): LocalResponse | null {
-    if (path === METRICS_PATH) return this.metrics.response();
-    if (path !== '/v1/health' && !path.startsWith('/v1/health?')) {
-      return path.startsWith(METRICS_PATH) && path.charCodeAt(METRICS_PATH.length) === 63 /* ? */ ? this.metrics.response() : null;
+    // Runs for every request: an exact compare first, prefix checks only for the rarer query forms.
+    if (path === METRICS_PATH || (path.startsWith(METRICS_PATH) && path.charCodeAt(METRICS_PATH.length) === 63 /* ? */)) {
+      return this.metrics.response();
     }
+    if (path !== '/v1/health' && !path.startsWith('/v1/health?')) return null;
     if (this.upstreams.anyReady()) return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'OK\n' };
     return backendDown('/v1/health');
   }

@@ -347,3 +347,37 @@ test('103s with several Link lines, a comma-separated Link list or a malformed L
   raw.handler = (_req, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
   assert.equal((await exchange(`${viaRaw.base}/still-up`)).status, 200);
 });
+
+test('an HTTP/1.0 request without Host reaches the backend with the backend\'s own authority as Host', async () => {
+  node.handler = record;
+  const c = await RawClient.connect(viaNode.port);
+  cleanup.push(async () => c.destroy());
+  const before = seen.length;
+  c.write('GET /ancient HTTP/1.0\r\n\r\n');
+  const r = await c.readResponse();
+  assert.equal(r.status, 200);
+  assert.equal(r.body.toString(), 'ok');
+  assert.equal(seen.length, before + 1);
+  const h = pairs(seen[seen.length - 1]!.rawHeaders);
+  assert.deepEqual(all(h, 'host'), [`127.0.0.1:${node.port}`]);
+  await c.waitClosed();
+});
+
+test('a close-delimited backend response (no length, HTTP/1.0) reaches the client whole', async () => {
+  const body = 'x'.repeat(100_000) + 'end';
+  raw.handler = (_req, socket) => socket.end(`HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n${body}`);
+  const r = await exchange(`${viaRaw.base}/close-delimited`);
+  assert.equal(r.error, undefined);
+  assert.equal(r.status, 200);
+  assert.ok(r.complete, 'a response delimited by the backend closing is complete');
+  assert.equal(r.body.toString(), body);
+});
+
+test('a 40 KiB response head from the backend passes through', async () => {
+  const cookies = Array.from({ length: 40 }, (_, i) => `c${i}=${'v'.repeat(1000)}`);
+  raw.handler = (_req, socket) => socket.write(
+    `HTTP/1.1 200 OK\r\n${cookies.map((c) => `Set-Cookie: ${c}\r\n`).join('')}Content-Length: 2\r\n\r\nok`);
+  const r = await exchange(`${viaRaw.base}/big-head`, { maxHeaderSize: 1024 * 1024 });
+  assert.equal(r.status, 200, r.body.toString());
+  assert.deepEqual(r.headers['set-cookie'], cookies);
+});

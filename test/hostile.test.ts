@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { TestBackend } from './support/backends.js';
 import { startOutrigger, type Outrigger } from './support/outrigger.js';
 import { RawBackend, RawClient, all } from './support/wire.js';
-import { deferred, exchange, sha256 } from './support/flow.js';
+import { deferred, exchange, sha256, within } from './support/flow.js';
 import { waitFor } from './support/wait.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -207,6 +207,69 @@ test('a backend that resets the connection before answering a GET: retried on an
   assert.equal(good.hits, 1);
 });
 
+for (const [how, close] of [
+  ['resets it', (socket: import('node:net').Socket) => socket.resetAndDestroy()],
+  ['closes it', (socket: import('node:net').Socket) => socket.end()],
+] as const) {
+  test(`a pooled connection the backend ${how} as a GET arrives: retried on a fresh connection, even with one backend`, async () => {
+    // Each connection answers its first request and then behaves like a server whose idle timeout
+    // fired just as the next request arrived: the race every keep-alive pool has to absorb.
+    const perConnection = new WeakMap<import('node:net').Socket, number>();
+    const b = await rawBackendOf('idle-closer', (_req, socket) => {
+      const n = (perConnection.get(socket) ?? 0) + 1;
+      perConnection.set(socket, n);
+      if (n === 1) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      else close(socket);
+    });
+    const o = await outrigger(['--health-path', '/health', '--health-duration', '1h', '--log', b.url]);
+    const c = await rawClient(o.port);
+    for (let i = 0; i < 5; i++) {
+      c.write(`GET /again-${i} HTTP/1.1\r\nHost: h\r\n\r\n`);
+      const r = await c.readResponse();
+      assert.equal(r.status, 200, `request ${i}: ${r.body.toString()}`);
+    }
+    assert.ok(b.hits > 5, 'the stale connections were really tried');
+    assert.doesNotMatch(o.stdout, /is down/, 'a stale pooled connection says nothing about the backend');
+  });
+}
+
+test('a client that goes away mid-response: the backend\'s connection is closed too and the backend stays up', async () => {
+  const backendSawClose = deferred();
+  const firstChunk = deferred();
+  const b = await backendOf('slow-stream', (req, res) => {
+    req.resume();
+    if (req.url !== '/stream') { res.end('ok'); return; }
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+    res.write(Buffer.alloc(64 * 1024));
+    res.once('close', () => backendSawClose.resolve());
+  });
+  const o = await outrigger(['--health-path', '/health', '--health-duration', '1h', '--log', b.url]);
+  const req = http.get(`${o.base}/stream`, { agent: false }, (res) => res.once('data', () => firstChunk.resolve()));
+  req.on('error', () => undefined);
+  await within(firstChunk.promise, 10_000, 'the first chunk');
+  req.destroy();
+  await within(backendSawClose.promise, 10_000, 'the backend to see its response abandoned');
+  assert.equal((await exchange(`${o.base}/next`)).status, 200);
+  assert.doesNotMatch(o.stdout, /is down/, 'the client\'s own cancellation does not count against the backend');
+});
+
+test('a backend that refuses an upload before reading it: the client gets that answer', async () => {
+  // Answers as soon as the head is in, then drains the body it will not use (as Go and Node servers
+  // do: closing at once on unread data would reset the connection and could destroy the answer
+  // before anyone read it, which no proxy can help).
+  const b = await backendOf('early-403', (req, res) => {
+    res.writeHead(403, { 'Content-Type': 'application/xml' });
+    res.end('<Error><Code>AccessDenied</Code></Error>');
+    req.resume();
+  });
+  const o = await outrigger(['--health-path', '/health', b.url]);
+  const body = randomBytes(16 * 1024 * 1024);
+  const r = await exchange(`${o.base}/bucket/object`, { method: 'PUT', headers: { 'Content-Length': body.length } }, body);
+  assert.equal(r.status, 403, `got ${r.status} ${String(r.error)}`);
+  assert.equal(r.body.toString(), '<Error><Code>AccessDenied</Code></Error>');
+  assert.equal((await exchange(`${o.base}/next`)).status, 403);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Retries with request bodies.
 
@@ -234,7 +297,7 @@ test('a POST whose first backend refuses connections reaches a live one with its
     assert.equal(r.body.toString(), 'stored');
     assert.deepEqual(uploads[uploads.length - 1], { sha: sha256(body), xff: ['127.0.0.1'] });
   }
-  assert.match(o.stdout, new RegExp(`${dead.url} is down: ECONNREFUSED`));
+  await o.output(new RegExp(`${dead.url} is down: ECONNREFUSED`));
   assert.equal(dead.hits, 0);
 });
 

@@ -4,7 +4,7 @@ import { startBackends, type TestBackend } from './support/backends.js';
 import { startOutrigger, type Outrigger } from './support/outrigger.js';
 import { request } from './support/client.js';
 import { waitFor } from './support/wait.js';
-import { Metrics } from '../src/observe/metrics.js';
+import { Metrics, readBackend, renderBackends } from '../src/observe/metrics.js';
 import { UpstreamSet } from '../src/upstream/upstream-set.js';
 import { parseSites } from '../src/sites/parse.js';
 import { parseCommandLine } from '../src/config/parse.js';
@@ -142,8 +142,11 @@ test('a failing backend shows as down, with its health errors and downtime', asy
   const [b1, b2] = backends as [TestBackend, TestBackend];
   const o = await startOutrigger(['--health-path', '/health', '--health-duration', '0.1', `${b1.url},${b2.url}`]);
   track(o, backends);
-  b2.healthy = false;
   let samples: Sample[] = [];
+  // Up first, so that going down is a transition (a first verdict of "down" is not one).
+  await waitFor(async () => value(await scrape(`${o.base}/.prometheus/metrics`), 'outrigger_backend_up', { site: '1', endpoint: b2.url }) === 1,
+    5_000, 'b2 up');
+  b2.healthy = false;
   await waitFor(async () => {
     samples = await scrape(`${o.base}/.prometheus/metrics?name[]=x`);
     return value(samples, 'sidekick_health_error_counts', { endpoint: b2.url }) >= 2;
@@ -224,6 +227,19 @@ describe('Metrics, in process', () => {
     assert.equal(value(samples, 'outrigger_health_checks_total', { ...labels, result: 'fail' }), 1);
     assert.equal(value(samples, 'outrigger_health_check_duration_seconds_bucket', { ...labels, le: '0.01' }), 0);
     assert.equal(value(samples, 'outrigger_health_check_duration_seconds_bucket', { ...labels, le: '0.025' }), 1);
+    for (const b of upstreams.backends()) b.destroy();
+  });
+
+  test('renders a plain JSON copy of the readings like the live backends (for summing workers)', () => {
+    const c = config(['-a', '127.0.0.1:1', 'http://h1:9000,http://h2:9000', 'http://h3:9000']);
+    const upstreams = new UpstreamSet(c.sites, c);
+    const [h1, h2] = upstreams.backends() as [import('../src/upstream/backend.js').Backend, import('../src/upstream/backend.js').Backend];
+    h1.stats.recordLatency(7);
+    h1.stats.rxBytes = 10;
+    h2.probed = true;
+    const now = Date.now();
+    const copy = JSON.parse(JSON.stringify(upstreams.backends().map(readBackend))) as ReturnType<typeof readBackend>[];
+    assert.equal(renderBackends(copy, now), renderBackends(upstreams.backends(), now));
     for (const b of upstreams.backends()) b.destroy();
   });
 

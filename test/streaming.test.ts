@@ -257,3 +257,30 @@ for (const path of ['/poll', '/poll-length']) {
     assert.equal(text, '{"event":"new"}');
   });
 }
+
+test('an h2c upgrade the backend ignores: the ordinary answer reaches the client, a request body included', async () => {
+  // A backend with no upgrade handler at all (the shared one runs a WebSocket server, which answers
+  // any other Upgrade with 400), as an HTTP/1.1-only server ignoring `curl --http2` would be.
+  const plain = await new TestBackend('no-upgrade', handler).listen();
+  cleanup.push(() => plain.close());
+  const p = await startOutrigger(['--health-path', '/health', plain.url]);
+  cleanup.push(() => p.stop());
+  for (const [method, body] of [['GET', ''], ['POST', 'the request body']] as const) {
+    lastUpload = null;
+    const r = await within(new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = http.request(`${p.base}/hash`, {
+        method, agent: false,
+        headers: { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAAQCAAAAAAIAAAAA', 'Content-Length': Buffer.byteLength(body) },
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (s: string) => { text += s; });
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.once('upgrade', () => reject(new Error('unexpected 101')));
+      req.once('error', reject);
+      req.end(body);
+    }), 10_000, `the ${method} answer`);
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.text), { sha: sha256(body), length: Buffer.byteLength(body), chunked: false });
+  }
+});

@@ -1,9 +1,8 @@
 import type { Config } from '../config/types.js';
-import type { Backend } from '../upstream/backend.js';
 import type { UpstreamSet } from '../upstream/upstream-set.js';
 import { Console } from './console.js';
 import { goDuration, humanBytes } from './format.js';
-import { downtimeOf } from './metrics.js';
+import { downtimeOf, type BackendReading } from './metrics.js';
 
 /** What the live view needs of a terminal; process.stdout on a TTY is one. */
 export interface Terminal {
@@ -115,7 +114,7 @@ export class LiveView {
   };
 
   private draw(): void {
-    const width = Math.max(20, this.term.columns ?? 80);
+    const width = Math.max(1, this.term.columns ?? 80);
     const height = Math.max(1, this.term.rows ?? 24);
     const lines = this.frame(width, height);
     let out = HOME;
@@ -152,7 +151,6 @@ const COLUMNS = ['SITE', 'BACKEND', 'STATUS', 'CALLS', 'FAILURES', 'RX', 'TX', '
 /** Columns aligned right (numbers). */
 const RIGHT = new Set([0, 3, 4, 5, 6, 7, 8]);
 const BACKEND_COLUMN = 1;
-const STATUS_COLUMN = 2;
 const MIN_BACKEND_WIDTH = 12;
 /** Below this, columns are dropped to make room for the backend's URL. */
 const WANTED_BACKEND_WIDTH = 32;
@@ -160,13 +158,13 @@ const DROP_ORDER = [9, 8, 6, 5, 7, 4];
 
 type Status = 'up' | 'down' | 'pending';
 
-function statusOf(b: Backend): Status {
+function statusOf(b: BackendReading): Status {
   if (b.online) return 'up';
   return b.probed ? 'down' : 'pending';
 }
 
 /** Every line of one frame, at most `height` lines, none wider than `width`. */
-export function renderFrame(backends: readonly Backend[], o: FrameOptions): RenderedLine[] {
+export function renderFrame(backends: readonly BackendReading[], o: FrameOptions): RenderedLine[] {
   const counts = { up: 0, down: 0, pending: 0 };
   for (const b of backends) counts[statusOf(b)]++;
   const sites = new Set(backends.map((b) => b.siteIndex)).size;
@@ -199,16 +197,16 @@ export function renderFrame(backends: readonly Backend[], o: FrameOptions): Rend
  * backends out of rotation first, then the others, in configuration order, keeping one line for
  * the summary of the rest.
  */
-export function chooseRows(backends: readonly Backend[], rows: number): { shown: Backend[]; hidden: Backend[] } {
+export function chooseRows<B extends BackendReading>(backends: readonly B[], rows: number): { shown: B[]; hidden: B[] } {
   if (backends.length <= rows) return { shown: [...backends], hidden: [] };
   const room = Math.max(0, rows - 1);
-  const picked = new Set<Backend>();
+  const picked = new Set<B>();
   for (const b of backends) if (picked.size < room && !b.online) picked.add(b);
   for (const b of backends) if (picked.size < room && b.online) picked.add(b);
   return { shown: backends.filter((b) => picked.has(b)), hidden: backends.filter((b) => !picked.has(b)) };
 }
 
-function rowCells(b: Backend, now: number): string[] {
+function rowCells(b: BackendReading, now: number): string[] {
   const s = b.stats;
   const { totalMs, lastMs } = downtimeOf(b, now);
   const latency = s.latencyCount === 0

@@ -1,18 +1,76 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { LocalResponse } from '../proxy/error-response.js';
-import { LATENCY_BOUNDS_MS, type Backend, type DurationHistogram } from '../upstream/backend.js';
+import { LATENCY_BOUNDS_MS, type Backend } from '../upstream/backend.js';
 import type { UpstreamSet } from '../upstream/upstream-set.js';
 
 /** Sidekick's metrics path, served on the main port (and on --metrics-address). */
 export const METRICS_PATH = '/.prometheus/metrics';
 export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
+/** A fixed-bucket histogram as observers read it (DurationHistogram, or a plain copy of one). */
+export interface HistogramReading {
+  readonly counts: ArrayLike<number>;
+  readonly sumMs: number;
+  readonly count: number;
+}
+
+/**
+ * What the metrics and the live view read of a backend. A live `Backend` is one; so is the plain
+ * copy `readBackend` makes, which can cross a process boundary (for summing the workers of
+ * `--workers N` in their primary, say).
+ */
+export interface BackendReading {
+  readonly url: string;
+  readonly siteIndex: number;
+  readonly online: boolean;
+  readonly probed: boolean;
+  readonly inFlight: number;
+  readonly downSince: number;
+  readonly stats: {
+    readonly requests: number;
+    readonly errors: number;
+    readonly rxBytes: number;
+    readonly txBytes: number;
+    readonly healthErrors: number;
+    readonly latencyMinMs: number;
+    readonly latencyMaxMs: number;
+    readonly latencySumMs: number;
+    readonly latencyCount: number;
+    readonly totalDowntimeMs: number;
+    readonly lastDowntimeMs: number;
+    readonly retries: number;
+    readonly healthChecksOk: number;
+    readonly healthChecksFailed: number;
+    readonly transitionsUp: number;
+    readonly transitionsDown: number;
+    readonly latency: HistogramReading;
+    readonly ttfb: HistogramReading;
+    readonly healthDuration: HistogramReading;
+  };
+}
+
+/** A plain, JSON-safe copy of a backend's readings (latencyMinMs is Infinity before the first request: JSON turns that into null). */
+export function readBackend(b: Backend): BackendReading {
+  const s = b.stats;
+  const h = (x: HistogramReading): HistogramReading => ({ counts: Array.from(x.counts), sumMs: x.sumMs, count: x.count });
+  return {
+    url: b.url, siteIndex: b.siteIndex, online: b.online, probed: b.probed, inFlight: b.inFlight, downSince: b.downSince,
+    stats: {
+      requests: s.requests, errors: s.errors, rxBytes: s.rxBytes, txBytes: s.txBytes, healthErrors: s.healthErrors,
+      latencyMinMs: s.latencyMinMs, latencyMaxMs: s.latencyMaxMs, latencySumMs: s.latencySumMs, latencyCount: s.latencyCount,
+      totalDowntimeMs: s.totalDowntimeMs, lastDowntimeMs: s.lastDowntimeMs, retries: s.retries,
+      healthChecksOk: s.healthChecksOk, healthChecksFailed: s.healthChecksFailed, transitionsUp: s.transitionsUp, transitionsDown: s.transitionsDown,
+      latency: h(s.latency), ttfb: h(s.ttfb), healthDuration: h(s.healthDuration),
+    },
+  };
+}
+
 /**
  * Downtime of a backend as people read it: the total includes an outage still going on, and
  * "last" is the current outage while the backend is down, else the most recent finished one.
  * A backend not yet probed has no downtime.
  */
-export function downtimeOf(b: Backend, now: number): { totalMs: number; lastMs: number } {
+export function downtimeOf(b: BackendReading, now: number): { totalMs: number; lastMs: number } {
   const s = b.stats;
   if (b.online || !b.probed) return { totalMs: s.totalDowntimeMs, lastMs: s.lastDowntimeMs };
   const current = Math.max(0, now - b.downSince);
@@ -102,7 +160,7 @@ function num(n: number): string {
 }
 
 /** The five counters sidekick exports, labelled by endpoint only. */
-const SIDEKICK: ReadonlyArray<readonly [name: string, help: string, read: (b: Backend) => number]> = [
+const SIDEKICK: ReadonlyArray<readonly [name: string, help: string, read: (b: BackendReading) => number]> = [
   ['sidekick_requests_total', 'Total number of calls in current SideKick server instance', (b) => b.stats.requests],
   ['sidekick_errors_total', 'Total number of failed calls in current SideKick server instance', (b) => b.stats.errors],
   ['sidekick_rx_bytes_total', 'Total number of bytes received by current SideKick server instance', (b) => b.stats.rxBytes],
@@ -110,7 +168,8 @@ const SIDEKICK: ReadonlyArray<readonly [name: string, help: string, read: (b: Ba
   ['sidekick_health_error_counts', 'Total number of failed health checks in current SideKick server instance', (b) => b.stats.healthErrors],
 ];
 
-function renderBackends(backends: readonly Backend[], now: number): string {
+/** Every backend family of the exposition, for these backends at time `now`. */
+export function renderBackends(backends: readonly BackendReading[], now: number): string {
   const out: string[] = [];
   // Sidekick's series carry only `endpoint`; that is unique because a URL may appear in one site only (parseSites).
   const endpointLabels = backends.map((b) => `{endpoint="${escapeLabel(b.url)}"}`);
@@ -121,7 +180,7 @@ function renderBackends(backends: readonly Backend[], now: number): string {
 
   const labels = backends.map((b) => `site="${b.siteIndex + 1}",endpoint="${escapeLabel(b.url)}"`);
   const downtime = backends.map((b) => downtimeOf(b, now));
-  const simple = (name: string, type: 'counter' | 'gauge', help: string, read: (b: Backend, i: number) => number): void => {
+  const simple = (name: string, type: 'counter' | 'gauge', help: string, read: (b: BackendReading, i: number) => number): void => {
     family(out, name, type, help);
     backends.forEach((b, i) => out.push(`${name}{${labels[i]}} ${num(read(b, i))}`));
   };
@@ -155,8 +214,8 @@ function renderBackends(backends: readonly Backend[], now: number): string {
   return out.join('\n') + '\n';
 }
 
-function histogram(out: string[], name: string, help: string, backends: readonly Backend[], labels: readonly string[],
-  read: (b: Backend) => DurationHistogram): void {
+function histogram(out: string[], name: string, help: string, backends: readonly BackendReading[], labels: readonly string[],
+  read: (b: BackendReading) => HistogramReading): void {
   family(out, name, 'histogram', help);
   backends.forEach((b, i) => {
     const h = read(b);

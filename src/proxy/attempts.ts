@@ -26,14 +26,19 @@ export interface Verdict {
   readonly markDown: boolean;
   /** The request may be sent to another backend. */
   readonly retry: boolean;
+  /**
+   * The failure was a pooled connection the backend had closed: try the same backend once more
+   * on a fresh connection before counting it as tried.
+   */
+  readonly staleConnection: boolean;
 }
 
 export function judge(f: FailedAttempt): Verdict {
-  if (f.malformedResponse) return { markDown: false, retry: false };
-  // A pooled socket the backend closed just as we reused it says nothing about the backend.
-  const stale = f.reusedConnection && !f.bodySent && (f.code === 'ECONNRESET' || f.code === 'EPIPE' || f.code === 'ECONNCLOSED');
+  if (f.malformedResponse) return { markDown: false, retry: false, staleConnection: false };
   const retry = !f.bodySent && (isConnectError(f.code) || !f.hasBody || isIdempotent(f.method));
-  return { markDown: !stale, retry };
+  // A pooled socket the backend closed just as we reused it says nothing about the backend.
+  const stale = retry && f.reusedConnection && (f.code === 'ECONNRESET' || f.code === 'EPIPE' || f.code === 'ECONNCLOSED');
+  return { markDown: !stale, retry, staleConnection: stale };
 }
 
 export function beginAttempt(b: Backend): void {

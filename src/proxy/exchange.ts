@@ -3,8 +3,16 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Backend } from '../upstream/backend.js';
 import { backendDown, badGateway, type LocalResponse } from './error-response.js';
-import { checkRequestHeaders, clientAddress, downstreamResponseHeaders, headerObject, upstreamRequestHeaders } from './headers.js';
+import {
+  MAX_RESPONSE_HEAD_BYTES, authority, checkRequestHeaders, clientAddress, downstreamResponseHeaders, headerObject, upstreamRequestHeaders,
+} from './headers.js';
 import { isConnectError, isIdempotent, type ProxyContext } from './context.js';
+
+/**
+ * Retries after a pooled connection turned out to be closed already. Bounded because each takes
+ * another pooled socket, and a pool emptied by a backend restart can hold several dead ones.
+ */
+const MAX_STALE_RETRIES = 3;
 
 /** An upstream failure with a stable code, so retry decisions branch on codes, not messages. */
 interface TransportError extends Error {
@@ -33,6 +41,7 @@ export class Exchange {
   private responded = false;
   private done = false;
   private attempts = 0;
+  private staleRetries = 0;
   private ttfb = 0;
   private rx = 0;
   private tx = 0;
@@ -70,11 +79,11 @@ export class Exchange {
     b.stats.requests++;
     const req = this.req;
     this.headers ??= upstreamRequestHeaders(req.rawHeaders, {
-      clientIp: clientAddress(req.socket.remoteAddress), proto: this.ctx.proto, upgrade: null, defaultHost: b.spec.hostname,
+      clientIp: clientAddress(req.socket.remoteAddress), proto: this.ctx.proto, upgrade: null, defaultHost: authority(b.spec),
     });
     const options: http.RequestOptions = {
       agent: b.agent, host: b.spec.hostname, port: b.spec.port, method: req.method,
-      path: b.spec.basePath + this.path, headers: this.headers, setHost: false,
+      path: b.spec.basePath + this.path, headers: this.headers, setHost: false, maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
     };
     const up = b.spec.protocol === 'https:' ? https.request(options) : http.request(options);
     this.upstream = up;
@@ -157,14 +166,23 @@ export class Exchange {
     if (this.done || this.responded) return;
     const b = this.backend!;
     const reused = this.upstream?.reusedSocket === true;
-    this.release(b, true);
-    this.lastError = describe(err);
     // A pooled socket the backend closed just as we reused it says nothing about the backend's health.
     const staleSocket = reused && !this.bodyStarted && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+    this.release(b, !staleSocket);
+    this.lastError = describe(err);
     // A malformed response is that response's fault: answer 502, keep the backend, do not retry.
     const malformed = err.code?.startsWith('HPE_') === true;
     if (!staleSocket && !malformed) this.ctx.upstreams.requestFailed(b, this.lastError);
     const safe = !malformed && !this.bodyStarted && (isConnectError(err.code) || !this.hasBody || isIdempotent(this.req.method ?? ''));
+    if (safe && staleSocket && this.staleRetries < MAX_STALE_RETRIES) {
+      // Nor is it a real attempt: the same backend may take the request again (excluding it left a
+      // one-backend site answering 502 to whoever came right after an idle timeout), and the retry
+      // budget, which --max-retries can set to 0, is not spent on it.
+      this.staleRetries++;
+      this.attempts--;
+      this.attempt();
+      return;
+    }
     if (safe && this.attempts < this.ctx.maxAttempts) {
       (this.tried ??= []).push(b);
       this.attempt();

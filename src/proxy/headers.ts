@@ -24,6 +24,24 @@ export interface ForwardFacts {
 
 export class BadRequestHeaders extends Error {}
 
+/**
+ * Largest response head accepted from a backend. node:http's default (16 KiB, our limit for
+ * client requests) turned responses with big Set-Cookie or policy headers into 502s; Go's
+ * transport, which sidekick uses, allows 10 MB. Backends are trusted, a few big heads are fine.
+ */
+export const MAX_RESPONSE_HEAD_BYTES = 1024 * 1024;
+
+/**
+ * host[:port] of a backend as a Host header value, for requests that came without one (HTTP/1.0):
+ * the port is part of it unless it is the scheme's default (sending the bare host name made a
+ * backend on :9000 see itself addressed on :80).
+ */
+export function authority(spec: { readonly protocol: string; readonly hostname: string; readonly port: number }): string {
+  const host = spec.hostname.includes(':') ? `[${spec.hostname}]` : spec.hostname;
+  const defaultPort = spec.protocol === 'https:' ? 443 : 80;
+  return spec.port === defaultPort ? host : `${host}:${spec.port}`;
+}
+
 /** Names listed in Connection headers, lower case; null when there are none (the common case). */
 function connectionListed(raw: readonly string[]): Set<string> | null {
   let listed: Set<string> | null = null;

@@ -43,9 +43,9 @@ export class BackendStats {
   latencyCount = 0;
   totalDowntimeMs = 0;
   lastDowntimeMs = 0;
-  /** Request durations, as recordLatency sees them. */
+  /** Attempt durations (recordLatency). */
   readonly latency = new DurationHistogram();
-  /** Time from the start of the request to the backend's response head. */
+  /** Time from the start of an attempt to the backend's response head (recordTtfb). */
   readonly ttfb = new DurationHistogram();
   /** Attempts on this backend that failed and were retried on another one. */
   retries = 0;
@@ -65,7 +65,7 @@ export class BackendStats {
     this.latency.observe(ms);
   }
 
-  /** The backend's response head arrived, `ms` after the request started. */
+  /** The backend's (final, non-1xx) response head arrived, `ms` after this attempt started. */
   recordTtfb(ms: number): void {
     this.ttfb.observe(ms);
   }

@@ -6,7 +6,7 @@ import type { Backend } from '../../upstream/backend.js';
 import { backendDown, badGateway, type LocalResponse } from '../error-response.js';
 import type { ProxyContext } from '../context.js';
 import { beginAttempt, describeError, endAttempt, judge, traceExchange } from '../attempts.js';
-import { clientResponseHead, headerObject, upstreamHeaderBlock } from './heads.js';
+import { clientResponseHead, headerObject, upgradeRequested, upstreamHeaderBlock } from './heads.js';
 import { UpstreamPool, type UpstreamConnection, type UpstreamOwner } from './upstream-pool.js';
 import type { ClientConnection } from './client-connection.js';
 
@@ -57,6 +57,7 @@ export class Forwarder implements UpstreamOwner {
   private ttfb = 0;
   private tried: Backend[] | null = null;
   private attempts = 0;
+  private staleRetried = false;
   private backend: Backend | null = null;
   private lastBackend = '';
   private conn: UpstreamConnection | null = null;
@@ -89,13 +90,14 @@ export class Forwarder implements UpstreamOwner {
     this.requestFramer = this.framerFor(head);
     this.requestDone = this.requestFramer === null;
     this.keepAliveClient = head.keepAlive && head.versionMinor === 1;
-    this.upgrade = head.upgrade;
+    this.upgrade = upgradeRequested(head);
     this.held = null;
     this.heldBytes = 0;
     this.bodySent = this.responded = this.tunnel = this.clientClose = false;
     this.startedAt = performance.now();
     this.startedWall = Date.now();
     this.rx = this.tx = this.status = this.ttfb = this.attempts = 0;
+    this.staleRetried = false;
     this.tried = null;
     this.lastError = undefined;
     this.lastBackend = '';
@@ -175,8 +177,9 @@ export class Forwarder implements UpstreamOwner {
 
   // ---- attempts ----
 
-  private attempt(): void {
-    const b = this.ctx.upstreams.pick(this.tried);
+  /** One attempt; `fresh` retries that backend on a new connection (after a stale pooled one). */
+  private attempt(fresh: Backend | null = null): void {
+    const b = fresh ?? this.ctx.upstreams.pick(this.tried);
     if (b === null) {
       const resource = this.resource();
       this.replyError(this.lastError === undefined ? backendDown(resource) : badGateway(this.lastError, resource));
@@ -190,7 +193,7 @@ export class Forwarder implements UpstreamOwner {
     this.responseParser.reset();
     this.responsePending = null;
     this.responseFramer = null;
-    const conn = poolOf(b).acquire(this);
+    const conn = poolOf(b).acquire(this, fresh !== null);
     this.conn = conn;
     const host = this.hostMissing ? `Host: ${b.spec.hostname}:${b.spec.port}\r\n` : '';
     conn.write(`${this.method} ${b.spec.basePath}${this.path} HTTP/1.${this.versionMinor}\r\n${host}${this.headerBlock}\r\n`);
@@ -376,6 +379,11 @@ export class Forwarder implements UpstreamOwner {
     this.lastError = reason;
     if (verdict.markDown) this.ctx.upstreams.requestFailed(b, reason);
     this.finishAttempt(true);
+    if (verdict.staleConnection && !this.staleRetried) {
+      this.staleRetried = true;
+      this.attempt(b);
+      return;
+    }
     if (verdict.retry && this.attempts < this.ctx.maxAttempts) {
       (this.tried ??= []).push(b);
       this.attempt();

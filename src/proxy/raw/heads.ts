@@ -1,5 +1,5 @@
 import {
-  FIELD_STRIDE, NAME_END, type MessageHead, FLAG_CONNECTION_LISTED, FLAG_HOP_BY_HOP, HeaderKind, KIND_MASK, LINE_END, NAME_START, VALUE_END, VALUE_START,
+  Body, FIELD_STRIDE, NAME_END, type MessageHead, FLAG_CONNECTION_LISTED, FLAG_HOP_BY_HOP, HeaderKind, KIND_MASK, LINE_END, NAME_START, VALUE_END, VALUE_START,
   type RequestHead, type ResponseHead,
 } from '../../http1/index.js';
 
@@ -14,6 +14,14 @@ const DROP = FLAG_HOP_BY_HOP | FLAG_CONNECTION_LISTED;
 export interface RequestFacts {
   readonly clientIp: string;
   readonly proto: string;
+}
+
+/**
+ * Whether to pass the client's Upgrade on. Not with a body: a client that offers h2c on its first
+ * PUT (Java's HttpClient does) gets a plain HTTP/1.1 exchange, as a hop may drop Upgrade (RFC 9110 §7.8).
+ */
+export function upgradeRequested(h: RequestHead): boolean {
+  return h.upgrade && h.upgradeStart >= 0 && h.bodyKind === Body.NONE;
 }
 
 /**
@@ -41,7 +49,7 @@ export function upstreamHeaderBlock(h: RequestHead, facts: RequestFacts): string
     }
   }
   if (h.teTrailers) out += 'TE: trailers\r\n';
-  if (h.upgrade && h.upgradeStart >= 0) out += `Connection: Upgrade\r\nUpgrade: ${buf.toString('latin1', h.upgradeStart, h.upgradeEnd)}\r\n`;
+  if (upgradeRequested(h)) out += `Connection: Upgrade\r\nUpgrade: ${buf.toString('latin1', h.upgradeStart, h.upgradeEnd)}\r\n`;
   out += `X-Forwarded-For: ${forwardedFor === '' ? facts.clientIp : `${forwardedFor}, ${facts.clientIp}`}\r\n`;
   if (h.hostStart >= 0) out += `X-Forwarded-Host: ${buf.toString('latin1', h.hostStart, h.hostEnd)}\r\n`;
   out += `X-Forwarded-Proto: ${facts.proto}\r\nX-Real-IP: ${facts.clientIp}\r\n`;

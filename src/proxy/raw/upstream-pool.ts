@@ -135,8 +135,8 @@ export class UpstreamPool {
   }
 
   /** An idle connection, or a new one that is connecting (the owner hears onUpstreamConnect). */
-  acquire(owner: UpstreamOwner): UpstreamConnection {
-    for (;;) {
+  acquire(owner: UpstreamOwner, fresh = false): UpstreamConnection {
+    while (!fresh) {
       const conn = this.idle.pop();
       if (conn === undefined) break;
       if (conn.closed) continue;
