@@ -121,7 +121,7 @@ export const OPTION_TABLE: OptionTable = {
   },
   engine: {
     long: 'engine', kind: 'string', default: 'raw', parse: oneOf(ENGINES), valueName: 'NAME',
-    help: `forwarding engine: ${ENGINES.join(' (fast, default), ')} (node:http, for comparison)`,
+    help: 'forwarding engine: raw (default, fastest) or node (node:http)',
   },
   log: flag('log', 'log backend up/down transitions', 'l'),
   trace: {

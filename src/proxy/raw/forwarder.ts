@@ -4,6 +4,7 @@ import {
 } from '../../http1/index.js';
 import type { Backend } from '../../upstream/backend.js';
 import { backendDown, badGateway, type LocalResponse } from '../error-response.js';
+import { MAX_RESPONSE_HEAD_BYTES } from '../headers.js';
 import type { ProxyContext } from '../context.js';
 import { beginAttempt, describeError, endAttempt, judge, traceExchange } from '../attempts.js';
 import { clientResponseHead, headerObject, upgradeRequested, upstreamHeaderBlock } from './heads.js';
@@ -30,7 +31,7 @@ function poolOf(b: Backend): UpstreamPool {
 export class Forwarder implements UpstreamOwner {
   private readonly client: ClientConnection;
   private readonly ctx: ProxyContext;
-  private readonly responseParser = new ResponseHeadParser();
+  private readonly responseParser = new ResponseHeadParser({ maxHeadSize: MAX_RESPONSE_HEAD_BYTES });
   private readonly fixedRequest = new FixedLengthBody(0);
   private readonly chunkedRequest = new ChunkedWalker({ side: 'request' });
   private readonly fixedResponse = new FixedLengthBody(0);
@@ -284,6 +285,7 @@ export class Forwarder implements UpstreamOwner {
   private finalHead(h: ResponseHead): void {
     this.status = h.statusCode;
     this.ttfb = performance.now() - this.startedAt;
+    this.backend?.stats.recordTtfb(performance.now() - this.attemptStartedAt);
     this.responded = true;
     this.responseKeepAlive = h.keepAlive;
     if (this.debugHeaders !== null) this.debugHeaders.responseHeaders = headerObject(h);
@@ -380,11 +382,14 @@ export class Forwarder implements UpstreamOwner {
     if (verdict.markDown) this.ctx.upstreams.requestFailed(b, reason);
     this.finishAttempt(true);
     if (verdict.staleConnection && !this.staleRetried) {
+      // A reconnect to the same backend, not a retry: it does not spend the retry budget.
       this.staleRetried = true;
+      this.attempts--;
       this.attempt(b);
       return;
     }
     if (verdict.retry && this.attempts < this.ctx.maxAttempts) {
+      b.stats.recordRetry();
       (this.tried ??= []).push(b);
       this.attempt();
       return;
