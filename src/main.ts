@@ -3,6 +3,10 @@ import { parseCommandLine } from './config/parse.js';
 import { App } from './app.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { version } from './version.js';
+import cluster from 'node:cluster';
+import { Console } from './observe/console.js';
+import { supervise, type WorkerMessage } from './workers.js';
+import type { Config } from './config/types.js';
 
 /** The process edge: arguments in, exit codes and signals out. Nothing else touches `process`. */
 async function main(): Promise<void> {
@@ -23,7 +27,30 @@ async function main(): Promise<void> {
       break;
   }
   const config = outcome.config;
-  const app = new App(config, process.stdout.isTTY === true ? process.stdout : null);
+  if (config.workers > 1 && cluster.isPrimary) runPrimary(config);
+  else await runServer(config);
+}
+
+/** `--workers N`: this process only supervises; the workers serve. */
+function runPrimary(config: Config): void {
+  const out = new Console(config, false);
+  const workers = supervise(config.workers, config.shutdownTimeout, {
+    onListening: (address) => out.info(`listening on http://${address} (${config.workers} workers)`, { Address: address }),
+    info: (message) => out.info(message),
+    onStopped: () => {
+      out.flush();
+      process.exit(0);
+    },
+  });
+  process.on('SIGHUP', () => workers.reload());
+  process.on('SIGTERM', () => workers.stop('SIGTERM'));
+  process.on('SIGINT', () => workers.stop('SIGINT'));
+}
+
+async function runServer(config: Config): Promise<void> {
+  const worker = cluster.isWorker;
+  // Workers share the terminal with each other: only a single process draws the live view.
+  const app = new App(config, process.stdout.isTTY === true && !worker ? process.stdout : null);
   let bound: { host: string; port: number };
   try {
     bound = await app.engine.listen(config.address);
@@ -50,7 +77,8 @@ async function main(): Promise<void> {
     view.start();
   }
   const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
-  app.console.info(`listening on http://${host}:${bound.port}`, { Address: `${host}:${bound.port}` });
+  if (worker) process.send?.({ type: 'listening', address: `${host}:${bound.port}` } satisfies WorkerMessage);
+  else app.console.info(`listening on http://${host}:${bound.port}`, { Address: `${host}:${bound.port}` });
   if (metricsServer !== null) {
     const mh = metricsServer.host.includes(':') ? `[${metricsServer.host}]` : metricsServer.host;
     app.console.info(`metrics on http://${mh}:${metricsServer.port}/.prometheus/metrics`, { MetricsAddress: `${mh}:${metricsServer.port}` });

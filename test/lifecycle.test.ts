@@ -144,3 +144,15 @@ test('--trace --errors prints only failed requests', async () => {
 });
 
 void http;
+
+test('--workers 2 serves through both workers and SIGTERM stops them all with exit 0', async () => {
+  const backends = await startBackends(2);
+  const o = await startOutrigger(['--workers', '2', '--health-path', '/health', backends.map((b) => b.url).join(',')]);
+  track(o, backends);
+  for (let i = 0; i < 20; i++) assert.equal((await request(`${o.base}/w`, { agent: false })).status, 200);
+  o.signal('SIGHUP');
+  await o.output(/reloaded/);
+  assert.equal((await request(`${o.base}/after-reload`, { agent: false })).status, 200);
+  o.signal('SIGTERM');
+  assert.equal(await o.exit(), 0);
+});
