@@ -11,6 +11,9 @@ import { backendDown, type LocalResponse } from './proxy/error-response.js';
 import type { Engine } from './proxy/engine.js';
 import { NodeEngine } from './proxy/node-engine.js';
 import { RawEngine } from './proxy/raw/raw-engine.js';
+import { DnsDiscovery } from './discovery/dns-discovery.js';
+import { lookupFor } from './discovery/lookup.js';
+import { NO_TLS, type TlsSetup } from './tls/setup.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -39,16 +42,25 @@ export class App {
   readonly config: Config;
   readonly console: Console;
   readonly upstreams: UpstreamSet;
+  /** Backend host names -> addresses (--dns-ttl, --rr-dns-mode, --dns-server). */
+  readonly dns: DnsDiscovery;
   readonly health: HealthChecker;
   readonly engine: Engine;
   readonly metrics: Metrics;
   /** Sidekick's live table: on a terminal, without --log, --trace or --quiet. Started by main once listening. */
   readonly liveView: LiveView | null;
+  /** Served certificate and backend TLS, loaded at start by main (src/tls/setup.ts). */
+  readonly tls: TlsSetup;
 
   /** `terminal`: stdout when it is a TTY, else null. */
-  constructor(config: Config, terminal: Terminal | null) {
+  constructor(config: Config, terminal: Terminal | null, tls: TlsSetup = NO_TLS) {
     this.config = config;
-    this.upstreams = new UpstreamSet(config.sites, config);
+    this.tls = tls;
+    this.dns = new DnsDiscovery(config.sites, {
+      rrDnsMode: config.rrDnsMode, ttlMs: config.dnsTtl, lookup: lookupFor(config.dnsServers.flat()),
+      log: (message) => { if (config.log) this.console.info(message); },
+    });
+    this.upstreams = new UpstreamSet(this.dns.sites(), { ...config, addresses: this.dns.cache, backendTls: tls.backend });
     const live = terminal !== null && !config.log && config.trace === undefined && !config.quiet;
     this.liveView = live
       ? new LiveView(this.upstreams, terminal, { title: `Outrigger ${version()}`, color: terminal.hasColors?.() ?? false })
@@ -57,6 +69,7 @@ export class App {
     this.metrics = new Metrics(this.upstreams);
     this.upstreams.onChange((c) => this.console.stateChange(c));
     this.health = new HealthChecker(this.upstreams, config);
+    this.dns.follow(this.upstreams, ({ added, removed }) => void this.health.sync(added, removed));
     if (this.console.tracing === 'all' || this.console.tracing === 'minio') {
       this.health.onProbe = (b, r) => {
         if (!this.console.wantsTrace('minio', r.status)) return;
@@ -67,9 +80,10 @@ export class App {
         });
       };
     }
-    const startup = new FirstRound(this.health.start(), config.healthTimeout);
+    // Names are resolved before the first health round, so its probes already go to addresses.
+    const startup = new FirstRound(this.dns.start(config.healthTimeout).then(() => this.health.start()), config.healthTimeout);
     const ctx = this.proxyContext(startup);
-    this.engine = config.engine === 'node' ? new NodeEngine(ctx) : new RawEngine(ctx);
+    this.engine = config.engine === 'node' ? new NodeEngine(ctx) : new RawEngine(ctx, {}, tls.serving);
   }
 
   private proxyContext(startup: StartupGate): ProxyContext {
@@ -81,7 +95,7 @@ export class App {
       startup,
       maxAttempts: retries + 1,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      proto: 'http',
+      proto: this.tls.serving !== null ? 'https' : 'http',
       local: (method, path) => this.local(method, path),
     };
   }
@@ -91,24 +105,34 @@ export class App {
     if (path === METRICS_PATH || (path.startsWith(METRICS_PATH) && path.charCodeAt(METRICS_PATH.length) === 63 /* ? */)) {
       return this.metrics.response();
     }
-    if (path !== '/v1/health' && !path.startsWith('/v1/health?')) return null;
+    if (path !== '/v1/health' && !path.startsWith('/v1/health?')) return this.certificates(path);
     if (this.upstreams.anyReady()) return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'OK\n' };
     return backendDown('/v1/health');
+  }
+
+  /** --auto-tls-host: the generated certificate's PEM, for clients to pin or trust. */
+  private certificates(path: string): LocalResponse | null {
+    const pem = this.tls.serving?.autoCertificate ?? null;
+    if (pem === null || (path !== '/v1/certificates' && !path.startsWith('/v1/certificates?'))) return null;
+    return { status: 200, headers: { 'Content-Type': 'application/x-pem-file' }, body: pem };
   }
 
   /** SIGHUP: re-read the sites from the same arguments; unchanged backends keep their health. */
   reload(): string[] {
     const { sites, errors } = parseSites(this.config.siteArgs, this.config.address);
     if (errors.length > 0) return errors;
-    const { added, removed } = this.upstreams.replace(sites);
-    void this.health.sync(added, removed);
-    this.console.info(`reloaded: ${added.length} backends added, ${removed.length} removed`);
+    // New host names are looked up before the swap, so new backends are probed at an address.
+    void this.dns.reload(sites).then(({ added, removed }) => {
+      void this.health.sync(added, removed);
+      this.console.info(`reloaded: ${added.length} backends added, ${removed.length} removed`);
+    });
     return [];
   }
 
   async shutdown(timeoutMs: number): Promise<number> {
     this.liveView?.stop();
     this.health.stop();
+    this.dns.stop();
     const cut = await this.engine.drain(timeoutMs);
     for (const b of this.upstreams.backends()) b.destroy();
     return cut;

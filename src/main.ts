@@ -7,6 +7,10 @@ import cluster from 'node:cluster';
 import { Console } from './observe/console.js';
 import { supervise, type WorkerMessage } from './workers.js';
 import type { Config } from './config/types.js';
+import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
+
+/** The --workers primary hands its generated --auto-tls-host certificate to the workers here, so all serve the same one. */
+const AUTO_TLS_ENV = '__OUTRIGGER_AUTO_TLS_PAIR';
 
 /** The process edge: arguments in, exit codes and signals out. Nothing else touches `process`. */
 async function main(): Promise<void> {
@@ -27,15 +31,40 @@ async function main(): Promise<void> {
       break;
   }
   const config = outcome.config;
-  if (config.workers > 1 && cluster.isPrimary) runPrimary(config);
-  else await runServer(config);
+  const { setup, errors } = await loadTls(config, inheritedPair());
+  if (errors.length > 0) {
+    for (const e of errors) process.stderr.write(`outrigger: ${e}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (config.workers > 1 && cluster.isPrimary) runPrimary(config, setup);
+  else await runServer(config, setup);
+}
+
+function inheritedPair(): CertificatePair | undefined {
+  const text = cluster.isWorker ? process.env[AUTO_TLS_ENV] : undefined;
+  delete process.env[AUTO_TLS_ENV];
+  return text === undefined ? undefined : JSON.parse(text) as CertificatePair;
+}
+
+/** The start-up lines about TLS: the generated certificate's fingerprint, what backends are checked with. */
+function tlsInfo(setup: TlsSetup, info: (message: string) => void): void {
+  const serving = setup.serving;
+  if (serving !== null && serving.autoCertificate !== null) info(`auto-TLS certificate SHA-256 fingerprint: ${serving.fingerprint256}`);
+  if (setup.backend.summary !== '') info(setup.backend.summary);
 }
 
 /** `--workers N`: this process only supervises; the workers serve. */
-function runPrimary(config: Config): void {
+function runPrimary(config: Config, setup: TlsSetup): void {
   const out = new Console(config, false);
+  const pair = setup.serving?.autoPair() ?? null;
+  if (pair !== null) process.env[AUTO_TLS_ENV] = JSON.stringify(pair);
+  const scheme = setup.serving !== null ? 'https' : 'http';
   const workers = supervise(config.workers, config.shutdownTimeout, {
-    onListening: (address) => out.info(`listening on http://${address} (${config.workers} workers)`, { Address: address }),
+    onListening: (address) => {
+      out.info(`listening on ${scheme}://${address} (${config.workers} workers)`, { Address: address });
+      tlsInfo(setup, (message) => out.info(message));
+    },
     info: (message) => out.info(message),
     onStopped: () => {
       out.flush();
@@ -47,10 +76,10 @@ function runPrimary(config: Config): void {
   process.on('SIGINT', () => workers.stop('SIGINT'));
 }
 
-async function runServer(config: Config): Promise<void> {
+async function runServer(config: Config, setup: TlsSetup): Promise<void> {
   const worker = cluster.isWorker;
   // Workers share the terminal with each other: only a single process draws the live view.
-  const app = new App(config, process.stdout.isTTY === true && !worker ? process.stdout : null);
+  const app = new App(config, process.stdout.isTTY === true && !worker ? process.stdout : null, setup);
   let bound: { host: string; port: number };
   try {
     bound = await app.engine.listen(config.address);
@@ -78,7 +107,10 @@ async function runServer(config: Config): Promise<void> {
   }
   const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
   if (worker) process.send?.({ type: 'listening', address: `${host}:${bound.port}` } satisfies WorkerMessage);
-  else app.console.info(`listening on http://${host}:${bound.port}`, { Address: `${host}:${bound.port}` });
+  else {
+    app.console.info(`listening on ${setup.serving !== null ? 'https' : 'http'}://${host}:${bound.port}`, { Address: `${host}:${bound.port}` });
+    tlsInfo(setup, (message) => app.console.info(message));
+  }
   if (metricsServer !== null) {
     const mh = metricsServer.host.includes(':') ? `[${metricsServer.host}]` : metricsServer.host;
     app.console.info(`metrics on http://${mh}:${metricsServer.port}/.prometheus/metrics`, { MetricsAddress: `${mh}:${metricsServer.port}` });

@@ -18,6 +18,8 @@ interface Seen {
   body: Buffer;
 }
 
+/** A hang fails the test that hung (by name) instead of stalling the whole run. */
+const LIMIT = { timeout: 30_000 };
 const cleanup: (() => Promise<unknown>)[] = [];
 after(async () => { await Promise.all(cleanup.map((f) => f())); });
 
@@ -69,7 +71,7 @@ async function viaRawClient(request: string): Promise<{ status: number; seen: Se
   }
 }
 
-test('path and query pass through byte for byte, odd but legal bytes included', async () => {
+test('path and query pass through byte for byte, odd but legal bytes included', LIMIT, async () => {
   node.handler = record;
   const targets = [
     '/bucket/a%2Fb%2fc;v=1//d/./e/../f~!$&\'()*+,=@:?x=%2F&y=a;b&y=2&z=%20+q&=&empty&k=?/',
@@ -84,7 +86,7 @@ test('path and query pass through byte for byte, odd but legal bytes included', 
   }
 });
 
-test('Host is kept; X-Forwarded-Host, X-Forwarded-Proto and X-Real-IP are set, client copies replaced', async () => {
+test('Host is kept; X-Forwarded-Host, X-Forwarded-Proto and X-Real-IP are set, client copies replaced', LIMIT, async () => {
   node.handler = record;
   const { seen: s } = await viaRawClient(
     'GET /o HTTP/1.1\r\nHost: Bucket.Example.COM:9000\r\nX-Real-IP: 6.6.6.6\r\nX-Forwarded-Host: spoofed.example\r\n' +
@@ -97,7 +99,7 @@ test('Host is kept; X-Forwarded-Host, X-Forwarded-Proto and X-Real-IP are set, c
   assert.deepEqual(all(h, 'x-amz-date'), ['20250101T000000Z']);
 });
 
-test('X-Forwarded-For: one header, incoming values combined in order, the client appended once', async () => {
+test('X-Forwarded-For: one header, incoming values combined in order, the client appended once', LIMIT, async () => {
   node.handler = record;
   let { seen: s } = await viaRawClient('GET /a HTTP/1.1\r\nHost: h\r\n\r\n');
   assert.deepEqual(all(pairs(s.rawHeaders), 'x-forwarded-for'), ['127.0.0.1']);
@@ -108,7 +110,7 @@ test('X-Forwarded-For: one header, incoming values combined in order, the client
   assert.deepEqual(all(pairs(s.rawHeaders), 'x-forwarded-for'), ['198.51.100.1, 198.51.100.2, 198.51.100.3, 127.0.0.1']);
 });
 
-test('hop-by-hop request headers and the ones Connection names are stripped; TE: trailers is kept', async () => {
+test('hop-by-hop request headers and the ones Connection names are stripped; TE: trailers is kept', LIMIT, async () => {
   node.handler = record;
   const { seen: s } = await viaRawClient(
     'GET /hop HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Hop-Secret\r\nX-Hop-Secret: sentinel-1\r\n' +
@@ -128,7 +130,7 @@ test('hop-by-hop request headers and the ones Connection names are stripped; TE:
   assert.deepEqual(all(pairs(t.rawHeaders), 'te'), ['trailers']);
 });
 
-test('hop-by-hop response headers are stripped, end-to-end ones kept in order, X-Proxy: true added', async () => {
+test('hop-by-hop response headers are stripped, end-to-end ones kept in order, X-Proxy: true added', LIMIT, async () => {
   raw.handler = (_req, socket) => socket.write(
     'HTTP/1.1 200 OK\r\nConnection: X-Resp-Secret\r\nX-Resp-Secret: sentinel-2\r\nKeep-Alive: timeout=99, max=7\r\n' +
     'Proxy-Connection: keep-alive\r\nUpgrade: sentinel/3\r\nTE: trailers\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n' +
@@ -150,7 +152,7 @@ test('hop-by-hop response headers are stripped, end-to-end ones kept in order, X
   assert.deepEqual(all(r.headers, 'x-proxy'), ['true']);
 });
 
-test('response trailers are relayed to the client', async () => {
+test('response trailers are relayed to the client', LIMIT, async () => {
   node.handler = (req, res) => {
     req.resume();
     res.writeHead(200, { 'Content-Type': 'text/plain', Trailer: 'X-Checksum, X-Count' });
@@ -166,7 +168,7 @@ test('response trailers are relayed to the client', async () => {
   assert.deepEqual(r.trailers, { 'x-checksum': 'abc123', 'x-count': '2' });
 });
 
-test('an absolute-form request target goes only to the configured backend, with its path', async () => {
+test('an absolute-form request target goes only to the configured backend, with its path', LIMIT, async () => {
   node.handler = record;
   const decoyHits: string[] = [];
   const decoy = http.createServer((req, res) => { decoyHits.push(req.url ?? ''); res.end('decoy'); });
@@ -192,7 +194,7 @@ test('an absolute-form request target goes only to the configured backend, with 
   assert.deepEqual(decoyHits, [], 'nothing reached the host named in the target');
 });
 
-test('HEAD and 304 with Content-Length leave the kept-alive connection usable', async () => {
+test('HEAD and 304 with Content-Length leave the kept-alive connection usable', LIMIT, async () => {
   raw.handler = (req, socket) => {
     if (req.method === 'HEAD') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 12345\r\nContent-Type: application/octet-stream\r\n\r\n');
     else if (req.target === '/cached') socket.write('HTTP/1.1 304 Not Modified\r\nContent-Length: 50\r\nETag: "v1"\r\n\r\n');
@@ -221,7 +223,7 @@ test('HEAD and 304 with Content-Length leave the kept-alive connection usable', 
   assert.equal(c.closed, false);
 });
 
-test('pipelined requests on one connection are answered in order', async () => {
+test('pipelined requests on one connection are answered in order', LIMIT, async () => {
   const arrived: string[] = [];
   const thirdArrived = deferred();
   const big = Buffer.alloc(256 * 1024, 'x');
@@ -313,7 +315,7 @@ test('Expect: 100-continue refused by the backend: its final answer reaches the 
   assert.equal(outcome.text, 'too large');
 });
 
-test('103 Early Hints from the backend reach an HTTP/1.1 client, then the final response', async () => {
+test('103 Early Hints from the backend reach an HTTP/1.1 client, then the final response', LIMIT, async () => {
   node.handler = (req, res) => {
     req.resume();
     res.writeEarlyHints({ link: ['</style.css>; rel=preload; as=style', '</app.js>; rel=preload; as=script'] });
@@ -331,7 +333,7 @@ test('103 Early Hints from the backend reach an HTTP/1.1 client, then the final 
   assert.equal((await exchange(`${viaNode.base}/still-up`)).status, 200);
 });
 
-test('103s with several Link lines, a comma-separated Link list or a malformed Link do not break the exchange', async () => {
+test('103s with several Link lines, a comma-separated Link list or a malformed Link do not break the exchange', LIMIT, async () => {
   raw.handler = (_req, socket) => socket.write(
     'HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\nLink: <https://cdn.example/b.js>; rel="preload"; as="script"; crossorigin\r\n\r\n' +
     'HTTP/1.1 103 Early Hints\r\nLink: </c.css>; rel=preload, </d.css>; rel=preload\r\n\r\n' +
@@ -348,7 +350,7 @@ test('103s with several Link lines, a comma-separated Link list or a malformed L
   assert.equal((await exchange(`${viaRaw.base}/still-up`)).status, 200);
 });
 
-test('an HTTP/1.0 request without Host reaches the backend with the backend\'s own authority as Host', async () => {
+test('an HTTP/1.0 request without Host reaches the backend with the backend\'s own authority as Host', LIMIT, async () => {
   node.handler = record;
   const c = await RawClient.connect(viaNode.port);
   cleanup.push(async () => c.destroy());
@@ -363,7 +365,7 @@ test('an HTTP/1.0 request without Host reaches the backend with the backend\'s o
   await c.waitClosed();
 });
 
-test('a close-delimited backend response (no length, HTTP/1.0) reaches the client whole', async () => {
+test('a close-delimited backend response (no length, HTTP/1.0) reaches the client whole', LIMIT, async () => {
   const body = 'x'.repeat(100_000) + 'end';
   raw.handler = (_req, socket) => socket.end(`HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n${body}`);
   const r = await exchange(`${viaRaw.base}/close-delimited`);
@@ -373,7 +375,7 @@ test('a close-delimited backend response (no length, HTTP/1.0) reaches the clien
   assert.equal(r.body.toString(), body);
 });
 
-test('a 40 KiB response head from the backend passes through', async () => {
+test('a 40 KiB response head from the backend passes through', LIMIT, async () => {
   const cookies = Array.from({ length: 40 }, (_, i) => `c${i}=${'v'.repeat(1000)}`);
   raw.handler = (_req, socket) => socket.write(
     `HTTP/1.1 200 OK\r\n${cookies.map((c) => `Set-Cookie: ${c}\r\n`).join('')}Content-Length: 2\r\n\r\nok`);

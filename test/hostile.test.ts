@@ -12,6 +12,8 @@ import { RawBackend, RawClient, all } from './support/wire.js';
 import { deferred, exchange, sha256, within } from './support/flow.js';
 import { waitFor } from './support/wait.js';
 
+/** A hang fails the test that hung (by name) instead of stalling the whole run. */
+const LIMIT = { timeout: 30_000 };
 const cleanup: (() => Promise<unknown>)[] = [];
 after(async () => { await Promise.all(cleanup.map((f) => f())); });
 
@@ -79,7 +81,7 @@ for (const [name, head] of [
   ['Content-Length then Transfer-Encoding', 'Content-Length: 41\r\nTransfer-Encoding: chunked\r\n'],
   ['Transfer-Encoding then Content-Length', 'Transfer-Encoding: chunked\r\nContent-Length: 41\r\n'],
 ] as const) {
-  test(`${name}: 400, connection closed, the smuggled request never reaches the backend`, async () => {
+  test(`${name}: 400, connection closed, the smuggled request never reaches the backend`, LIMIT, async () => {
     const before = paths.length;
     await rejected(`POST /cl-te HTTP/1.1\r\nHost: h\r\n${head}\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n`, 400);
     await barrier();
@@ -87,7 +89,7 @@ for (const [name, head] of [
   });
 }
 
-test('two different Content-Lengths: 400 and the connection closed', async () => {
+test('two different Content-Lengths: 400 and the connection closed', LIMIT, async () => {
   const before = paths.length;
   await rejected('POST /two-cl HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 25\r\n\r\nhelloGET /smuggled HTTP/1.1\r\n\r\n', 400);
   await rejected('POST /two-cl HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 25\r\n\r\nhelloGET /smuggled HTTP/1.1\r\n\r\n', 400);
@@ -95,7 +97,7 @@ test('two different Content-Lengths: 400 and the connection closed', async () =>
   assert.deepEqual(paths.slice(before).filter((p) => !p.startsWith('/barrier')), []);
 });
 
-test('a request head over 16 KiB: 431 and closed; a 12 KiB one is forwarded', async () => {
+test('a request head over 16 KiB: 431 and closed; a 12 KiB one is forwarded', LIMIT, async () => {
   await rejected(`GET /big-head HTTP/1.1\r\nHost: h\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`, 431);
   const c = await rawClient(front.port);
   c.write(`GET /fits HTTP/1.1\r\nHost: h\r\nX-Big: ${'b'.repeat(12 * 1024)}\r\n\r\n`);
@@ -103,14 +105,14 @@ test('a request head over 16 KiB: 431 and closed; a 12 KiB one is forwarded', as
   assert.ok(paths.includes('/fits'));
 });
 
-test('duplicate Host: 400 and closed, nothing forwarded', async () => {
+test('duplicate Host: 400 and closed, nothing forwarded', LIMIT, async () => {
   const before = paths.length;
   await rejected('GET /dup-host HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n', 400);
   await barrier();
   assert.deepEqual(paths.slice(before).filter((p) => !p.startsWith('/barrier')), []);
 });
 
-test('malformed heads (obs-fold, bare LF line endings, a space before the colon): 400', async () => {
+test('malformed heads (obs-fold, bare LF line endings, a space before the colon): 400', LIMIT, async () => {
   await rejected('GET /fold HTTP/1.1\r\nHost: h\r\nX-Folded: a\r\n b\r\n\r\n', 400);
   await rejected('GET /lf HTTP/1.1\nHost: h\nX-A: 1\n\n', 400);
   await rejected('GET /space HTTP/1.1\r\nHost: h\r\nContent-Length : 5\r\n\r\nhello', 400);
@@ -121,7 +123,7 @@ test('a client trickling its head slower than the header timeout is dropped', {
   todo: 'the header timeout is 30 s, too slow for a test: needs a --header-timeout option',
 }, () => undefined);
 
-test('bad requests that arrive before the first health round is over get 400, they do not kill the process', async () => {
+test('bad requests that arrive before the first health round is over get 400, they do not kill the process', LIMIT, async () => {
   const released = deferred();
   const seen: string[] = [];
   const slow = http.createServer((req, res) => {
@@ -152,7 +154,7 @@ test('bad requests that arrive before the first health round is over get 400, th
 // ---------------------------------------------------------------------------------------------
 // Misbehaving backends.
 
-test('a backend that sends fewer body bytes than its Content-Length: the client sees a broken response', async () => {
+test('a backend that sends fewer body bytes than its Content-Length: the client sees a broken response', LIMIT, async () => {
   const cut = await rawBackendOf('cut', (req, socket) => {
     if (req.target === '/cut-length') socket.end('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789');
     else if (req.target === '/cut-chunked') socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n');
@@ -169,7 +171,7 @@ test('a backend that sends fewer body bytes than its Content-Length: the client 
   }
 });
 
-test('garbage from a backend: 502 with the XML body, not retried, the backend stays in rotation', async () => {
+test('garbage from a backend: 502 with the XML body, not retried, the backend stays in rotation', LIMIT, async () => {
   const garbage = (req: { target: string }, socket: import('node:net').Socket): void => {
     if (req.target === '/garbage') socket.write('HELLO\r\n\r\n');
     else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
@@ -194,7 +196,7 @@ test('garbage from a backend: 502 with the XML body, not retried, the backend st
   assert.doesNotMatch(o.stdout, /is down/);
 });
 
-test('a backend that resets the connection before answering a GET: retried on another backend', async () => {
+test('a backend that resets the connection before answering a GET: retried on another backend', LIMIT, async () => {
   const resetter = await backendOf('resetter', (req) => req.socket.resetAndDestroy());
   const good = await backendOf('good');
   // Two sites: the first attempt always goes to the resetter (site 1), the retry fails over.
@@ -211,7 +213,7 @@ for (const [how, close] of [
   ['resets it', (socket: import('node:net').Socket) => socket.resetAndDestroy()],
   ['closes it', (socket: import('node:net').Socket) => socket.end()],
 ] as const) {
-  test(`a pooled connection the backend ${how} as a GET arrives: retried on a fresh connection, even with one backend`, async () => {
+  test(`a pooled connection the backend ${how} as a GET arrives: retried on a fresh connection, even with one backend`, LIMIT, async () => {
     // Each connection answers its first request and then behaves like a server whose idle timeout
     // fired just as the next request arrived: the race every keep-alive pool has to absorb.
     const perConnection = new WeakMap<import('node:net').Socket, number>();
@@ -239,7 +241,7 @@ for (const [how, leave] of [
   // take it as the client going away and cancel the request, so an idle stream is not left open.
   ['closes its end (FIN)', (c: RawClient) => c.socket.end()],
 ] as const) {
-  test(`a client that ${how} mid-response: the backend's connection is closed too and the backend stays up`, async () => {
+  test(`a client that ${how} mid-response: the backend's connection is closed too and the backend stays up`, LIMIT, async () => {
     const backendSawClose = deferred();
     const b = await backendOf('slow-stream', (req, res) => {
       req.resume();
@@ -259,7 +261,7 @@ for (const [how, leave] of [
   });
 }
 
-test('a backend that refuses an upload before reading it: the client gets that answer', async () => {
+test('a backend that refuses an upload before reading it: the client gets that answer', LIMIT, async () => {
   // Answers as soon as the head is in, then drains the body it will not use (as Go and Node servers
   // do: closing at once on unread data would reset the connection and could destroy the answer
   // before anyone read it, which no proxy can help).
@@ -279,7 +281,7 @@ test('a backend that refuses an upload before reading it: the client gets that a
 // ---------------------------------------------------------------------------------------------
 // Retries with request bodies.
 
-test('a POST whose first backend refuses connections reaches a live one with its body intact', async () => {
+test('a POST whose first backend refuses connections reaches a live one with its body intact', LIMIT, async () => {
   const uploads: { sha: string; xff: string[] }[] = [];
   const hashing = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
@@ -307,7 +309,7 @@ test('a POST whose first backend refuses connections reaches a live one with its
   assert.equal(dead.hits, 0);
 });
 
-test('a POST whose backend resets in the middle of the body is not retried', async () => {
+test('a POST whose backend resets in the middle of the body is not retried', LIMIT, async () => {
   const resetter = await backendOf('mid-body', (req) => req.once('data', () => req.socket.resetAndDestroy()));
   const good = await backendOf('good');
   const o = await outrigger(['--health-path', '/health', '--health-duration', '1h', resetter.url, good.url]);

@@ -14,6 +14,8 @@ import { deferred, exchange, sha256, within, type Deferred } from './support/flo
 import { waitFor } from './support/wait.js';
 
 const MiB = 1024 * 1024;
+/** A hang fails the test that hung (by name) instead of stalling the whole run. */
+const LIMIT = { timeout: 30_000 };
 const cleanup: (() => Promise<unknown>)[] = [];
 after(async () => { await Promise.all(cleanup.map((f) => f())); });
 
@@ -90,7 +92,7 @@ before(async () => {
   cleanup.push(() => o.stop());
 });
 
-test('a 20 MiB POST with Content-Length is echoed back intact while it uploads', async () => {
+test('a 20 MiB POST with Content-Length is echoed back intact while it uploads', LIMIT, async () => {
   const body = randomBytes(20 * MiB);
   const r = await exchange(`${o.base}/echo`, { method: 'POST', headers: { 'Content-Length': body.length } }, body);
   assert.equal(r.error, undefined);
@@ -101,7 +103,7 @@ test('a 20 MiB POST with Content-Length is echoed back intact while it uploads',
   assert.deepEqual(lastUpload, { sha: sha256(body), length: body.length, chunked: false });
 });
 
-test('a chunked upload of unknown length, written in pieces, arrives intact', async () => {
+test('a chunked upload of unknown length, written in pieces, arrives intact', LIMIT, async () => {
   const sizes = [1, 7, 4096, 65_537, 3, MiB, 333_333, 2 * MiB + 5, 1, 4 * MiB, 17];
   const pieces = sizes.map((n) => randomBytes(n));
   const whole = Buffer.concat(pieces);
@@ -124,7 +126,7 @@ test('a chunked upload of unknown length, written in pieces, arrives intact', as
 });
 
 for (const [path, framing] of [['/download', 'Content-Length'], ['/download-chunked', 'chunked']] as const) {
-  test(`a 50 MiB download (${framing}) arrives intact`, async () => {
+  test(`a 50 MiB download (${framing}) arrives intact`, LIMIT, async () => {
     const r = await exchange(`${o.base}${path}`);
     assert.equal(r.error, undefined);
     assert.equal(r.status, 200);
@@ -150,7 +152,7 @@ async function openSocket(path: string): Promise<WebSocket> {
   return ws;
 }
 
-test('WebSocket: text and binary messages echo through the proxy, and a client close reaches both ends', async () => {
+test('WebSocket: text and binary messages echo through the proxy, and a client close reaches both ends', LIMIT, async () => {
   const handshake = deferred<http.IncomingMessage>();
   wss.once('connection', (_ws, req) => handshake.resolve(req));
   const ws = await openSocket('/chat/a%2Fb?room=1&x=%2F');
@@ -185,7 +187,7 @@ test('WebSocket: text and binary messages echo through the proxy, and a client c
   assert.equal(await within(serverClosed, 10_000, 'the backend to see the close'), 4000);
 });
 
-test('WebSocket: a close started by the backend reaches the client with its code', async () => {
+test('WebSocket: a close started by the backend reaches the client with its code', LIMIT, async () => {
   const ws = await openSocket('/chat');
   ws.send('close-me');
   const [code, reason] = (await within(once(ws, 'close'), 10_000, 'the close from the backend')) as [number, Buffer];
@@ -193,7 +195,7 @@ test('WebSocket: a close started by the backend reaches the client with its code
   assert.equal(reason.toString(), 'server bye');
 });
 
-test('an Upgrade the backend refuses reaches the client as the backend\'s answer', async () => {
+test('an Upgrade the backend refuses reaches the client as the backend\'s answer', LIMIT, async () => {
   const refusing = await new TestBackend('no-ws', (req, res) => {
     req.resume();
     res.writeHead(403, { 'Content-Type': 'text/plain', 'X-Refused-By': 'backend' });
@@ -220,7 +222,7 @@ test('an Upgrade the backend refuses reaches the client as the backend\'s answer
   assert.equal(r.body.toString(), 'no websockets here');
 });
 
-test('server-sent events: each event reaches the client before the backend writes the next', async () => {
+test('server-sent events: each event reaches the client before the backend writes the next', LIMIT, async () => {
   steps = [deferred(), deferred()];
   let text = '';
   const ended = deferred();
@@ -242,7 +244,7 @@ test('server-sent events: each event reaches the client before the backend write
 });
 
 for (const path of ['/poll', '/poll-length']) {
-  test(`a long poll's headers reach the client before its body exists (${path === '/poll' ? 'chunked' : 'Content-Length'})`, async () => {
+  test(`a long poll's headers reach the client before its body exists (${path === '/poll' ? 'chunked' : 'Content-Length'})`, LIMIT, async () => {
     steps = [deferred()];
     const headers = deferred<http.IncomingMessage>();
     const req = http.get(`${o.base}${path}`, { agent: false }, (res) => headers.resolve(res));
@@ -258,7 +260,7 @@ for (const path of ['/poll', '/poll-length']) {
   });
 }
 
-test('an h2c upgrade the backend ignores: the ordinary answer reaches the client, a request body included', async () => {
+test('an h2c upgrade the backend ignores: the ordinary answer reaches the client, a request body included', LIMIT, async () => {
   // A backend with no upgrade handler at all (the shared one runs a WebSocket server, which answers
   // any other Upgrade with 400), as an HTTP/1.1-only server ignoring `curl --http2` would be.
   const plain = await new TestBackend('no-upgrade', handler).listen();

@@ -8,6 +8,8 @@ import { durationMs } from './duration.js';
 import { parseListenAddress } from './listen.js';
 import type { Parser } from './result.js';
 import { integerIn, oneOf, parseBool, parseHealthPath } from './values.js';
+import { TLS_VERSIONS, parseFile, parseHostList } from '../tls/values.js';
+import { parseDnsServers } from '../discovery/lookup.js';
 
 /** Config fields that options fill; the sites come from positional arguments. */
 export type OptionKey = Exclude<keyof Config, 'sites' | 'siteArgs'>;
@@ -103,6 +105,35 @@ export const OPTION_TABLE: OptionTable = {
     help: 'consecutive failed checks that take a backend offline',
   },
   insecure: flag('insecure', 'do not verify backend TLS certificates', 'i'),
+  // TLS (src/tls).
+  cert: {
+    long: 'cert', kind: 'string', default: undefined, defaultText: 'plain HTTP', parse: parseFile, valueName: 'FILE',
+    help: 'serve TLS with this certificate (PEM chain), reloaded on change',
+  },
+  key: {
+    long: 'key', kind: 'string', default: undefined, defaultText: 'none', parse: parseFile, valueName: 'FILE',
+    help: 'private key (PEM) of --cert',
+  },
+  autoTlsHosts: {
+    long: 'auto-tls-host', kind: 'string', default: undefined, defaultText: 'off', parse: parseHostList, valueName: 'HOSTS',
+    help: 'serve TLS, self-signed for these names/IPs; PEM: /v1/certificates',
+  },
+  tlsMax: {
+    long: 'tls-max', kind: 'string', default: '1.3', parse: oneOf(TLS_VERSIONS), valueName: 'VERSION',
+    help: `highest TLS version served: ${TLS_VERSIONS.join(' or ')}`,
+  },
+  cacert: {
+    long: 'cacert', kind: 'string', default: undefined, defaultText: 'built-in roots', parse: parseFile, valueName: 'FILE',
+    help: 'CA certificates (PEM) for https backends, added to built-in roots',
+  },
+  clientCert: {
+    long: 'client-cert', kind: 'string', default: undefined, defaultText: 'none', parse: parseFile, valueName: 'FILE',
+    help: 'client certificate (PEM) for https backends (mutual TLS)',
+  },
+  clientKey: {
+    long: 'client-key', kind: 'string', default: undefined, defaultText: 'none', parse: parseFile, valueName: 'FILE',
+    help: 'private key (PEM) of --client-cert',
+  },
   hostBalance: {
     long: 'host-balance', kind: 'string', default: 'least', parse: oneOf(HOST_BALANCE), valueName: 'MODE',
     help: `how to pick a backend in a site: ${HOST_BALANCE.join(', ')}`,
@@ -136,6 +167,16 @@ export const OPTION_TABLE: OptionTable = {
   quiet: flag('quiet', 'no console output', 'q'),
   json: flag('json', 'print logs and traces as JSON lines'),
   debug: flag('debug', 'full request/response traces'),
+  // Backend name resolution (src/discovery).
+  dnsTtl: {
+    long: 'dns-ttl', kind: 'string', default: 600_000, defaultText: '10m',
+    parse: durationMs({ allowZero: false }), valueName: 'DURATION', help: 'how often backend host names are resolved again',
+  },
+  rrDnsMode: flag('rr-dns-mode', 'one backend per resolved address of a SITE given as one DNS name'),
+  dnsServers: {
+    long: 'dns-server', kind: 'repeatable', default: [], parse: parseDnsServers, valueName: 'IP:PORT',
+    help: 'resolve backend names with this DNS server, not the system (repeatable; a,b)',
+  },
   help: { long: 'help', short: 'h', kind: 'action', help: 'show help' },
   version: { long: 'version', short: 'v', kind: 'action', help: 'print the version' },
 };

@@ -40,8 +40,33 @@ describe('parseCommandLine', () => {
     const c = config(parseCommandLine(['m:9000'], {}));
     const keys: Array<keyof Config> = ['address', 'metricsAddress', 'healthPath', 'readHealthPath', 'healthPort', 'healthDuration', 'healthTimeout',
       'healthOptimistic', 'healthRise', 'healthFall', 'insecure', 'hostBalance', 'maxRetries', 'shutdownTimeout', 'workers', 'engine', 'log', 'trace',
-      'errors', 'statusCodes', 'quiet', 'json', 'debug', 'sites', 'siteArgs'];
+      'errors', 'statusCodes', 'quiet', 'json', 'debug', 'sites', 'siteArgs',
+      'dnsTtl', 'rrDnsMode', 'dnsServers',
+      'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey'];
     assert.deepEqual(Object.keys(c).sort(), [...keys].sort());
+  });
+
+  it('reads the DNS options: --dns-ttl, --rr-dns-mode, --dns-server (repeatable, comma lists)', () => {
+    const d = config(parseCommandLine(['m:9000'], {}));
+    assert.deepEqual([d.dnsTtl, d.rrDnsMode, d.dnsServers], [600_000, false, []]);
+    const c = config(parseCommandLine(['--dns-ttl', '30s', '--rr-dns-mode', '--dns-server', '127.0.0.1:5353,10.0.0.1', '--dns-server=[::1]', 'm:9000'], {}));
+    assert.deepEqual([c.dnsTtl, c.rrDnsMode, c.dnsServers], [30_000, true, [['127.0.0.1:5353', '10.0.0.1:53'], ['[::1]:53']]]);
+    assert.deepEqual(config(parseCommandLine(['m:9000'], { OUTRIGGER_DNS_SERVER: '10.0.0.1,10.0.0.2:54' })).dnsServers, [['10.0.0.1:53'], ['10.0.0.2:54']]);
+    assert.deepEqual(errors(parseCommandLine(['--dns-server', 'dns.example', '--dns-ttl', '0', 'm:9000'], {})), [
+      '--dns-ttl: "0" must be greater than 0', '--dns-server: "dns.example" is not an IP address (with an optional :port)']);
+  });
+
+  it('reads the TLS options (files are read at start, not here)', () => {
+    const d = config(parseCommandLine(['m:9000'], {}));
+    assert.deepEqual([d.cert, d.key, d.autoTlsHosts, d.tlsMax, d.cacert, d.clientCert, d.clientKey],
+      [undefined, undefined, undefined, '1.3', undefined, undefined, undefined]);
+    const c = config(parseCommandLine(['--cert', 'a b.crt', '--key=k.pem', '--auto-tls-host', 'localhost, 127.0.0.1,[::1],localhost',
+      '--tls-max', '1.2', '--cacert', 'ca.pem', '--client-cert', 'c.pem', '--client-key', 'ck.pem', 'm:9000'], {}));
+    assert.deepEqual([c.cert, c.key, c.autoTlsHosts, c.tlsMax, c.cacert, c.clientCert, c.clientKey],
+      ['a b.crt', 'k.pem', ['localhost', '127.0.0.1', '::1'], '1.2', 'ca.pem', 'c.pem', 'ck.pem']);
+    assert.deepEqual(config(parseCommandLine(['m:9000'], { OUTRIGGER_AUTO_TLS_HOST: 'h1,10.0.0.1', OUTRIGGER_TLS_MAX: '1.2' })).autoTlsHosts, ['h1', '10.0.0.1']);
+    assert.deepEqual(errors(parseCommandLine(['--tls-max', '1.1', '--auto-tls-host', ',', '--cert', '', 'm:9000'], {})), [
+      '--cert: needs a file name', '--auto-tls-host: needs at least one host name or IP address (h1,ip2,...)', '--tls-max: "1.1" must be one of 1.2, 1.3']);
   });
 
   it('returns a deep-frozen config', () => {

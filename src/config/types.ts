@@ -1,4 +1,5 @@
 /** The validated, frozen configuration that the rest of Outrigger reads. */
+import type { TlsVersionName } from '../tls/values.js';
 
 export type HostBalance = 'least' | 'random' | 'round-robin';
 export type TraceMode = 'all' | 'application' | 'minio';
@@ -21,6 +22,11 @@ export interface BackendSpec {
   readonly port: number;
   /** Path prefix from the URL ('' when none). */
   readonly basePath: string;
+  /**
+   * --rr-dns-mode: the one resolved IP this backend connects to (then `url` shows it, while
+   * `hostname` stays the DNS name for TLS and health checks). Absent for configured backends.
+   */
+  readonly address?: string;
 }
 
 export interface SiteSpec {
@@ -47,6 +53,20 @@ export interface Config {
   readonly healthRise: number;
   readonly healthFall: number;
   readonly insecure: boolean;
+  // TLS (src/tls): served with --cert/--key or --auto-tls-host; backends checked with --cacert, --client-cert/--client-key.
+  /** Certificate (chain) PEM file to serve; reloaded when it changes. Needs `key`. */
+  readonly cert: string | undefined;
+  /** Private key PEM file of `cert`. */
+  readonly key: string | undefined;
+  /** Serve a self-signed certificate generated at start for these host names and IPs. */
+  readonly autoTlsHosts: readonly string[] | undefined;
+  /** Highest TLS version served. */
+  readonly tlsMax: TlsVersionName;
+  /** Extra CA certificates (PEM) trusted for https backends, added to the default roots. */
+  readonly cacert: string | undefined;
+  /** Client certificate and key (PEM) presented to https backends (mutual TLS); both or neither. */
+  readonly clientCert: string | undefined;
+  readonly clientKey: string | undefined;
   readonly hostBalance: HostBalance;
   /** Retries after the first attempt; undefined means "each backend of the site once". */
   readonly maxRetries: number | undefined;
@@ -62,6 +82,12 @@ export interface Config {
   readonly quiet: boolean;
   readonly json: boolean;
   readonly debug: boolean;
+  /** Milliseconds between re-resolutions of backend host names. */
+  readonly dnsTtl: number;
+  /** A site given as one DNS name becomes one backend per resolved address, following the answer. */
+  readonly rrDnsMode: boolean;
+  /** --dns-server: each occurrence a list of "ip:port"; none means the system resolver. */
+  readonly dnsServers: readonly (readonly string[])[];
   readonly sites: readonly SiteSpec[];
   /** The SITE arguments as given, for SIGHUP reload. */
   readonly siteArgs: readonly string[];

@@ -63,7 +63,7 @@ export class HealthChecker {
   private async check(b: Backend): Promise<void> {
     if (this.probing.has(b)) return;
     this.probing.add(b);
-    const result = await probe(b.healthUrl, { timeoutMs: this.options.healthTimeout, insecure: this.options.insecure });
+    const result = await probe(b.healthUrl, { timeoutMs: this.options.healthTimeout, insecure: this.options.insecure, lookup: b.lookup, tls: b.tls });
     this.probing.delete(b);
     if (this.stopped || !this.isCurrent(b)) return;
     b.stats.recordHealthCheck(result.ok, result.durationMs);

@@ -1,5 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { BackendTls } from '../tls/backend-tls.js';
 
 export interface ProbeResult {
   readonly ok: boolean;
@@ -13,6 +15,10 @@ export interface ProbeResult {
 export interface ProbeOptions {
   readonly timeoutMs: number;
   readonly insecure: boolean;
+  /** How the backend's host name gets its address (Backend.lookup); undefined: the system resolver. */
+  readonly lookup?: LookupFunction | undefined;
+  /** --cacert, --client-cert/--client-key (Backend.tls); undefined: Node's defaults. */
+  readonly tls?: BackendTls | undefined;
 }
 
 const MAX_REDIRECTS = 10;
@@ -45,6 +51,8 @@ function get(url: URL, options: ProbeOptions, deadline: number): Promise<{ statu
       agent: false,
       headers: { 'user-agent': 'outrigger-health', connection: 'close' },
       rejectUnauthorized: !options.insecure,
+      lookup: options.lookup,
+      ...(options.tls?.secureContext !== undefined ? { secureContext: options.tls.secureContext } : {}),
     });
     const timer = setTimeout(() => req.destroy(new ProbeTimeout(options.timeoutMs)), Math.max(1, deadline - performance.now()));
     req.once('response', (res) => {

@@ -120,7 +120,9 @@ export class Tunnel {
     b.inFlight++;
     client.write(responseHead(101, ures.statusMessage, downstreamResponseHeaders(ures.rawHeaders, true)));
     if (uhead.length > 0) client.write(uhead);
-    if (this.head.length > 0) usock.write(this.head);
+    // After a body (a backend that upgraded without being asked) only what followed it is left.
+    const rest = this.bodyStarted ? this.head.subarray(Math.min(this.bodyLength, this.head.length)) : this.head;
+    if (rest.length > 0) usock.write(rest);
     usock.on('data', (chunk: Buffer) => { b.stats.txBytes += chunk.length; });
     client.on('data', (chunk: Buffer) => { b.stats.rxBytes += chunk.length; });
     usock.pipe(client);

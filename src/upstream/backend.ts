@@ -1,6 +1,9 @@
+import dns from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { BackendSpec } from '../config/types.js';
+import { DEFAULT_BACKEND_TLS, type BackendTls } from '../tls/backend-tls.js';
 
 /** Why a backend changed state, for logs. */
 export type StateSource = 'probe' | 'request';
@@ -87,6 +90,21 @@ export interface BackendOptions {
   readonly insecure: boolean;
   /** The health URL of this backend (path and port already chosen for its site). */
   readonly healthUrl: string;
+  /** Resolved addresses of host names (src/discovery); without it, names go to the system resolver per connection. */
+  readonly addresses?: AddressBook | undefined;
+  /** --cacert and --client-cert/--client-key, loaded once at start (src/tls); Node's defaults when absent. */
+  readonly tls?: BackendTls | undefined;
+}
+
+export interface ConnectAddress {
+  readonly address: string;
+  readonly family: 4 | 6;
+}
+
+/** Where connections to a backend host name get their address, resolved ahead of time (off the request path). */
+export interface AddressBook {
+  /** Addresses for the next new connection to `name`, to try in order (the first one changes per call), or why there is none. */
+  next(name: string): readonly ConnectAddress[] | Error;
 }
 
 /**
@@ -100,8 +118,16 @@ export class Backend {
   readonly url: string;
   readonly healthUrl: string;
   readonly agent: http.Agent;
+  /**
+   * Resolves spec.hostname for a new connection (net/tls `lookup` option) from the address book,
+   * or to spec.address when pinned; undefined for IP literals and when there is no book. The host
+   * name itself stays the TLS servername and the health probe's Host.
+   */
+  readonly lookup: LookupFunction | undefined;
   /** Verify the backend's TLS certificate (https sites without --insecure). */
   readonly verifyTls: boolean;
+  /** Roots and client certificate for https connections (pool, agent, health probes). */
+  readonly tls: BackendTls;
   readonly stats = new BackendStats();
 
   /** Whether requests may be sent here. */
@@ -125,7 +151,10 @@ export class Backend {
     this.healthUrl = options.healthUrl;
     this.downSince = Date.now();
     this.verifyTls = !options.insecure;
+    this.tls = options.tls ?? DEFAULT_BACKEND_TLS;
+    this.lookup = backendLookup(spec, options.addresses);
     const poolOptions = {
+      lookup: this.lookup,
       keepAlive: true,
       // sidekick keeps up to 1024 idle connections per host and closes them after 15 s idle.
       maxFreeSockets: 1024,
@@ -133,7 +162,10 @@ export class Backend {
       scheduling: 'lifo' as const,
     };
     this.agent = spec.protocol === 'https:'
-      ? new https.Agent({ ...poolOptions, rejectUnauthorized: !options.insecure, servername: isIpLiteral(spec.hostname) ? undefined : spec.hostname })
+      ? new https.Agent({
+        ...poolOptions, rejectUnauthorized: !options.insecure, secureContext: this.tls.secureContext,
+        servername: isIpLiteral(spec.hostname) ? undefined : spec.hostname,
+      })
       : new http.Agent(poolOptions);
   }
 
@@ -184,6 +216,30 @@ export class Backend {
   /** The raw engine's connection pool for this backend, created on first use. */
   pool: { destroy(): void } | null = null;
 
+  /** Bumped when the host name's addresses change; a raw connection from an older epoch is not pooled again. */
+  addressEpoch = 0;
+  /** node:http sockets busy when the addresses changed: closed instead of pooled once free. */
+  private readonly retiring = new WeakSet<object>();
+  private retireHooked = false;
+
+  /**
+   * The host name now resolves differently: close idle connections now and busy ones when they
+   * finish, so that new connections go to the new answer.
+   */
+  retireConnections(): void {
+    this.addressEpoch++;
+    this.pool?.destroy();
+    if (!this.retireHooked) {
+      this.retireHooked = true;
+      // Runs after the agent's own 'free' listener has pooled the socket; closing it unpools it.
+      this.agent.on('free', (socket: object & { destroy(): void }) => {
+        if (this.retiring.has(socket)) socket.destroy();
+      });
+    }
+    for (const list of Object.values(this.agent.freeSockets)) for (const s of list ?? []) s.destroy();
+    for (const list of Object.values(this.agent.sockets)) for (const s of list ?? []) this.retiring.add(s);
+  }
+
   /** Close pooled connections; used when the backend leaves the configuration. */
   destroy(): void {
     this.agent.destroy();
@@ -193,4 +249,30 @@ export class Backend {
 
 function isIpLiteral(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(':');
+}
+
+function backendLookup(spec: BackendSpec, book: AddressBook | undefined): LookupFunction | undefined {
+  if (isIpLiteral(spec.hostname)) return undefined;
+  if (spec.address !== undefined) {
+    const pinned: readonly ConnectAddress[] = [{ address: spec.address, family: spec.address.includes(':') ? 6 : 4 }];
+    return lookupFrom(spec.hostname, () => pinned);
+  }
+  return book === undefined ? undefined : lookupFrom(spec.hostname, () => book.next(spec.hostname));
+}
+
+/** A net `lookup` answering for `hostname` from `pick`; any other name (a health redirect) goes to the system resolver. */
+function lookupFrom(hostname: string, pick: () => readonly ConnectAddress[] | Error): LookupFunction {
+  return (host, options, callback) => {
+    if (host !== hostname) {
+      dns.lookup(host, options, callback);
+      return;
+    }
+    const picked = pick();
+    // Asynchronous like dns.lookup: net wires its handlers up after asking.
+    process.nextTick(() => {
+      if (picked instanceof Error || picked.length === 0) callback(picked instanceof Error ? picked : new Error(`${host}: no address`), '', 0);
+      else if (options.all === true) callback(null, picked.map((a) => ({ address: a.address, family: a.family })));
+      else callback(null, picked[0]!.address, picked[0]!.family);
+    });
+  };
 }

@@ -1,6 +1,7 @@
 import type { BackendSpec, Config, SiteSpec } from '../config/types.js';
 import { pickerFor, type Picker, type PickerState } from '../balance/pickers.js';
-import { Backend, type StateSource } from './backend.js';
+import { Backend, type AddressBook, type StateSource } from './backend.js';
+import type { BackendTls } from '../tls/backend-tls.js';
 
 export interface StateChange {
   readonly backend: Backend;
@@ -34,7 +35,12 @@ export class Site implements PickerState {
   }
 }
 
-type UpstreamOptions = Pick<Config, 'healthPath' | 'readHealthPath' | 'healthPort' | 'insecure' | 'hostBalance'>;
+type UpstreamOptions = Pick<Config, 'healthPath' | 'readHealthPath' | 'healthPort' | 'insecure' | 'hostBalance'> & {
+  /** Resolved addresses of backend host names (src/discovery). */
+  readonly addresses?: AddressBook | undefined;
+  /** --cacert, --client-cert/--client-key for https backends (src/tls). */
+  readonly backendTls?: BackendTls | undefined;
+};
 
 /**
  * The sites in failover order and the request-time choice among them: the first site with a
@@ -115,7 +121,7 @@ export class UpstreamSet {
       const path = site.index === last ? this.options.readHealthPath : this.options.healthPath;
       const backends = site.backends.map((spec) => {
         const url = healthUrl(spec, this.options.healthPort, path);
-        return reuse.get(key(site.index, spec.url, url)) ?? new Backend(spec, site.index, { insecure: this.options.insecure, healthUrl: url });
+        return reuse.get(key(site.index, spec.url, url)) ?? new Backend(spec, site.index, { insecure: this.options.insecure, healthUrl: url, addresses: this.options.addresses, tls: this.options.backendTls });
       });
       return new Site(site.index, backends);
     });

@@ -38,6 +38,8 @@ export class Forwarder implements UpstreamOwner {
   private readonly chunkedResponse = new ChunkedWalker({ side: 'response' });
 
   private active = false;
+  /** Requests started on this connection, to tell one response's events from the next's. */
+  private requestCount = 0;
   private method = 'GET';
   private path = '/';
   private versionMinor = 1;
@@ -83,6 +85,7 @@ export class Forwarder implements UpstreamOwner {
 
   start(head: RequestHead): void {
     this.active = true;
+    this.requestCount++;
     this.method = head.method;
     this.path = head.path;
     this.versionMinor = head.versionMinor;
@@ -95,6 +98,7 @@ export class Forwarder implements UpstreamOwner {
     this.held = null;
     this.heldBytes = 0;
     this.bodySent = this.responded = this.tunnel = this.clientClose = false;
+    this.uploadPaused = this.downloadPaused = false;
     this.startedAt = performance.now();
     this.startedWall = Date.now();
     this.rx = this.tx = this.status = this.ttfb = this.attempts = 0;
@@ -245,7 +249,10 @@ export class Forwarder implements UpstreamOwner {
       // The head and the first body bytes leave in one write.
       corked = true;
     }
-    const flowing = this.relayBody(conn, data, pos, end);
+    const request = this.requestCount;
+    // Once this response is complete the connection is back in the pool (or serving the next
+    // request): it must never be left paused for this response's slow client.
+    const flowing = this.relayBody(conn, data, pos, end) || request !== this.requestCount || conn !== this.conn;
     if (corked) socket.uncork();
     // A write that did not complete at once still points into the read buffer: read elsewhere next.
     if (data === buf && socket.writableLength > 0) conn.retainReadBuffer();
@@ -454,9 +461,22 @@ export class Forwarder implements UpstreamOwner {
 
   // ---- client events ----
 
+  /**
+   * The client sent FIN. Before the answer started, that is a half-close: it still gets its
+   * answer. In the middle of its own body, or once the answer is streaming, it is a client
+   * leaving (as Go's and Node's servers read it), so an idle stream is not held open for nobody.
+   * In a tunnel the FIN is passed on.
+   */
   clientEnded(): void {
-    // A client that half-closes in the middle of its own body has abandoned the request.
-    if (this.active && !this.requestDone && !this.tunnel) this.clientClosed();
+    if (!this.active) return;
+    if (this.tunnel) {
+      this.conn?.socket.end();
+      return;
+    }
+    if (!this.requestDone || this.responded) {
+      this.clientClosed();
+      this.client.socket.destroy();
+    }
   }
 
   clientClosed(): void {

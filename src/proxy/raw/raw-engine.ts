@@ -3,6 +3,8 @@ import type { ListenAddress } from '../../config/types.js';
 import type { Engine } from '../engine.js';
 import type { ProxyContext } from '../context.js';
 import { ClientConnection, type ClientHost, type ClientLimits } from './client-connection.js';
+import { H2Bridge } from '../../tls/h2.js';
+import type { ServingTls } from '../../tls/serving.js';
 
 const LIMITS: ClientLimits = {
   maxHeadSize: 16 * 1024,
@@ -21,12 +23,19 @@ export class RawEngine implements Engine, ClientHost {
   draining = false;
   private readonly server: net.Server;
   private readonly connections = new Set<ClientConnection>();
+  /** HTTP/2 connections: only over TLS, when the client asks for 'h2' by ALPN. */
+  private readonly h2: H2Bridge | null;
 
-  constructor(ctx: ProxyContext, limits: Partial<ClientLimits> = {}) {
+  /** `serving`: listen with TLS (--cert/--key, --auto-tls-host); the same ClientConnection runs on each TLSSocket. */
+  constructor(ctx: ProxyContext, limits: Partial<ClientLimits> = {}, serving: ServingTls | null = null) {
     this.ctx = ctx;
     this.limits = { ...LIMITS, ...limits };
     // allowHalfOpen: a client that shuts down its sending side still receives its answers.
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+    const netOptions = { allowHalfOpen: true, noDelay: true };
+    this.h2 = serving === null ? null : new H2Bridge(ctx, { idleTimeoutMs: this.limits.idleTimeoutMs, maxHeaderListSize: 2 * this.limits.maxHeadSize });
+    this.server = serving === null
+      ? net.createServer(netOptions, this.onConnection)
+      : serving.createServer(netOptions, this.onConnection, this.h2, (message) => ctx.console.info(message));
   }
 
   listen(address: ListenAddress): Promise<{ host: string; port: number }> {
@@ -45,7 +54,7 @@ export class RawEngine implements Engine, ClientHost {
     return new Promise((resolve) => {
       let cut = 0;
       const timer = setTimeout(() => {
-        cut = this.connections.size;
+        cut = this.connections.size + (this.h2?.destroyAll() ?? 0);
         for (const c of this.connections) c.socket.destroy();
       }, timeoutMs);
       this.server.close(() => {
@@ -53,6 +62,7 @@ export class RawEngine implements Engine, ClientHost {
         resolve(cut);
       });
       for (const c of this.connections) c.closeWhenIdle();
+      this.h2?.drain();
     });
   }
 

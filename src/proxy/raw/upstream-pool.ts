@@ -31,20 +31,24 @@ export class UpstreamConnection {
   owner: UpstreamOwner | null = null;
   /** Taken from the idle pool: it may have been closed by the backend meanwhile. */
   reused = false;
+  /** Backend.addressEpoch when this connection was made. */
+  readonly addressEpoch: number;
   connected = false;
   closed = false;
   private readBuffer: Buffer = Buffer.allocUnsafe(READ_SIZE);
 
   constructor(pool: UpstreamPool, backend: Backend) {
     this.pool = pool;
+    this.addressEpoch = backend.addressEpoch;
     const spec = backend.spec;
     const onread = { buffer: this.nextReadBuffer, callback: this.onRead };
     this.socket = spec.protocol === 'https:'
       ? tls.connect({
         host: spec.hostname, port: spec.port, servername: net.isIP(spec.hostname) === 0 ? spec.hostname : undefined,
-        rejectUnauthorized: backend.verifyTls, ALPNProtocols: ['http/1.1'], onread,
+        rejectUnauthorized: backend.verifyTls, ALPNProtocols: ['http/1.1'], onread, lookup: backend.lookup,
+        secureContext: backend.tls.secureContext, // --cacert, --client-cert/--client-key
       } as tls.ConnectionOptions)
-      : net.connect({ host: spec.hostname, port: spec.port, noDelay: true, onread });
+      : net.connect({ host: spec.hostname, port: spec.port, noDelay: true, onread, lookup: backend.lookup });
     this.socket.setNoDelay(true);
     this.socket.once(spec.protocol === 'https:' ? 'secureConnect' : 'connect', this.onConnect);
     this.socket.on('drain', this.onDrain);
@@ -67,6 +71,8 @@ export class UpstreamConnection {
   /** Give the connection back for reuse (only after a complete, cleanly framed exchange). */
   release(): void {
     this.owner = null;
+    // Reading may have been paused for a slow client: an idle connection must notice a close.
+    if (this.socket.isPaused()) this.socket.resume();
     this.pool.putIdle(this);
   }
 
@@ -150,7 +156,8 @@ export class UpstreamPool {
   }
 
   putIdle(conn: UpstreamConnection): void {
-    if (conn.closed || this.idle.length >= MAX_IDLE) {
+    // An older address epoch: the host name's answer changed since this connection was made.
+    if (conn.closed || this.idle.length >= MAX_IDLE || conn.addressEpoch !== this.backend.addressEpoch) {
       conn.destroy();
       return;
     }

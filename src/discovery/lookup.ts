@@ -1,0 +1,62 @@
+/** The two ways a backend name becomes addresses: the system resolver, or chosen DNS servers (--dns-server). */
+import dns from 'node:dns';
+import net from 'node:net';
+import { fail, ok, type Result } from '../config/result.js';
+import { parsePort, splitHostPort } from '../sites/host.js';
+import type { LookupAll, ResolvedAddress } from './dns-cache.js';
+
+/** getaddrinfo, as every other program on the host resolves (so /etc/hosts and nsswitch apply). */
+export const systemLookup: LookupAll = async (name) => {
+  const answer = await dns.promises.lookup(name, { all: true, order: 'ipv4first' });
+  return answer.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+};
+
+/** Per-query timeout and tries for --dns-server: a dead server must not stall the first health round for long. */
+const QUERY_TIMEOUT_MS = 2_000;
+const QUERY_TRIES = 2;
+
+/**
+ * A/AAAA queries sent to the given servers ("ip:port"), bypassing the system resolver. The name is
+ * taken as fully qualified (no search domains). IPv4 addresses come first; one family failing is
+ * fine when the other answers.
+ */
+export function serversLookup(servers: readonly string[]): LookupAll {
+  const resolver = new dns.promises.Resolver({ timeout: QUERY_TIMEOUT_MS, tries: QUERY_TRIES });
+  resolver.setServers([...servers]);
+  return async (name) => {
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
+    const out: ResolvedAddress[] = [];
+    if (v4.status === 'fulfilled') out.push(...v4.value.map((address) => ({ address, family: 4 as const })));
+    if (v6.status === 'fulfilled') out.push(...v6.value.map((address) => ({ address, family: 6 as const })));
+    if (out.length > 0) return out;
+    // Both failed (or answered nothing): the IPv4 reason is the telling one (NXDOMAIN, SERVFAIL, timeout).
+    if (v4.status === 'rejected') throw v4.reason;
+    if (v6.status === 'rejected') throw v6.reason;
+    return out;
+  };
+}
+
+export function lookupFor(servers: readonly string[]): LookupAll {
+  return servers.length === 0 ? systemLookup : serversLookup(servers);
+}
+
+/**
+ * One --dns-server value: a comma-separated list of "ip", "ip:port", "[ipv6]" or "[ipv6]:port"
+ * (port 53 when absent), normalised to what dns.Resolver.setServers takes. Names are refused: the
+ * resolver would need a resolver to find its servers.
+ */
+export function parseDnsServers(text: string): Result<readonly string[]> {
+  const out: string[] = [];
+  for (const raw of text.split(',')) {
+    const item = raw.trim();
+    if (item === '') return fail(`${JSON.stringify(text)} has an empty server (a stray comma?)`);
+    const split = splitHostPort(item);
+    if (!split.ok) return fail(`${JSON.stringify(item)}: ${split.reason}`);
+    const host = split.value.host;
+    if (net.isIP(host) === 0) return fail(`${JSON.stringify(item)} is not an IP address (with an optional :port)`);
+    const port = split.value.port === undefined ? ok(53) : parsePort(split.value.port, 1);
+    if (!port.ok) return fail(`${JSON.stringify(item)}: ${port.reason}`);
+    out.push(net.isIPv6(host) ? `[${host}]:${port.value}` : `${host}:${port.value}`);
+  }
+  return ok(out);
+}

@@ -1,0 +1,154 @@
+/**
+ * Backends given by DNS name, against a DNS server the test controls (--dns-server): re-resolution
+ * every --dns-ttl moves traffic, a failing server keeps the last good answer, and --rr-dns-mode
+ * turns one name into one backend per address that follows the answer.
+ * Backends listen on 127.0.0.1 and 127.0.0.2 (both loopback on Linux) with the same port.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { TestBackend } from './support/backends.js';
+import { TestDnsServer } from './support/dns-server.js';
+import { startOutrigger, type Outrigger } from './support/outrigger.js';
+import { request } from './support/client.js';
+import { waitFor } from './support/wait.js';
+
+const cleanup: (() => Promise<unknown>)[] = [];
+after(async () => { await Promise.all(cleanup.map((f) => f())); });
+
+let dns: TestDnsServer;
+before(async () => {
+  dns = await TestDnsServer.start();
+  cleanup.push(() => dns.close());
+});
+
+/** Backend A on 127.0.0.1 and backend B on 127.0.0.2, on one port. Both record the Host they got. */
+async function pair(): Promise<{ a: TestBackend; b: TestBackend; port: number; hosts: string[] }> {
+  const hosts: string[] = [];
+  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, backend: TestBackend): void => {
+    hosts.push(String(req.headers.host));
+    req.resume();
+    req.once('end', () => res.writeHead(200, { 'X-Backend': backend.name }).end(backend.name));
+  };
+  for (let tries = 0; tries < 20; tries++) {
+    const a = await new TestBackend('A', handler).listen();
+    const b = new TestBackend('B', handler);
+    try {
+      await listenOn(b, '127.0.0.2', a.port);
+      cleanup.push(() => a.close(), () => b.close());
+      return { a, b, port: a.port, hosts };
+    } catch {
+      await a.close();
+    }
+  }
+  throw new Error('no port free on both 127.0.0.1 and 127.0.0.2');
+}
+
+function listenOn(backend: TestBackend, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    backend.server.once('error', reject);
+    backend.server.listen(port, host, () => {
+      backend.server.off('error', reject);
+      backend.port = (backend.server.address() as AddressInfo).port;
+      resolve();
+    });
+  });
+}
+
+async function start(args: string[]): Promise<Outrigger> {
+  const o = await startOutrigger(['--dns-server', dns.address, '--dns-ttl', '200ms', '--health-path', '/health', '--health-duration', '100ms', '--log', ...args]);
+  cleanup.push(() => o.stop());
+  return o;
+}
+
+async function whoAnswers(o: Outrigger): Promise<string> {
+  const r = await request(`${o.base}/x`);
+  return r.status === 200 ? String(r.headers['x-backend']) : `status ${r.status}`;
+}
+
+/** Poll until `n` requests in a row are answered by `name` (pooled connections to the old address included). */
+async function untilAllFrom(o: Outrigger, name: string, n: number, what: string): Promise<void> {
+  await waitFor(async () => {
+    for (let i = 0; i < n; i++) if ((await whoAnswers(o)) !== name) return false;
+    return true;
+  }, 5_000, what);
+}
+
+for (const engine of ['raw', 'node']) {
+  test(`${engine} engine: a re-resolved name moves traffic to the new address; the Host header is the client's`, async () => {
+    const { a, b, port, hosts } = await pair();
+    dns.set(`move-${engine}.test`, ['127.0.0.1']);
+    const o = await start(['--engine', engine, `http://move-${engine}.test:${port}`]);
+    assert.equal(await whoAnswers(o), 'A');
+    assert.equal(hosts.at(-1), `127.0.0.1:${o.port}`);
+    for (let i = 0; i < 5; i++) assert.equal(await whoAnswers(o), 'A');
+
+    dns.set(`move-${engine}.test`, ['127.0.0.2']);
+    await untilAllFrom(o, 'B', 10, 'traffic to move to B');
+    const hitsOnA = a.hits;
+    for (let i = 0; i < 10; i++) assert.equal(await whoAnswers(o), 'B');
+    assert.equal(a.hits, hitsOnA);
+    assert.ok(b.hits >= 20);
+    assert.match(o.stdout, new RegExp(`dns: move-${engine}\\.test now resolves to 127\\.0\\.0\\.2 \\(was 127\\.0\\.0\\.1\\)`));
+    assert.doesNotMatch(o.stdout, /is down/);
+  });
+}
+
+test('a DNS server that fails keeps the last good answer, said once', async () => {
+  const { port } = await pair();
+  const name = 'flaky.test';
+  dns.set(name, ['127.0.0.2']);
+  const o = await start([`http://${name}:${port}`]);
+  assert.equal(await whoAnswers(o), 'B');
+  dns.servfail.add(name);
+  const asked = dns.queries.get(name) ?? 0;
+  // Several refresh rounds fail (each asks A and AAAA, with retries).
+  await waitFor(() => (dns.queries.get(name) ?? 0) >= asked + 8, 5_000, 'failed refreshes');
+  for (let i = 0; i < 5; i++) assert.equal(await whoAnswers(o), 'B');
+  const failures = o.stdout.match(/dns: flaky\.test did not resolve \(.*ESERVFAIL.*\); keeping 127\.0\.0\.2/g) ?? [];
+  assert.equal(failures.length, 1, o.stdout);
+  dns.servfail.delete(name);
+  await o.output(/dns: flaky\.test resolves again/);
+  assert.doesNotMatch(o.stdout, /is down/);
+});
+
+test('a name that does not resolve at start leaves its backend down with the reason, until it does', async () => {
+  const { port } = await pair();
+  const o = await start([`http://late.test:${port}`]);
+  await o.output(/http:\/\/late\.test:\d+ is down: ENOTFOUND: late\.test did not resolve: queryA ENOTFOUND late\.test/);
+  assert.match(o.stdout, /dns: late\.test did not resolve \(queryA ENOTFOUND late\.test\); its backends stay down until it does/);
+  assert.equal((await request(`${o.base}/v1/health`)).status, 502);
+  dns.set('late.test', ['127.0.0.1']);
+  await o.output(/http:\/\/late\.test:\d+ is up/);
+  assert.equal(await whoAnswers(o), 'A');
+});
+
+test('--rr-dns-mode: one backend per address, following the answer; the survivor keeps its state and counters', async () => {
+  const { a, b, port } = await pair();
+  dns.set('rr.test', ['127.0.0.1', '127.0.0.2']);
+  const o = await start(['--rr-dns-mode', '--host-balance', 'round-robin', `http://rr.test:${port}`]);
+  const urlA = `http://127.0.0.1:${port}`;
+  const urlB = `http://127.0.0.2:${port}`;
+  await o.output(new RegExp(`${urlA} is up`));
+  await o.output(new RegExp(`${urlB} is up`));
+  for (let i = 0; i < 20; i++) assert.equal((await request(`${o.base}/x`)).status, 200);
+  assert.ok(a.hits >= 5 && b.hits >= 5, `both get traffic (A ${a.hits}, B ${b.hits})`);
+  const before = await request(`${o.base}/.prometheus/metrics`);
+  const requestsOnB = Number(new RegExp(`sidekick_requests_total\\{endpoint="${urlB}"\\} (\\d+)`).exec(before.text)?.[1]);
+  assert.ok(requestsOnB >= 5, before.text);
+
+  dns.set('rr.test', ['127.0.0.2']);
+  await untilAllFrom(o, 'B', 10, 'all traffic on B');
+  const hitsOnA = a.hits;
+  for (let i = 0; i < 10; i++) assert.equal(await whoAnswers(o), 'B');
+  assert.equal(a.hits, hitsOnA);
+
+  const metrics = (await request(`${o.base}/.prometheus/metrics`)).text;
+  assert.doesNotMatch(metrics, new RegExp(`endpoint="${urlA}"`));
+  const requestsNow = Number(new RegExp(`sidekick_requests_total\\{endpoint="${urlB}"\\} (\\d+)`).exec(metrics)?.[1]);
+  assert.ok(requestsNow >= requestsOnB + 20, `B's counters were kept (${requestsOnB} -> ${requestsNow})`);
+  // One "is up" for B (the first probe) and nothing else: it never went through down/up again.
+  assert.equal(o.stdout.split('\n').filter((l) => l.includes(`${urlB} is`)).length, 1, o.stdout);
+  assert.doesNotMatch(o.stdout, /is down/);
+  assert.match(o.stdout, /dns: rr\.test now resolves to 127\.0\.0\.2 \(was 127\.0\.0\.1, 127\.0\.0\.2\)/);
+});
