@@ -9,7 +9,6 @@ import { UpstreamSet } from './upstream/upstream-set.js';
 import type { ProxyContext, StartupGate } from './proxy/context.js';
 import { backendDown, type LocalResponse } from './proxy/error-response.js';
 import type { Engine } from './proxy/engine.js';
-import { NodeEngine } from './proxy/node-engine.js';
 import { RawEngine } from './proxy/raw/raw-engine.js';
 import { DnsDiscovery } from './discovery/dns-discovery.js';
 import { lookupFor } from './discovery/lookup.js';
@@ -83,7 +82,7 @@ export class App {
     // Names are resolved before the first health round, so its probes already go to addresses.
     const startup = new FirstRound(this.dns.start(config.healthTimeout).then(() => this.health.start()), config.healthTimeout);
     const ctx = this.proxyContext(startup);
-    this.engine = config.engine === 'node' ? new NodeEngine(ctx) : new RawEngine(ctx, {}, tls.serving);
+    this.engine = new RawEngine(ctx, {}, tls.serving);
   }
 
   private proxyContext(startup: StartupGate): ProxyContext {

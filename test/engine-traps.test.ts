@@ -1,7 +1,7 @@
 /**
  * The correctness traps of a forwarding engine that pools connections and relays bytes: stale
  * pooled sockets, connections that must not go back to the pool, framing the proxy must keep,
- * and clients that read slowly or half-close. Both engines run this file (see npm test).
+ * and clients that read slowly or half-close. 
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

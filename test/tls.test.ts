@@ -308,16 +308,14 @@ describe('https backends', () => {
     files = { ca: write('ca.pem', ca.cert), cert: write('client.crt', client.cert), key: write('client.key', client.key) };
   });
 
-  for (const engine of ['raw', 'node']) {
-    test(`mutual TLS with --cacert --client-cert --client-key (--engine ${engine})`, async () => {
-      const o = await start(['--engine', engine, '--health-path', '/health', '--log',
-        '--cacert', files.ca, '--client-cert', files.cert, '--client-key', files.key, mtls], 'http');
-      const r = await get(`http://127.0.0.1:${o.port}/object`);
-      assert.equal(r.status, 200, r.text);
-      assert.equal(r.text, 'secure backend; client outrigger-client');
-      assert.match(o.stdout, /backend TLS: 1 CA certificate\(s\) from .* added to the roots, client certificate/);
-    });
-  }
+  test('mutual TLS with --cacert --client-cert --client-key', async () => {
+    const o = await start(['--health-path', '/health', '--log',
+      '--cacert', files.ca, '--client-cert', files.cert, '--client-key', files.key, mtls], 'http');
+    const r = await get(`http://127.0.0.1:${o.port}/object`);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.text, 'secure backend; client outrigger-client');
+    assert.match(o.stdout, /backend TLS: 1 CA certificate\(s\) from .* added to the roots, client certificate/);
+  });
 
   test('without the client certificate the backend is refused: marked down, the client gets the 502 XML', async () => {
     const o = await start(['--health-path', '/health', '--log', '--cacert', files.ca, mtls], 'http');
@@ -334,10 +332,10 @@ describe('https backends', () => {
     await waitFor(() => / is down: /.test(strict.stdout), 10_000, 'the backend to be marked down');
     assert.match(strict.stdout, /is down: .*self-signed certificate/i);
     assert.equal((await get(`http://127.0.0.1:${strict.port}/x`)).status, 502);
-    for (const engine of ['raw', 'node']) {
-      const lax = await start(['--engine', engine, '--health-path', '/health', '--insecure', selfSignedUrl], 'http');
+    {
+      const lax = await start(['--health-path', '/health', '--insecure', selfSignedUrl], 'http');
       const r = await get(`http://127.0.0.1:${lax.port}/x`);
-      assert.equal(r.status, 200, `${engine}: ${r.text}`);
+      assert.equal(r.status, 200, r.text);
       assert.equal(r.text, 'secure backend; client anonymous');
     }
   });
@@ -362,7 +360,6 @@ test('missing or bad TLS files stop the start with a message naming the flag and
     [['--auto-tls-host', 'localhost', '--cert', cert, '--key', otherKey], /--auto-tls-host and --cert\/--key/],
     [['--auto-tls-host', 'bad host!'], /--auto-tls-host: "bad host!" is neither a host name nor an IP address/],
     [['--tls-max', '1.1', '--auto-tls-host', 'localhost'], /--tls-max: "1\.1" must be one of 1\.2, 1\.3/],
-    [['--engine', 'node', '--auto-tls-host', 'localhost'], /needs --engine raw/],
   ];
   const results = await Promise.all(cases.map(([args]) => runCli([...args, site])));
   for (const [i, r] of results.entries()) {

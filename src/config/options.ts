@@ -3,7 +3,7 @@
  * names, defaults, parsers and help text all come from here, so the parser, the
  * help screen and the docs cannot drift apart.
  */
-import type { Config, EngineName, HostBalance, TraceMode } from './types.js';
+import type { Config, HostBalance, TraceMode } from './types.js';
 import { durationMs } from './duration.js';
 import { parseListenAddress } from './listen.js';
 import type { Parser } from './result.js';
@@ -59,7 +59,6 @@ type OptionTable = { readonly [K in OptionKey]: OptionFor<Config[K]> } & {
 
 const HOST_BALANCE: readonly HostBalance[] = ['least', 'random', 'round-robin'];
 const TRACE_MODES: readonly TraceMode[] = ['all', 'application', 'minio'];
-const ENGINES: readonly EngineName[] = ['raw', 'node'];
 const count = integerIn(1, Number.MAX_SAFE_INTEGER);
 const flag = (long: string, help: string, short?: string): SingleOption<boolean> =>
   ({ long, short, kind: 'bool', default: false, parse: parseBool, help });
@@ -149,10 +148,6 @@ export const OPTION_TABLE: OptionTable = {
   workers: {
     long: 'workers', kind: 'string', default: 1, parse: integerIn(1, 256), valueName: 'N',
     help: 'worker processes sharing the listen address (use several cores)',
-  },
-  engine: {
-    long: 'engine', kind: 'string', default: 'raw', parse: oneOf(ENGINES), valueName: 'NAME',
-    help: 'forwarding engine: raw (default, fastest) or node (node:http)',
   },
   log: flag('log', 'log backend up/down transitions', 'l'),
   trace: {

@@ -3,8 +3,6 @@ import type { TlsVersionName } from '../tls/values.js';
 
 export type HostBalance = 'least' | 'random' | 'round-robin';
 export type TraceMode = 'all' | 'application' | 'minio';
-/** raw: hand-parsed HTTP/1.1 on net sockets (fast); node: node:http both ways (reference). */
-export type EngineName = 'raw' | 'node';
 
 export interface ListenAddress {
   /** '' means every interface (as in Go's ":8080"). */
@@ -73,7 +71,6 @@ export interface Config {
   readonly shutdownTimeout: number;
   /** Worker processes (node:cluster) sharing the listen socket. */
   readonly workers: number;
-  readonly engine: EngineName;
   readonly log: boolean;
   /** undefined: tracing off. */
   readonly trace: TraceMode | undefined;

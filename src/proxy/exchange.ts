@@ -6,7 +6,8 @@ import { backendDown, badGateway, type LocalResponse } from './error-response.js
 import {
   MAX_RESPONSE_HEAD_BYTES, authority, checkRequestHeaders, clientAddress, downstreamResponseHeaders, headerObject, upstreamRequestHeaders,
 } from './headers.js';
-import { isConnectError, isIdempotent, type ProxyContext } from './context.js';
+import type { ProxyContext } from './context.js';
+import { beginAttempt, describeError, endAttempt, judge, traceExchange } from './attempts.js';
 
 /**
  * Retries after a pooled connection turned out to be closed already. Bounded because each takes
@@ -42,6 +43,7 @@ export class Exchange {
   private done = false;
   private attempts = 0;
   private staleRetries = 0;
+  private attemptStartedAt = 0;
   private ttfb = 0;
   private rx = 0;
   private tx = 0;
@@ -75,8 +77,9 @@ export class Exchange {
     }
     this.attempts++;
     this.backend = b;
-    b.inFlight++;
-    b.stats.requests++;
+    this.lastBackend = b.url;
+    this.attemptStartedAt = performance.now();
+    beginAttempt(b);
     const req = this.req;
     this.headers ??= upstreamRequestHeaders(req.rawHeaders, {
       clientIp: clientAddress(req.socket.remoteAddress), proto: this.ctx.proto, upgrade: null, defaultHost: authority(b.spec),
@@ -115,7 +118,12 @@ export class Exchange {
     if (!this.hasBody || this.bodyStarted || up !== this.upstream) return;
     this.bodyStarted = true;
     this.req.on('data', this.countRx);
-    this.req.pipe(up);
+    this.req.pipe(up, { end: false });
+    // Request trailers travel on: the upstream request is chunked whenever the client's was.
+    this.req.once('end', () => {
+      if (this.req.rawTrailers.length > 0) up.addTrailers(pairs(this.req.rawTrailers));
+      up.end();
+    });
   }
 
   private readonly countRx = (chunk: Buffer): void => {
@@ -132,6 +140,7 @@ export class Exchange {
     const res = this.res;
     this.responded = true;
     this.ttfb = performance.now() - this.started;
+    this.backend?.stats.recordTtfb(performance.now() - this.attemptStartedAt);
     this.status = ures.statusCode ?? 502;
     res.statusMessage = ures.statusMessage ?? '';
     res.writeHead(this.status, downstreamResponseHeaders(ures.rawHeaders, false));
@@ -165,16 +174,14 @@ export class Exchange {
   private readonly onUpstreamError = (err: TransportError): void => {
     if (this.done || this.responded) return;
     const b = this.backend!;
-    const reused = this.upstream?.reusedSocket === true;
-    // A pooled socket the backend closed just as we reused it says nothing about the backend's health.
-    const staleSocket = reused && !this.bodyStarted && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
-    this.release(b, !staleSocket);
-    this.lastError = describe(err);
-    // A malformed response is that response's fault: answer 502, keep the backend, do not retry.
-    const malformed = err.code?.startsWith('HPE_') === true;
-    if (!staleSocket && !malformed) this.ctx.upstreams.requestFailed(b, this.lastError);
-    const safe = !malformed && !this.bodyStarted && (isConnectError(err.code) || !this.hasBody || isIdempotent(this.req.method ?? ''));
-    if (safe && staleSocket && this.staleRetries < MAX_STALE_RETRIES) {
+    const verdict = judge({
+      code: err.code, reusedConnection: this.upstream?.reusedSocket === true, bodySent: this.bodyStarted,
+      hasBody: this.hasBody, method: this.req.method ?? '', malformedResponse: err.code?.startsWith('HPE_') === true,
+    });
+    this.release(b, !verdict.staleConnection);
+    this.lastError = describeError(err);
+    if (verdict.markDown) this.ctx.upstreams.requestFailed(b, this.lastError);
+    if (verdict.staleConnection && this.staleRetries < MAX_STALE_RETRIES) {
       // Nor is it a real attempt: the same backend may take the request again (excluding it left a
       // one-backend site answering 502 to whoever came right after an idle timeout), and the retry
       // budget, which --max-retries can set to 0, is not spent on it.
@@ -183,7 +190,8 @@ export class Exchange {
       this.attempt();
       return;
     }
-    if (safe && this.attempts < this.ctx.maxAttempts) {
+    if (verdict.retry && this.attempts < this.ctx.maxAttempts) {
+      b.stats.recordRetry();
       (this.tried ??= []).push(b);
       this.attempt();
       return;
@@ -228,26 +236,15 @@ export class Exchange {
   private release(b: Backend, failed: boolean): void {
     if (this.backend !== b) return;
     this.backend = null;
-    b.inFlight--;
-    b.lastFinished = performance.now();
-    b.stats.rxBytes += this.rx;
-    b.stats.txBytes += this.tx;
-    const latency = performance.now() - this.started;
-    b.stats.recordLatency(latency);
-    if (failed || this.status >= 500) b.stats.errors++;
-    this.lastBackend = b.url;
+    endAttempt(b, this.attemptStartedAt, this.rx, this.tx, failed || this.status >= 500);
   }
 
   private traceNow(): void {
     const c = this.ctx.console;
-    if (c.tracing === undefined || !c.wantsTrace('application', this.status)) return;
-    c.trace({
-      kind: 'application', time: this.startedAt, backend: this.lastBackend, method: this.req.method ?? '',
-      path: this.path, client: clientAddress(this.req.socket.remoteAddress), status: this.status,
-      latencyMs: performance.now() - this.started, ttfbMs: this.ttfb, rx: this.rx, tx: this.tx,
-      ...(this.lastError !== undefined ? { error: this.lastError } : {}),
-      ...(c.debug ? { requestHeaders: headerObject(this.req.rawHeaders), responseHeaders: this.res.getHeaders() as Record<string, unknown> } : {}),
-    });
+    traceExchange(c, {
+      backend: this.lastBackend, method: this.req.method ?? '', path: this.path, client: clientAddress(this.req.socket.remoteAddress),
+      status: this.status, startedWall: this.startedAt, startedAt: this.started, ttfbMs: this.ttfb, rx: this.rx, tx: this.tx, error: this.lastError,
+    }, c.debug ? { requestHeaders: headerObject(this.req.rawHeaders), responseHeaders: this.res.getHeaders() as Record<string, unknown> } : undefined);
   }
 
   private resource(): string {
@@ -285,10 +282,4 @@ function pairs(raw: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
   return out;
-}
-
-function describe(err: TransportError): string {
-  if (err.code === 'ECONNECTTIMEOUT') return err.message;
-  if (err.code?.startsWith('HPE_') === true) return `malformed response from backend: ${err.message}`;
-  return err.code !== undefined ? `${err.code}: ${err.message}` : err.message;
 }

@@ -81,6 +81,11 @@ export function upstreamRequestHeaders(raw: readonly string[], facts: ForwardFac
     if (lower === 'host') {
       if (host !== null) throw new BadRequestHeaders('duplicate Host header');
       host = value;
+    } else if (lower === 'transfer-encoding') {
+      // Kept, so node:http frames the relayed body as chunked for every method (a GET with a
+      // chunked body must not go out unframed) and a content coding such as gzip stays declared.
+      out.push(name, value);
+      continue;
     } else if (HOP_BY_HOP.has(lower)) {
       if (lower === 'te' && /(^|,)\s*trailers\s*(;|,|$)/i.test(value)) trailers = true;
       continue;

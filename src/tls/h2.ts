@@ -31,9 +31,6 @@ const SINGLE_VALUE = new Set([
   'retry-after', 'tk', 'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
 ]);
 
-/** Methods node:http sends without chunked framing: a body of unknown length cannot be relayed with them. */
-const NO_CHUNKED = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
-
 export interface H2Limits {
   /** A session with no open stream is closed after this long without traffic. */
   readonly idleTimeoutMs: number;
@@ -124,11 +121,7 @@ export class H2Bridge {
       sendLocal(res, local);
       return;
     }
-    if (!adaptRequest(req)) {
-      req.resume();
-      sendLocal(res, plain(411, `a ${req.method} request body needs a Content-Length`));
-      return;
-    }
+    adaptRequest(req);
     try {
       new Exchange(this.ctx, req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, path).start();
     } catch (err) {
@@ -138,11 +131,8 @@ export class H2Bridge {
   };
 }
 
-/**
- * The request as the HTTP/1.1 path sees it. False when its body cannot be relayed: no
- * Content-Length on a method node:http would send without framing.
- */
-function adaptRequest(req: http2.Http2ServerRequest): boolean {
+/** The request as the HTTP/1.1 path sees it. */
+function adaptRequest(req: http2.Http2ServerRequest): void {
   const raw = req.rawHeaders;
   const out: string[] = [];
   const cookies: string[] = [];
@@ -160,13 +150,12 @@ function adaptRequest(req: http2.Http2ServerRequest): boolean {
   // RFC 9113 §8.3.1: :authority stands for Host; §8.2.3: cookie crumbs are joined with "; ".
   if (!host && req.authority !== undefined && req.authority !== '') out.unshift('host', req.authority);
   if (cookies.length > 0) out.push('cookie', cookies.join('; '));
-  Object.defineProperty(req, 'rawHeaders', { value: out, configurable: true });
   if (!req.stream.endAfterHeaders && req.headers['content-length'] === undefined) {
-    if (NO_CHUNKED.has(req.method)) return false;
-    // HTTP/2 ends a body with END_STREAM: for the forwarding path, that is a body of unknown length.
+    // HTTP/2 ends a body with END_STREAM: upstream that is a chunked body, whatever the method.
     req.headers['transfer-encoding'] = 'chunked';
+    out.push('transfer-encoding', 'chunked');
   }
-  return true;
+  Object.defineProperty(req, 'rawHeaders', { value: out, configurable: true });
 }
 
 type HeaderArg = http.OutgoingHttpHeaders | readonly (string | string[])[] | undefined;

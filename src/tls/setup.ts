@@ -18,7 +18,7 @@ export interface TlsSetup {
 
 export const NO_TLS: TlsSetup = Object.freeze({ backend: DEFAULT_BACKEND_TLS, serving: null });
 
-export type TlsConfig = Pick<Config, 'cert' | 'key' | 'autoTlsHosts' | 'tlsMax' | 'cacert' | 'clientCert' | 'clientKey' | 'engine'>;
+export type TlsConfig = Pick<Config, 'cert' | 'key' | 'autoTlsHosts' | 'tlsMax' | 'cacert' | 'clientCert' | 'clientKey'>;
 
 /** A generated certificate handed from the --workers primary to its workers, so all serve the same one. */
 export interface CertificatePair {
@@ -39,9 +39,6 @@ export async function loadTls(config: TlsConfig, autoPair?: CertificatePair): Pr
   } else if (config.autoTlsHosts !== undefined) {
     const pair = autoPair ?? await generate(config.autoTlsHosts);
     serving = new ServingTls({ kind: 'auto', hosts: config.autoTlsHosts }, { ...pair, fingerprint256: new X509Certificate(pair.cert).fingerprint256 }, config.tlsMax);
-  }
-  if (serving !== null && config.engine !== 'raw') {
-    errors.push(`serving TLS (--cert/--key, --auto-tls-host) needs --engine raw, not --engine ${config.engine}`);
   }
   return { setup: errors.length > 0 ? NO_TLS : Object.freeze({ backend, serving }), errors };
 }
