@@ -6,10 +6,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http2 from 'node:http2';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { TestBackend } from './support/backends.js';
 import { TestDnsServer } from './support/dns-server.js';
-import { startOutrigger, type Outrigger } from './support/outrigger.js';
+import { Outrigger, startOutrigger } from './support/outrigger.js';
+import { issueCertificate } from '../src/tls/x509.js';
 import { request } from './support/client.js';
 import { waitFor } from './support/wait.js';
 
@@ -67,32 +73,103 @@ async function whoAnswers(o: Outrigger): Promise<string> {
 }
 
 /** Poll until `n` requests in a row are answered by `name` (pooled connections to the old address included). */
-async function untilAllFrom(o: Outrigger, name: string, n: number, what: string): Promise<void> {
+async function untilAllFrom(o: Outrigger, name: string, n: number, what: string, who: () => Promise<string> = () => whoAnswers(o)): Promise<void> {
   await waitFor(async () => {
-    for (let i = 0; i < n; i++) if ((await whoAnswers(o)) !== name) return false;
+    for (let i = 0; i < n; i++) if ((await who()) !== name) return false;
     return true;
   }, 5_000, what);
 }
 
-for (const engine of ['raw', 'node']) {
-  test(`${engine} engine: a re-resolved name moves traffic to the new address; the Host header is the client's`, async () => {
-    const { a, b, port, hosts } = await pair();
-    dns.set(`move-${engine}.test`, ['127.0.0.1']);
-    const o = await start(['--engine', engine, `http://move-${engine}.test:${port}`]);
-    assert.equal(await whoAnswers(o), 'A');
-    assert.equal(hosts.at(-1), `127.0.0.1:${o.port}`);
-    for (let i = 0; i < 5; i++) assert.equal(await whoAnswers(o), 'A');
+test('a re-resolved name moves traffic to the new address; the Host header is the client\'s', async () => {
+  const { a, b, port, hosts } = await pair();
+  dns.set('move.test', ['127.0.0.1']);
+  const o = await start([`http://move.test:${port}`]);
+  assert.equal(await whoAnswers(o), 'A');
+  assert.equal(hosts.at(-1), `127.0.0.1:${o.port}`);
+  for (let i = 0; i < 5; i++) assert.equal(await whoAnswers(o), 'A');
 
-    dns.set(`move-${engine}.test`, ['127.0.0.2']);
-    await untilAllFrom(o, 'B', 10, 'traffic to move to B');
-    const hitsOnA = a.hits;
-    for (let i = 0; i < 10; i++) assert.equal(await whoAnswers(o), 'B');
-    assert.equal(a.hits, hitsOnA);
-    assert.ok(b.hits >= 20);
-    assert.match(o.stdout, new RegExp(`dns: move-${engine}\\.test now resolves to 127\\.0\\.0\\.2 \\(was 127\\.0\\.0\\.1\\)`));
-    assert.doesNotMatch(o.stdout, /is down/);
+  dns.set('move.test', ['127.0.0.2']);
+  await untilAllFrom(o, 'B', 10, 'traffic to move to B');
+  const hitsOnA = a.hits;
+  for (let i = 0; i < 10; i++) assert.equal(await whoAnswers(o), 'B');
+  assert.equal(a.hits, hitsOnA, 'no pooled connection to the old address is reused');
+  assert.ok(b.hits >= 20);
+  assert.match(o.stdout, /dns: move\.test now resolves to 127\.0\.0\.2 \(was 127\.0\.0\.1\)/);
+  assert.doesNotMatch(o.stdout, /is down/);
+});
+
+test('HTTP/2 clients (Exchange and the backend http.Agent) move to the new address too', async () => {
+  const { a, port } = await pair();
+  dns.set('move-h2.test', ['127.0.0.1']);
+  const o = new Outrigger(['--dns-server', dns.address, '--dns-ttl', '200ms', '--health-path', '/health', '--log',
+    '--auto-tls-host', '127.0.0.1', `http://move-h2.test:${port}`]);
+  cleanup.push(() => o.stop());
+  await waitFor(() => /listening on https:\/\/\S+:(\d+)/.test(o.stdout) || o.proc.exitCode !== null, 10_000, 'outrigger to listen');
+  o.port = Number(/listening on https:\/\/\S+:(\d+)/.exec(o.stdout)?.[1]);
+  const session = http2.connect(`https://127.0.0.1:${o.port}`, { rejectUnauthorized: false });
+  cleanup.push(async () => session.close());
+  const who = (): Promise<string> => new Promise((resolve, reject) => {
+    const req = session.request({ ':path': '/x' });
+    req.once('response', (headers) => resolve(String(headers['x-backend'])));
+    req.once('error', reject);
+    req.resume();
+    req.end();
   });
-}
+  await untilAllFrom(o, 'A', 5, 'traffic on A', who);
+  dns.set('move-h2.test', ['127.0.0.2']);
+  await untilAllFrom(o, 'B', 10, 'HTTP/2 traffic to move to B', who);
+  const hitsOnA = a.hits;
+  for (let i = 0; i < 10; i++) assert.equal(await who(), 'B');
+  assert.equal(a.hits, hitsOnA);
+});
+
+test('https backend by name: connects to the address, verifies and sends SNI for the name (HTTP/1.1 and HTTP/2 clients)', async () => {
+  const ca = await issueCertificate({ commonName: 'Outrigger DNS Test CA', ca: true });
+  const cert = await issueCertificate({ commonName: 'tls.test', hosts: ['tls.test'], issuer: ca });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outrigger-dns-'));
+  cleanup.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const caFile = path.join(dir, 'ca.pem');
+  fs.writeFileSync(caFile, ca.cert);
+  const sni: string[] = [];
+  const backend = https.createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
+    sni.push(String((req.socket as import('node:tls').TLSSocket).servername));
+    req.resume();
+    res.writeHead(200, { 'X-Backend': 'tls' }).end('tls');
+  });
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.2', resolve));
+  cleanup.push(() => new Promise((resolve) => { backend.closeAllConnections(); backend.close(resolve); }));
+  const port = (backend.address() as AddressInfo).port;
+  dns.set('tls.test', ['127.0.0.2']);
+
+  const o = new Outrigger(['--dns-server', dns.address, '--health-path', '/health', '--log', '--cacert', caFile,
+    '--auto-tls-host', '127.0.0.1', `https://tls.test:${port}`]);
+  cleanup.push(() => o.stop());
+  await waitFor(() => /listening on https:\/\/\S+:(\d+)/.test(o.stdout) || o.proc.exitCode !== null, 10_000, 'outrigger to listen');
+  o.port = Number(/listening on https:\/\/\S+:(\d+)/.exec(o.stdout)?.[1]);
+  await o.output(/https:\/\/tls\.test:\d+ is up/);
+
+  // HTTP/1.1 over TLS: the raw engine's pool.
+  const h1 = await new Promise<string>((resolve, reject) => {
+    https.get(`https://127.0.0.1:${o.port}/x`, { rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(String(res.headers['x-backend'])));
+    }).once('error', reject);
+  });
+  assert.equal(h1, 'tls');
+  // HTTP/2: the node:http2 front and the backend's https.Agent.
+  const session = http2.connect(`https://127.0.0.1:${o.port}`, { rejectUnauthorized: false });
+  cleanup.push(async () => session.close());
+  const h2 = await new Promise<string>((resolve, reject) => {
+    const req = session.request({ ':path': '/y' });
+    req.once('response', (headers) => resolve(String(headers['x-backend'])));
+    req.once('error', reject);
+    req.resume();
+    req.end();
+  });
+  assert.equal(h2, 'tls');
+  assert.ok(sni.length >= 3, `probe and two requests (${sni.length})`);
+  assert.deepEqual(new Set(sni), new Set(['tls.test']));
+});
 
 test('a DNS server that fails keeps the last good answer, said once', async () => {
   const { port } = await pair();

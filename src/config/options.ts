@@ -170,7 +170,7 @@ export const OPTION_TABLE: OptionTable = {
   rrDnsMode: flag('rr-dns-mode', 'one backend per resolved address of a SITE given as one DNS name'),
   dnsServers: {
     long: 'dns-server', kind: 'repeatable', default: [], parse: parseDnsServers, valueName: 'IP:PORT',
-    help: 'resolve backend names with this DNS server, not the system (repeatable; a,b)',
+    help: 'use this DNS server for backend names (repeatable, or a,b)',
   },
   help: { long: 'help', short: 'h', kind: 'action', help: 'show help' },
   version: { long: 'version', short: 'v', kind: 'action', help: 'print the version' },

@@ -107,6 +107,31 @@ describe('DnsCache', () => {
     assert.equal(cache.lastError('svc.test'), '');
   });
 
+  it('asks again soon for a name that has never resolved, not only every TTL', async () => {
+    const dns = fakeDns();
+    const timers = manualTimers();
+    const cache = new DnsCache({ lookup: dns.lookup, ttlMs: 600_000, retryMs: 1000, schedule: timers.schedule });
+    dns.table.set('up.test', [v4('10.0.0.1')]);
+    await cache.track(['up.test', 'late.test']);
+    cache.start();
+    assert.deepEqual(timers.pending.map((t) => t.ms).sort((x, y) => x - y), [1000, 600_000]);
+    const fireRetry = (): void => {
+      const retry = timers.pending.find((t) => t.ms === 1000);
+      assert.ok(retry !== undefined, 'a retry is scheduled');
+      timers.pending.splice(timers.pending.indexOf(retry), 1);
+      retry.fn();
+    };
+    fireRetry();
+    await waitUntil(() => timers.pending.length === 2);
+    assert.deepEqual(dns.calls, ['up.test', 'late.test', 'late.test'], 'only the unresolved name is asked');
+    dns.table.set('late.test', [v4('10.0.0.2')]);
+    fireRetry();
+    await waitUntil(() => cache.addresses('late.test').length === 1);
+    assert.deepEqual(timers.pending.map((t) => t.ms), [600_000], 'no more retries once every name resolved');
+    cache.stop();
+    assert.equal(timers.pending.length, 0);
+  });
+
   it('gives a connection error naming the reason while a name has never resolved', async () => {
     const dns = fakeDns();
     const cache = new DnsCache({ lookup: dns.lookup, ttlMs: 1000, schedule: manualTimers().schedule });

@@ -25,6 +25,8 @@ export interface DnsCacheOptions {
   readonly lookup: LookupAll;
   /** Milliseconds between refreshes of every tracked name. */
   readonly ttlMs: number;
+  /** A name that has never resolved is asked again this often (when shorter than the TTL); default 5 s. */
+  readonly retryMs?: number;
   readonly schedule?: Schedule;
   readonly onEvent?: (event: DnsEvent) => void;
   /** After a lookup round (track or refresh) in which at least one name's addresses changed. */
@@ -60,7 +62,8 @@ export class DnsCache implements AddressBook {
   private readonly options: DnsCacheOptions;
   private readonly schedule: Schedule;
   private cancelTimer: (() => void) | null = null;
-  private stopped = false;
+  private cancelRetry: (() => void) | null = null;
+  private running = false;
 
   constructor(options: DnsCacheOptions) {
     this.options = options;
@@ -81,16 +84,19 @@ export class DnsCache implements AddressBook {
     await this.round([...this.entries.keys()]);
   }
 
-  /** Refresh every TTL from now on. */
+  /** Refresh every TTL from now on (and names without any address sooner, see retryMs). */
   start(): void {
-    this.stopped = false;
+    this.running = true;
     this.arm();
+    this.armRetry();
   }
 
   stop(): void {
-    this.stopped = true;
+    this.running = false;
     this.cancelTimer?.();
     this.cancelTimer = null;
+    this.cancelRetry?.();
+    this.cancelRetry = null;
   }
 
   /** The last good answer for a name ([] when none yet). */
@@ -120,7 +126,7 @@ export class DnsCache implements AddressBook {
   }
 
   private arm(): void {
-    if (this.stopped) return;
+    if (!this.running) return;
     this.cancelTimer?.();
     this.cancelTimer = this.schedule(() => {
       this.cancelTimer = null;
@@ -128,10 +134,23 @@ export class DnsCache implements AddressBook {
     }, this.options.ttlMs);
   }
 
+  /** DNS may come up after Outrigger: a name with no address yet is not left waiting a whole TTL. */
+  private armRetry(): void {
+    const retryMs = Math.min(this.options.retryMs ?? 5_000, this.options.ttlMs);
+    if (!this.running || this.cancelRetry !== null || retryMs >= this.options.ttlMs) return;
+    if (![...this.entries.values()].some((e) => e.addresses.length === 0)) return;
+    this.cancelRetry = this.schedule(() => {
+      this.cancelRetry = null;
+      const unresolved = [...this.entries].filter(([, e]) => e.addresses.length === 0).map(([name]) => name);
+      void this.round(unresolved);
+    }, retryMs);
+  }
+
   private async round(names: readonly string[]): Promise<void> {
     const changed = await Promise.all(names.map((name) => this.resolve(name)));
     const changedNames = names.filter((_, i) => changed[i]);
     if (changedNames.length > 0) this.options.onChange?.(changedNames);
+    this.armRetry();
   }
 
   /** One lookup of one name (joined when one is already under way); true when its address set changed. */
