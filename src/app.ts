@@ -82,7 +82,7 @@ export class App {
     // Names are resolved before the first health round, so its probes already go to addresses.
     const startup = new FirstRound(this.dns.start(config.healthTimeout).then(() => this.health.start()), config.healthTimeout);
     const ctx = this.proxyContext(startup);
-    this.engine = new RawEngine(ctx, {}, tls.serving);
+    this.engine = new RawEngine(ctx, { headerTimeoutMs: config.headerTimeout, idleTimeoutMs: config.idleTimeout }, tls.serving);
   }
 
   private proxyContext(startup: StartupGate): ProxyContext {

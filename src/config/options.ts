@@ -145,6 +145,14 @@ export const OPTION_TABLE: OptionTable = {
     long: 'shutdown-timeout', kind: 'string', default: 30_000, defaultText: '30s',
     parse: durationMs({ allowZero: true }), valueName: 'DURATION', help: 'on SIGTERM, wait this long for requests in flight',
   },
+  headerTimeout: {
+    long: 'header-timeout', kind: 'string', default: 30_000, defaultText: '30s',
+    parse: durationMs({ allowZero: false }), valueName: 'DURATION', help: 'a client must send a whole request head within this time',
+  },
+  idleTimeout: {
+    long: 'idle-timeout', kind: 'string', default: 60_000, defaultText: '60s',
+    parse: durationMs({ allowZero: false }), valueName: 'DURATION', help: 'close client connections idle between requests this long',
+  },
   workers: {
     long: 'workers', kind: 'string', default: 1, parse: integerIn(1, 256), valueName: 'N',
     help: 'worker processes sharing the listen address (use several cores)',

@@ -69,6 +69,10 @@ export interface Config {
   /** Retries after the first attempt; undefined means "each backend of the site once". */
   readonly maxRetries: number | undefined;
   readonly shutdownTimeout: number;
+  /** Milliseconds a client may take to send a whole request head (slow-drip protection). */
+  readonly headerTimeout: number;
+  /** Milliseconds a keep-alive client connection may sit idle between requests. */
+  readonly idleTimeout: number;
   /** Worker processes (node:cluster) sharing the listen socket. */
   readonly workers: number;
   readonly log: boolean;
