@@ -1,15 +1,15 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBackends, type TestBackend } from './support/backends.js';
 import { startOutrigger, type Outrigger } from './support/outrigger.js';
 import { load, request } from './support/client.js';
 import { waitFor } from './support/wait.js';
+import { Cleanup } from './support/cleanup.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-after(async () => { await Promise.all(cleanup.map((f) => f())); });
+const cleanup = new Cleanup();
 
 function track(o: Outrigger, backends: TestBackend[]): void {
-  cleanup.push(() => o.stop(), ...backends.map((b) => () => b.close()));
+  cleanup.track(o, ...backends);
 }
 
 const site = (bs: TestBackend[]): string => bs.map((b) => b.url).join(',');

@@ -1,15 +1,15 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBackends, TestBackend } from './support/backends.js';
 import { startOutrigger, type Outrigger } from './support/outrigger.js';
 import { request } from './support/client.js';
 import { waitFor } from './support/wait.js';
+import { Cleanup } from './support/cleanup.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-after(async () => { await Promise.all(cleanup.map((f) => f())); });
+const cleanup = new Cleanup();
 
 function track(o: Outrigger, backends: TestBackend[]): void {
-  cleanup.push(() => o.stop(), ...backends.map((b) => () => b.close()));
+  cleanup.track(o, ...backends);
 }
 
 test('--health-optimistic stops probing a healthy backend until a request error takes it down', async () => {

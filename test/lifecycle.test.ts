@@ -1,16 +1,16 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startBackends, TestBackend } from './support/backends.js';
 import { runCli, startOutrigger, type Outrigger } from './support/outrigger.js';
 import { load, request } from './support/client.js';
 import { waitFor } from './support/wait.js';
+import { Cleanup } from './support/cleanup.js';
 
-const cleanup: (() => Promise<unknown>)[] = [];
-after(async () => { await Promise.all(cleanup.map((f) => f())); });
+const cleanup = new Cleanup();
 
 function track(o: Outrigger, backends: TestBackend[]): void {
-  cleanup.push(() => o.stop(), ...backends.map((b) => () => b.close()));
+  cleanup.track(o, ...backends);
 }
 
 test('SIGTERM drains an in-flight slow request, then exits 0', async () => {
@@ -110,7 +110,7 @@ test('flags can come from OUTRIGGER_* environment variables; the flag wins', asy
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /OUTRIGGER_HOST_BALANCE/);
   const o2 = await startOutrigger(['--host-balance', 'random', backends[0]!.url], { OUTRIGGER_HOST_BALANCE: 'fastest' });
-  cleanup.push(() => o2.stop());
+  cleanup.track(o2);
 });
 
 test('--trace --json prints one JSON line per request in sidekick field names', async () => {

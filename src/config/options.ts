@@ -62,6 +62,9 @@ const TRACE_MODES: readonly TraceMode[] = ['all', 'application', 'minio'];
 const count = integerIn(1, Number.MAX_SAFE_INTEGER);
 const flag = (long: string, help: string, short?: string): SingleOption<boolean> =>
   ({ long, short, kind: 'bool', default: false, parse: parseBool, help });
+/** A PEM file path, read once at start (src/tls). */
+const file = (long: string, help: string, defaultText = 'none'): SingleOption<string | undefined> =>
+  ({ long, kind: 'string', default: undefined, defaultText, parse: parseFile, valueName: 'FILE', help });
 
 /** Declared in help order. Mapped over OptionKey, so forgetting a Config field fails to compile. */
 export const OPTION_TABLE: OptionTable = {
@@ -105,14 +108,8 @@ export const OPTION_TABLE: OptionTable = {
   },
   insecure: flag('insecure', 'do not verify backend TLS certificates', 'i'),
   // TLS (src/tls).
-  cert: {
-    long: 'cert', kind: 'string', default: undefined, defaultText: 'plain HTTP', parse: parseFile, valueName: 'FILE',
-    help: 'serve TLS with this certificate (PEM chain), reloaded on change',
-  },
-  key: {
-    long: 'key', kind: 'string', default: undefined, defaultText: 'none', parse: parseFile, valueName: 'FILE',
-    help: 'private key (PEM) of --cert',
-  },
+  cert: file('cert', 'serve TLS with this certificate (PEM chain), reloaded on change', 'plain HTTP'),
+  key: file('key', 'private key (PEM) of --cert'),
   autoTlsHosts: {
     long: 'auto-tls-host', kind: 'string', default: undefined, defaultText: 'off', parse: parseHostList, valueName: 'HOSTS',
     help: 'serve TLS, self-signed for these names/IPs; PEM: /v1/certificates',
@@ -121,18 +118,9 @@ export const OPTION_TABLE: OptionTable = {
     long: 'tls-max', kind: 'string', default: '1.3', parse: oneOf(TLS_VERSIONS), valueName: 'VERSION',
     help: `highest TLS version served: ${TLS_VERSIONS.join(' or ')}`,
   },
-  cacert: {
-    long: 'cacert', kind: 'string', default: undefined, defaultText: 'built-in roots', parse: parseFile, valueName: 'FILE',
-    help: 'CA certificates (PEM) for https backends, added to built-in roots',
-  },
-  clientCert: {
-    long: 'client-cert', kind: 'string', default: undefined, defaultText: 'none', parse: parseFile, valueName: 'FILE',
-    help: 'client certificate (PEM) for https backends (mutual TLS)',
-  },
-  clientKey: {
-    long: 'client-key', kind: 'string', default: undefined, defaultText: 'none', parse: parseFile, valueName: 'FILE',
-    help: 'private key (PEM) of --client-cert',
-  },
+  cacert: file('cacert', 'CA certificates (PEM) for https backends, added to built-in roots', 'built-in roots'),
+  clientCert: file('client-cert', 'client certificate (PEM) for https backends (mutual TLS)'),
+  clientKey: file('client-key', 'private key (PEM) of --client-cert'),
   hostBalance: {
     long: 'host-balance', kind: 'string', default: 'least', parse: oneOf(HOST_BALANCE), valueName: 'MODE',
     help: `how to pick a backend in a site: ${HOST_BALANCE.join(', ')}`,

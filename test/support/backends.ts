@@ -1,5 +1,6 @@
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { listenLoopback } from './cleanup.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, backend: TestBackend) => void;
 
@@ -45,15 +46,9 @@ export class TestBackend {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  listen(port = 0): Promise<this> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', reject);
-        this.port = (this.server.address() as AddressInfo).port;
-        resolve(this);
-      });
-    });
+  async listen(port = 0): Promise<this> {
+    this.port = await listenLoopback(this.server, port);
+    return this;
   }
 
   /** Die like a killed process: every connection reset, the port refuses connections. */

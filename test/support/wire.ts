@@ -4,6 +4,7 @@
  * so the proxy is judged by bytes, not by what Node's own parser would forgive.
  */
 import net from 'node:net';
+import { listenLoopback } from './cleanup.js';
 import type { AddressInfo } from 'node:net';
 
 export type HeaderList = [string, string][];
@@ -286,15 +287,9 @@ export class RawBackend {
     });
   }
 
-  listen(port = 0): Promise<this> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, '127.0.0.1', () => {
-        this.server.off('error', reject);
-        this.port = (this.server.address() as AddressInfo).port;
-        resolve(this);
-      });
-    });
+  async listen(port = 0): Promise<this> {
+    this.port = await listenLoopback(this.server, port);
+    return this;
   }
 
   close(): Promise<void> {
