@@ -4,7 +4,7 @@ import { App } from './app.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { version } from './version.js';
 import cluster from 'node:cluster';
-import { Console } from './observe/console.js';
+import { Console, prepareConsole } from './observe/console.js';
 import { supervise, type WorkerMessage } from './workers.js';
 import type { Config } from './config/types.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
       break;
   }
   const config = outcome.config;
+  await prepareConsole(config.json);
   const { setup, errors } = await loadTls(config, inheritedPair());
   if (errors.length > 0) {
     for (const e of errors) process.stderr.write(`outrigger: ${e}\n`);

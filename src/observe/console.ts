@@ -1,5 +1,7 @@
 import { STATUS_CODES } from 'node:http';
-import pino from 'pino';
+import type pino from 'pino';
+import { createRequire } from 'node:module';
+import type { SonicBoom as SonicBoomType } from 'sonic-boom';
 import type { Config, TraceMode } from '../config/types.js';
 import type { StateChange } from '../upstream/upstream-set.js';
 import { goDuration, humanBytes } from './format.js';
@@ -22,6 +24,19 @@ export interface TraceRecord {
   readonly responseHeaders?: Record<string, unknown>;
 }
 
+/**
+ * pino is loaded only for --json (it costs ~9 MiB of RSS a text-mode sidecar need not pay);
+ * the process edge awaits this before building a Console.
+ */
+let pinoModule: typeof pino | null = null;
+
+/** sonic-boom is CommonJS whose class Node's ESM loader does not expose by name. */
+const SonicBoom = createRequire(import.meta.url)('sonic-boom') as typeof SonicBoomType;
+
+export async function prepareConsole(json: boolean): Promise<void> {
+  if (json && pinoModule === null) pinoModule = (await import('pino')).default;
+}
+
 type ConsoleOptions = Pick<Config, 'log' | 'trace' | 'errors' | 'statusCodes' | 'quiet' | 'json' | 'debug'>;
 
 /**
@@ -33,7 +48,7 @@ export class Console {
   readonly tracing: TraceMode | undefined;
   readonly debug: boolean;
   private readonly options: ConsoleOptions;
-  private readonly dest: pino.DestinationStream & { flushSync?: () => void; write(s: string): boolean };
+  private readonly dest: SonicBoomType;
   /** One pino logger per line type: pino always writes its level first, so the level formatter writes the type field. */
   private readonly json: { trace: pino.Logger; log: pino.Logger; info: pino.Logger } | null;
   private readonly statusFilter: ReadonlySet<number>;
@@ -43,9 +58,12 @@ export class Console {
     this.tracing = options.quiet ? undefined : options.trace;
     this.debug = options.debug;
     this.statusFilter = new Set(options.statusCodes);
-    this.dest = pino.destination({ dest: 1, sync: false, minLength: 0 });
+    // sonic-boom (pino's own stdout writer): asynchronous, batched writes for text and JSON alike.
+    this.dest = new SonicBoom({ fd: 1, sync: false, minLength: 0 });
+    const p = pinoModule;
+    if (options.json && p === null) throw new Error('prepareConsole(true) must run before a JSON Console is built');
     const typed = (field: string, type: string): pino.Logger =>
-      pino({ base: null, timestamp: false, formatters: { level: () => ({ [field]: type }) } }, this.dest);
+      p!({ base: null, timestamp: false, formatters: { level: () => ({ [field]: type }) } }, this.dest);
     this.json = options.json ? { trace: typed('type', 'TRACE'), log: typed('Type', 'LOG'), info: typed('Type', 'INFO') } : null;
   }
 

@@ -1,11 +1,12 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { LocalResponse } from '../proxy/error-response.js';
 import { LATENCY_BOUNDS_MS, type Backend } from '../upstream/backend.js';
 import type { UpstreamSet } from '../upstream/upstream-set.js';
 
 /** Sidekick's metrics path, served on the main port (and on --metrics-address). */
 export const METRICS_PATH = '/.prometheus/metrics';
-export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
+/** The Prometheus text format, version 0.0.4 (what prom-client's Registry.PROMETHEUS_CONTENT_TYPE says). */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** A fixed-bucket histogram as observers read it (DurationHistogram, or a plain copy of one). */
 export interface HistogramReading {
@@ -91,20 +92,30 @@ const LE = [...LATENCY_BOUNDS_MS.map((ms) => String(ms / 1000)), '+Inf'];
  */
 export class Metrics {
   private readonly upstreams: UpstreamSet;
-  private readonly processRegistry: Registry | null;
+  /**
+   * prom-client is loaded on the first scrape, not at start: it costs ~12 MiB of RSS that a
+   * sidecar nobody scrapes should not pay. Null when process metrics are off.
+   */
+  private processRegistry: Promise<Registry> | null;
+  private readonly processMetrics: boolean;
   /** Process metrics from the last collection, for the synchronous path. */
   private processText = '';
   private refreshing = false;
 
   constructor(upstreams: UpstreamSet, options: { processMetrics?: boolean } = {}) {
     this.upstreams = upstreams;
-    if (options.processMetrics === false) {
-      this.processRegistry = null;
-    } else {
-      this.processRegistry = new Registry();
-      collectDefaultMetrics({ register: this.processRegistry });
-      this.refreshProcess();
-    }
+    this.processMetrics = options.processMetrics !== false;
+    this.processRegistry = null;
+  }
+
+  private registry(): Promise<Registry> | null {
+    if (!this.processMetrics) return null;
+    this.processRegistry ??= import('prom-client').then((p) => {
+      const registry = new p.Registry();
+      p.collectDefaultMetrics({ register: registry });
+      return registry;
+    });
+    return this.processRegistry;
   }
 
   /** Every backend metric, read now. */
@@ -114,7 +125,8 @@ export class Metrics {
 
   /** The whole exposition, everything read now (the separate metrics server uses this). */
   async text(): Promise<string> {
-    const processText = this.processRegistry === null ? '' : await this.processRegistry.metrics();
+    const registry = this.registry();
+    const processText = registry === null ? '' : await (await registry).metrics();
     if (processText !== '') this.processText = processText;
     return this.backendText() + processText;
   }
@@ -135,9 +147,10 @@ export class Metrics {
   }
 
   private refreshProcess(): void {
-    if (this.processRegistry === null || this.refreshing) return;
+    const registry = this.registry();
+    if (registry === null || this.refreshing) return;
     this.refreshing = true;
-    this.processRegistry.metrics().then(
+    registry.then((r) => r.metrics()).then(
       (t) => { this.processText = t; this.refreshing = false; },
       () => { this.refreshing = false; },
     );
