@@ -5,7 +5,9 @@ import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { version } from './version.js';
 import cluster from 'node:cluster';
 import { Console, prepareConsole } from './observe/console.js';
-import { supervise, type WorkerMessage } from './workers.js';
+import { supervise, type PrimaryMessage, type WorkerMessage } from './workers.js';
+import { WorkerMetrics } from './observe/metrics-merge.js';
+import { readBackend, type BackendReading } from './observe/metrics.js';
 import type { Config } from './config/types.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
 
@@ -72,6 +74,16 @@ function runPrimary(config: Config, setup: TlsSetup): void {
       process.exit(0);
     },
   });
+  if (config.metricsAddress !== undefined) {
+    const m = config.metricsAddress;
+    serveMetrics(m, new WorkerMetrics(() => workers.collect() as Promise<BackendReading[][]>)).then(
+      (server) => out.info(`metrics on http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}/.prometheus/metrics (summed over workers)`),
+      (err: Error) => {
+        process.stderr.write(`outrigger: cannot listen for metrics on ${m.host}:${m.port}: ${err.message}\n`);
+        workers.stop('SIGTERM');
+      },
+    );
+  }
   process.on('SIGHUP', () => workers.reload());
   process.on('SIGTERM', () => workers.stop('SIGTERM'));
   process.on('SIGINT', () => workers.stop('SIGINT'));
@@ -89,7 +101,12 @@ async function runServer(config: Config, setup: TlsSetup): Promise<void> {
     process.exit(1);
   }
   let metricsServer: MetricsServer | null = null;
-  if (config.metricsAddress !== undefined) {
+  if (worker) {
+    // The primary serves --metrics-address with every worker's readings summed.
+    process.on('message', (m: PrimaryMessage) => {
+      if (m.type === 'metrics-request') process.send?.({ type: 'metrics', id: m.id, readings: app.upstreams.backends().map(readBackend) } satisfies WorkerMessage);
+    });
+  } else if (config.metricsAddress !== undefined) {
     const m = config.metricsAddress;
     try {
       metricsServer = await serveMetrics(m, app.metrics);

@@ -1,10 +1,18 @@
 import cluster, { type Worker } from 'node:cluster';
 
 /** Messages a worker sends its primary over the cluster IPC channel. */
-export interface WorkerMessage {
-  readonly type: 'listening';
-  readonly address: string;
+export type WorkerMessage =
+  | { readonly type: 'listening'; readonly address: string }
+  | { readonly type: 'metrics'; readonly id: number; readonly readings: unknown[] };
+
+/** Messages the primary sends its workers. */
+export interface PrimaryMessage {
+  readonly type: 'metrics-request';
+  readonly id: number;
 }
+
+/** How long the primary waits for each worker's readings before a scrape goes without them. */
+const COLLECT_TIMEOUT_MS = 2_000;
 
 export interface Supervisor {
   /** Called once, when the first worker is listening. */
@@ -19,15 +27,26 @@ export interface Supervisor {
  * through node:cluster (each with its own pools and health checks, the same behaviour as one),
  * replaces a worker that dies, and passes SIGHUP and SIGTERM/SIGINT on to all of them.
  */
-export function supervise(count: number, shutdownTimeoutMs: number, s: Supervisor): { stop(signal: NodeJS.Signals): void; reload(): void } {
+export interface Workers {
+  stop(signal: NodeJS.Signals): void;
+  reload(): void;
+  /** Every live worker's backend readings (for summed metrics). */
+  collect(): Promise<unknown[][]>;
+}
+
+export function supervise(count: number, shutdownTimeoutMs: number, s: Supervisor): Workers {
   let stopping = false;
   let announced = false;
+  let nextId = 0;
+  const pending = new Map<number, (readings: unknown[]) => void>();
   const fork = (): Worker => {
     const w = cluster.fork();
     w.on('message', (m: WorkerMessage) => {
       if (m.type === 'listening' && !announced) {
         announced = true;
         s.onListening(m.address);
+      } else if (m.type === 'metrics') {
+        pending.get(m.id)?.(m.readings);
       }
     });
     return w;
@@ -55,6 +74,18 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
     },
     reload() {
       each((w) => w.process.kill('SIGHUP'));
+    },
+    collect() {
+      const asks: Promise<unknown[]>[] = [];
+      each((w) => {
+        const id = nextId++;
+        asks.push(new Promise((resolve) => {
+          const timer = setTimeout(() => { pending.delete(id); resolve([]); }, COLLECT_TIMEOUT_MS);
+          pending.set(id, (readings) => { clearTimeout(timer); pending.delete(id); resolve(readings); });
+          w.send({ type: 'metrics-request', id } satisfies PrimaryMessage);
+        }));
+      });
+      return Promise.all(asks);
     },
   };
 }

@@ -252,3 +252,16 @@ describe('Metrics, in process', () => {
     for (const b of upstreams.backends()) b.destroy();
   });
 });
+
+test('with --workers 2, --metrics-address on the primary sums every worker\'s counters', async () => {
+  const backends = await startBackends(2, 'w');
+  const o = await startOutrigger(['--workers', '2', '--health-path', '/health', '--metrics-address', '127.0.0.1:0', backends.map((b) => b.url).join(',')]);
+  track(o, backends);
+  await o.output(/metrics on http:\/\/127\.0\.0\.1:\d+\/\.prometheus\/metrics \(summed over workers\)/);
+  const port = Number(/metrics on http:\/\/127\.0\.0\.1:(\d+)/.exec(o.stdout)![1]);
+  // A new connection per request, so the cluster spreads them over both workers.
+  for (let i = 0; i < 30; i++) assert.equal((await request(`${o.base}/x`, { agent: false })).status, 200);
+  const samples = await scrape(`http://127.0.0.1:${port}/.prometheus/metrics`);
+  assert.equal(sum(samples, 'sidekick_requests_total', backends.map((b) => b.url)), 30);
+  assert.equal(backends[0]!.hits + backends[1]!.hits, 30);
+});

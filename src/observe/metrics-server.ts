@@ -1,7 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/types.js';
-import { METRICS_CONTENT_TYPE, METRICS_PATH, type Metrics } from './metrics.js';
+import { METRICS_CONTENT_TYPE, METRICS_PATH } from './metrics.js';
+
+/** Anything that can produce the exposition text (one process's Metrics, or the workers' sum). */
+export interface MetricsSource {
+  text(): Promise<string>;
+}
 
 export interface MetricsServer {
   readonly host: string;
@@ -14,7 +19,7 @@ export interface MetricsServer {
  * be kept off the data port (and away from clients). It answers GET/HEAD of the metrics path
  * (and of `/metrics`, the usual default of Prometheus) with everything read fresh.
  */
-export function serveMetrics(address: ListenAddress, metrics: Metrics): Promise<MetricsServer> {
+export function serveMetrics(address: ListenAddress, metrics: MetricsSource): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path !== METRICS_PATH && path !== '/metrics') {
