@@ -132,7 +132,8 @@ test('a scrape after traffic over two sites shows every backend of every site wi
     assert.equal(value(samples, 'outrigger_upstream_request_duration_seconds_bucket', { site: '1', endpoint, le: '+Inf' }), count);
   }
   // Process metrics from prom-client are there too (from the previous collection on this synchronous path).
-  assert.ok((await scrape(metricsUrl)).some((s) => s.name === 'process_cpu_user_seconds_total'));
+  // prom-client is loaded by the first scrape, so they show up on a later one.
+  await waitFor(async () => (await scrape(metricsUrl)).some((s) => s.name === 'process_cpu_user_seconds_total'), 5_000, 'process metrics');
   // Scrapes are answered by Outrigger itself, never proxied.
   assert.equal([...first, ...second].reduce((n, b) => n + b.hits, 0), N);
 });
