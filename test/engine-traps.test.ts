@@ -196,3 +196,44 @@ test('a client that disconnects mid-upload does not take the backend out of rota
   for (let i = 0; i < 5; i++) assert.equal((await request(`${o.base}/after`)).status, 200);
   assert.doesNotMatch(o.stdout, /is down/);
 });
+
+test('a backend that stops reading an upload holds back the client instead of growing memory', async () => {
+  let backendReq: import('node:http').IncomingMessage | null = null;
+  let received = 0;
+  const b = await new TestBackend('slow-reader', (req, res) => {
+    backendReq = req;
+    req.pause();
+    req.on('data', (d: Buffer) => { received += d.length; });
+    req.once('end', () => res.end(String(received)));
+  }).listen();
+  cleanup.push(() => b.close());
+  const o = await outrigger(b.url);
+  const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${o.proc.pid}/status`, 'utf8'))![1]) * 1024;
+  const baseline = rss();
+  const total = 512 * 1024 * 1024;
+  const chunk = Buffer.alloc(1 << 20, 3);
+  const c = await RawClient.connect(o.port);
+  cleanup.push(async () => c.destroy());
+  c.write(`PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: ${total}\r\n\r\n`);
+  let written = 0;
+  let blocked = false;
+  const pump = (): void => {
+    while (written < total) {
+      written += chunk.length;
+      if (!c.socket.write(chunk)) {
+        blocked = true;
+        c.socket.once('drain', () => { blocked = false; pump(); });
+        return;
+      }
+    }
+  };
+  pump();
+  // The client blocks only once every buffer on the way (the proxy's included) is full.
+  await waitFor(() => backendReq !== null && blocked, 10_000, 'the client to be held back');
+  assert.ok(written < total / 2, `client wrote ${written >> 20} MiB while the backend read nothing`);
+  assert.ok(rss() - baseline < 128 * 1024 * 1024, `proxy grew by ${(rss() - baseline) >> 20} MiB`);
+  backendReq!.resume();
+  const r = await c.readResponse({ timeoutMs: 60_000 });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.toString(), String(total));
+});
