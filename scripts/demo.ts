@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const east = `http://127.0.0.1:${e1.port},http://127.0.0.1:${e2.port}`;
   const west = `http://127.0.0.1:${w1.port},http://127.0.0.1:${w2.port}`;
   const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
-  const args = ['--address', '127.0.0.1:0', '--log', '--health-duration', '1s', east, west];
+  const args = ['--address', '127.0.0.1:0', '--log', '--health-path', '/health', '--health-duration', '1s', east, west];
   say(`$ outrigger ${args.join(' ')}`);
   const proxy = spawn(process.execPath, [main, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve) => {
