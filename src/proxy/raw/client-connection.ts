@@ -45,6 +45,8 @@ export class ClientConnection {
   private closing = false;
   /** The client half-closed: answer what it sent, then end. */
   private ended = false;
+  /** parseNext's loop is running. */
+  private parsing = false;
 
   constructor(socket: net.Socket, host: ClientHost) {
     this.socket = socket;
@@ -76,14 +78,19 @@ export class ClientConnection {
   private readonly onData = (chunk: Buffer): void => {
     if (this.closing && !this.busy) return;
     if (this.busy) {
-      const used = this.forwarder.requestBody(chunk);
-      if (used === chunk.length) return;
-      this.stash(used === 0 ? chunk : chunk.subarray(used));
+      this.toForwarder(chunk);
       return;
     }
     this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
     this.parseNext();
   };
+
+  /** Bytes while a request is active: its body (or tunnel) first, the rest held for later. */
+  private toForwarder(chunk: Buffer): void {
+    const used = this.forwarder.requestBody(chunk);
+    if (used === chunk.length) return;
+    this.stash(used === 0 ? chunk : chunk.subarray(used));
+  }
 
   /** Bytes that belong to later requests: hold them, and stop reading if too many pile up. */
   private stash(bytes: Buffer): void {
@@ -91,51 +98,77 @@ export class ClientConnection {
     if (this.pending.length > this.host.limits.maxPipelined) this.socket.pause();
   }
 
+  /**
+   * Starts the requests in `pending`, one after another while each is answered at once. A loop,
+   * not recursion through onData: a burst of pipelined requests answered synchronously (local
+   * endpoints, or 502 with every backend down) nested a few frames per request and overflowed
+   * the stack, and that RangeError from a 'data' handler killed the process. Calls made while
+   * the loop runs (requestDone from a request that finished at once) leave the work to it.
+   */
   private parseNext(): void {
-    const buf = this.pending;
-    if (buf === null || this.busy || this.socket.destroyed) return;
-    const end = this.parser.parse(buf, 0);
-    if (end === -1) {
-      this.headTimer ??= setTimeout(this.onHeadTimeout, this.host.limits.headerTimeoutMs);
-      return;
+    if (this.parsing) return;
+    this.parsing = true;
+    try {
+      while (this.pending !== null && !this.busy && !this.socket.destroyed) {
+        const buf = this.pending;
+        const end = this.parser.parse(buf, 0);
+        if (end === -1) {
+          this.headTimer ??= setTimeout(this.onHeadTimeout, this.host.limits.headerTimeoutMs);
+          break;
+        }
+        this.clearHeadTimer();
+        if (end < 0) {
+          const e = this.parser.error;
+          this.parser.reset();
+          this.respondAndClose(plain(e?.status ?? 400, e?.message ?? 'Bad Request'));
+          break;
+        }
+        this.parser.reset();
+        const head = this.parser.head;
+        const rest = end < buf.length ? buf.subarray(end) : null;
+        this.pending = null;
+        this.busy = true;
+        if (!this.startRequest(head) || rest === null) continue;
+        if (this.busy) this.toForwarder(rest);
+        else if (!this.closing) this.pending = rest; // answered already: parse the next one
+      }
+    } finally {
+      this.parsing = false;
     }
-    this.clearHeadTimer();
-    if (end < 0) {
-      const e = this.parser.error;
-      this.parser.reset();
-      this.respondAndClose(plain(e?.status ?? 400, e?.message ?? 'Bad Request'));
-      return;
-    }
-    this.parser.reset();
-    const head = this.parser.head;
-    const rest = end < buf.length ? buf.subarray(end) : null;
-    this.pending = null;
-    this.busy = true;
-    this.startRequest(head, rest);
+    if (this.ended && !this.busy && !this.socket.destroyed) this.socket.end();
   }
 
-  private startRequest(head: RequestHead, rest: Buffer | null): void {
+  /** Starts one request; false when the bytes behind its head must not be read as anything. */
+  private startRequest(head: RequestHead): boolean {
     if (head.targetForm === 'authority') {
       this.respondAndClose(plain(405, 'CONNECT is not supported'));
-      return;
+      return false;
     }
     const local = this.host.ctx.local(head.method, head.path);
     if (local !== null) {
       this.busy = false;
       const close = head.bodyKind !== Body.NONE || !head.keepAlive || this.host.draining;
       this.writeLocal(local, close);
-      if (close) this.socket.end();
-      else if (rest !== null) this.onData(rest);
-      return;
+      if (close) {
+        // The body of a local request is never read: bytes of it that arrive later must not be
+        // parsed as a request of their own (they were, and reached a backend).
+        this.closing = true;
+        this.socket.end();
+        return false;
+      }
+      return true;
     }
     this.forwarder.start(head);
-    if (rest !== null) this.onData(rest);
+    return true;
   }
 
   /** Bytes received behind the current request (an upgraded connection's first frames). */
   takePending(): Buffer | null {
     const p = this.pending;
     this.pending = null;
+    // stash() may have paused reading for these bytes (over maxPipelined); they now go to the
+    // tunnel, and nothing else would resume it: the client-to-backend direction hung.
+    if (p !== null && this.socket.isPaused()) this.socket.resume();
     return p;
   }
 
@@ -151,7 +184,6 @@ export class ClientConnection {
     }
     if (this.socket.isPaused()) this.socket.resume();
     this.parseNext();
-    if (this.ended && !this.busy) this.socket.end();
   }
 
   /** Answer a locally generated response on this connection. */
@@ -167,7 +199,11 @@ export class ClientConnection {
   }
 
   private respondAndClose(r: LocalResponse): void {
-    this.busy = true;
+    // Closing and not busy: nothing in progress, so it counts as idle. With `busy` set, a client
+    // whose further bytes sit unread in the paused socket (its FIN never seen) kept the
+    // connection open for good: the idle timeout and a drain both skipped it.
+    this.busy = false;
+    this.closing = true;
     this.pending = null;
     if (!this.socket.writable) {
       this.socket.destroy();

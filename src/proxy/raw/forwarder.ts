@@ -439,6 +439,7 @@ export class Forwarder implements UpstreamOwner {
   }
 
   private abortRequest(status: number, message: string): void {
+    this.clearConnectTimer();
     this.conn?.destroy();
     this.conn = null;
     if (this.backend !== null) this.finishAttempt(false);
