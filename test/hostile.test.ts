@@ -2,44 +2,21 @@
  * Hostile clients, misbehaving backends, and which failures may be retried. Everything through a
  * real outrigger process, raw sockets where the bytes themselves are the point.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { TestBackend } from './support/backends.js';
-import { startOutrigger, type Outrigger } from './support/outrigger.js';
-import { RawBackend, RawClient, all } from './support/wire.js';
+import type { Outrigger } from './support/outrigger.js';
+import { RawClient, all } from './support/wire.js';
 import { deferred, exchange, sha256, within } from './support/flow.js';
 import { waitFor } from './support/wait.js';
+import { Fixtures } from './support/fixtures.js';
 
 /** A hang fails the test that hung (by name) instead of stalling the whole run. */
 const LIMIT = { timeout: 30_000 };
-const cleanup: (() => Promise<unknown>)[] = [];
-after(async () => { await Promise.all(cleanup.map((f) => f())); });
-
-async function outrigger(args: string[]): Promise<Outrigger> {
-  const o = await startOutrigger(args);
-  cleanup.push(() => o.stop());
-  return o;
-}
-
-async function backendOf(name: string, handler?: ConstructorParameters<typeof TestBackend>[1]): Promise<TestBackend> {
-  const b = await new TestBackend(name, handler).listen();
-  cleanup.push(() => b.close());
-  return b;
-}
-
-async function rawBackendOf(name: string, handler: ConstructorParameters<typeof RawBackend>[1]): Promise<RawBackend> {
-  const b = await new RawBackend(name, handler).listen();
-  cleanup.push(() => b.close());
-  return b;
-}
-
-async function rawClient(port: number): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  cleanup.push(async () => c.destroy());
-  return c;
-}
+const cleanup = new Fixtures();
+const { outrigger, backendOf, rawBackendOf, rawClient } = cleanup;
 
 // ---------------------------------------------------------------------------------------------
 // Hostile clients, against one recording backend.

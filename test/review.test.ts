@@ -2,35 +2,17 @@
  * Review of the raw forwarding engine: each test pins a bug that was found and fixed.
  * Real CLI, real sockets; waits are event driven or polled with deadlines.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startOutrigger, type Outrigger } from './support/outrigger.js';
-import { RawBackend, RawClient, closedPort } from './support/wire.js';
+import { RawClient, closedPort } from './support/wire.js';
 import { waitFor } from './support/wait.js';
+import { Fixtures } from './support/fixtures.js';
 import { listenLoopback } from './support/cleanup.js';
 
 const LIMIT = { timeout: 30_000 };
-const cleanup: (() => Promise<unknown>)[] = [];
-after(async () => { await Promise.all(cleanup.map((f) => f())); });
-
-async function outrigger(args: string[]): Promise<Outrigger> {
-  const o = await startOutrigger(args);
-  cleanup.push(() => o.stop());
-  return o;
-}
-
-async function rawBackendOf(name: string, handler: ConstructorParameters<typeof RawBackend>[1]): Promise<RawBackend> {
-  const b = await new RawBackend(name, handler).listen();
-  cleanup.push(() => b.close());
-  return b;
-}
-
-async function rawClient(port: number): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  cleanup.push(async () => c.destroy());
-  return c;
-}
+const cleanup = new Fixtures();
+const { outrigger, rawBackendOf, rawClient } = cleanup;
 
 test('a request rejected with 400 whose client sends more bytes and leaves does not keep its connection open', LIMIT, async () => {
   const backend = await rawBackendOf('b', (req, socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
