@@ -237,3 +237,21 @@ test('a backend that stops reading an upload holds back the client instead of gr
   assert.equal(r.status, 200);
   assert.equal(r.body.toString(), String(total));
 });
+
+test('an upload does not go onto a pooled connection idle long enough for the backend to be closing it', async () => {
+  // As in the keep-alive race above: the backend drops a connection when a second request arrives on it.
+  const served = new WeakMap<net.Socket, number>();
+  const { backend } = await counted((req, socket) => {
+    const n = (served.get(socket) ?? 0) + 1;
+    served.set(socket, n);
+    if (n === 1) ok(socket, `got ${req.body.length} bytes`);
+    else socket.destroy();
+  });
+  const o = await outrigger(backend.url);
+  assert.equal((await request(`${o.base}/first`)).status, 200);
+  // Idle longer than the 1 s the engine allows before it trusts a pooled connection with a body.
+  await new Promise((r) => setTimeout(r, 1_200));
+  const r = await request(`${o.base}/upload`, { method: 'POST', body: Buffer.alloc(1000, 1) });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.text, 'got 1000 bytes');
+});

@@ -14,6 +14,13 @@ import type { ClientConnection } from './client-connection.js';
 /** Body bytes held while the upstream connection opens, before the client is paused. */
 const HOLD_LIMIT = 256 * 1024;
 const PARSE_NEED_MORE = -1;
+/**
+ * A request body cannot be sent twice, so it does not go onto a pooled connection idle longer
+ * than this: such a connection is the one a backend's keep-alive timeout may be closing right
+ * now (Node servers close after 5 s), and losing that race would cost the client a 502. Busy
+ * connections, the ones an upload-heavy client keeps reusing, are younger than this.
+ */
+const MAX_IDLE_FOR_BODY_MS = 1_000;
 
 const closeDelimited = new CloseDelimitedBody();
 
@@ -198,7 +205,7 @@ export class Forwarder implements UpstreamOwner {
     this.responseParser.reset();
     this.responsePending = null;
     this.responseFramer = null;
-    const conn = poolOf(b).acquire(this, fresh !== null);
+    const conn = poolOf(b).acquire(this, fresh !== null, this.requestFramer !== null ? MAX_IDLE_FOR_BODY_MS : 0);
     this.conn = conn;
     const host = this.hostMissing ? `Host: ${b.spec.hostname}:${b.spec.port}\r\n` : '';
     conn.write(`${this.method} ${b.spec.basePath}${this.path} HTTP/1.${this.versionMinor}\r\n${host}${this.headerBlock}\r\n`);

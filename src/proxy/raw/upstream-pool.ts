@@ -41,6 +41,8 @@ export class UpstreamConnection {
   readonly addressEpoch: number;
   connected = false;
   closed = false;
+  /** performance.now() when it last went back to the idle pool. */
+  idleSince = 0;
   private readSize = MIN_READ;
   private readBuffer: Buffer = Buffer.allocUnsafe(MIN_READ);
 
@@ -78,6 +80,7 @@ export class UpstreamConnection {
   /** Give the connection back for reuse (only after a complete, cleanly framed exchange). */
   release(): void {
     this.owner = null;
+    this.idleSince = performance.now();
     // Reading may have been paused for a slow client: an idle connection must notice a close.
     if (this.socket.isPaused()) this.socket.resume();
     this.pool.putIdle(this);
@@ -152,12 +155,20 @@ export class UpstreamPool {
     this.backend = backend;
   }
 
-  /** An idle connection, or a new one that is connecting (the owner hears onUpstreamConnect). */
-  acquire(owner: UpstreamOwner, fresh = false): UpstreamConnection {
+  /**
+   * An idle connection, or a new one that is connecting (the owner hears onUpstreamConnect).
+   * `maxIdleMs` > 0 refuses connections idle longer than that: the most recently used one is on
+   * top, so if it is too old, all are, and they stay for requests that can be replayed.
+   */
+  acquire(owner: UpstreamOwner, fresh = false, maxIdleMs = 0): UpstreamConnection {
     while (!fresh) {
       const conn = this.idle.pop();
       if (conn === undefined) break;
       if (conn.closed) continue;
+      if (maxIdleMs > 0 && performance.now() - conn.idleSince > maxIdleMs) {
+        this.idle.push(conn);
+        break;
+      }
       conn.owner = owner;
       conn.reused = true;
       return conn;
