@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Backend } from '../upstream/backend.js';
-import { backendDown, badGateway, type LocalResponse } from './error-response.js';
+import { badGateway, noBackendLeft, type LocalResponse } from './error-response.js';
 import {
   MAX_RESPONSE_HEAD_BYTES, authority, checkRequestHeaders, clientAddress, downstreamResponseHeaders, headerObject, upstreamRequestHeaders,
 } from './headers.js';
@@ -72,7 +72,7 @@ export class Exchange {
     if (this.done) return;
     const b = this.ctx.upstreams.pick(this.tried);
     if (b === null) {
-      this.reply(this.lastError === undefined ? backendDown(this.resource()) : badGateway(this.lastError, this.resource()));
+      this.reply(noBackendLeft(this.lastError, this.path));
       return;
     }
     this.attempts++;
@@ -196,7 +196,7 @@ export class Exchange {
       this.attempt();
       return;
     }
-    this.reply(badGateway(this.lastError, this.resource()));
+    this.reply(badGateway(this.lastError, this.path));
   };
 
   private readonly onClientClose = (): void => {
@@ -247,10 +247,6 @@ export class Exchange {
     }, c.debug ? { requestHeaders: headerObject(this.req.rawHeaders), responseHeaders: this.res.getHeaders() as Record<string, unknown> } : undefined);
   }
 
-  private resource(): string {
-    const q = this.path.indexOf('?');
-    return q < 0 ? this.path : this.path.slice(0, q);
-  }
 }
 
 /**

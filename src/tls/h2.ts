@@ -15,7 +15,7 @@ import type http from 'node:http';
 import http2 from 'node:http2';
 import type tls from 'node:tls';
 import { originForm, type ProxyContext } from '../proxy/context.js';
-import type { LocalResponse } from '../proxy/error-response.js';
+import { plainResponse, type LocalResponse } from '../proxy/error-response.js';
 import { Exchange } from '../proxy/exchange.js';
 import { BadRequestHeaders } from '../proxy/headers.js';
 
@@ -36,10 +36,6 @@ export interface H2Limits {
   readonly idleTimeoutMs: number;
   /** Largest request header list accepted (HPACK-decoded, as SETTINGS_MAX_HEADER_LIST_SIZE counts it). */
   readonly maxHeaderListSize: number;
-}
-
-function plain(status: number, message: string): LocalResponse {
-  return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `${message}\n` };
 }
 
 export class H2Bridge {
@@ -108,12 +104,12 @@ export class H2Bridge {
   private readonly onRequest = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void => {
     adaptResponse(res);
     if (req.method === 'CONNECT') {
-      sendLocal(res, plain(405, 'CONNECT is not supported'));
+      sendLocal(res, plainResponse(405, 'CONNECT is not supported'));
       return;
     }
     const path = originForm(req.url);
     if (path === null) {
-      sendLocal(res, plain(400, 'bad request target'));
+      sendLocal(res, plainResponse(400, 'bad request target'));
       return;
     }
     const local = this.ctx.local(req.method, path);
@@ -126,7 +122,7 @@ export class H2Bridge {
       new Exchange(this.ctx, req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, path).start();
     } catch (err) {
       if (!(err instanceof BadRequestHeaders)) throw err;
-      sendLocal(res, plain(400, err.message));
+      sendLocal(res, plainResponse(400, err.message));
     }
   };
 }

@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { Body, RequestHeadParser, serializeResponseHead, type RequestHead } from '../../http1/index.js';
-import type { LocalResponse } from '../error-response.js';
+import { plainResponse, type LocalResponse } from '../error-response.js';
 import { clientAddress } from '../headers.js';
 import type { ProxyContext } from '../context.js';
 import { Forwarder } from './forwarder.js';
@@ -21,10 +21,6 @@ export interface ClientHost {
   readonly limits: ClientLimits;
   readonly draining: boolean;
   forget(conn: ClientConnection): void;
-}
-
-function plain(status: number, message: string): LocalResponse {
-  return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `${message}\n` };
 }
 
 /**
@@ -120,7 +116,7 @@ export class ClientConnection {
         if (end < 0) {
           const e = this.parser.error;
           this.parser.reset();
-          this.respondAndClose(plain(e?.status ?? 400, e?.message ?? 'Bad Request'));
+          this.respondAndClose(plainResponse(e?.status ?? 400, e?.message ?? 'Bad Request'));
           break;
         }
         this.parser.reset();
@@ -141,7 +137,7 @@ export class ClientConnection {
   /** Starts one request; false when the bytes behind its head must not be read as anything. */
   private startRequest(head: RequestHead): boolean {
     if (head.targetForm === 'authority') {
-      this.respondAndClose(plain(405, 'CONNECT is not supported'));
+      this.respondAndClose(plainResponse(405, 'CONNECT is not supported'));
       return false;
     }
     const local = this.host.ctx.local(head.method, head.path);
@@ -224,7 +220,7 @@ export class ClientConnection {
 
   private readonly onHeadTimeout = (): void => {
     this.headTimer = null;
-    if (!this.busy) this.respondAndClose(plain(408, 'Request Timeout'));
+    if (!this.busy) this.respondAndClose(plainResponse(408, 'Request Timeout'));
   };
 
   private readonly onTimeout = (): void => {

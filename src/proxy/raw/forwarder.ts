@@ -3,7 +3,7 @@ import {
   type BodyFramer, type RequestHead, type ResponseHead,
 } from '../../http1/index.js';
 import type { Backend } from '../../upstream/backend.js';
-import { backendDown, badGateway, type LocalResponse } from '../error-response.js';
+import { badGateway, noBackendLeft, plainResponse, type LocalResponse } from '../error-response.js';
 import { MAX_RESPONSE_HEAD_BYTES } from '../headers.js';
 import type { ProxyContext } from '../context.js';
 import { beginAttempt, describeError, endAttempt, judge, traceExchange } from '../attempts.js';
@@ -193,8 +193,7 @@ export class Forwarder implements UpstreamOwner {
   private attempt(fresh: Backend | null = null): void {
     const b = fresh ?? this.ctx.upstreams.pick(this.tried);
     if (b === null) {
-      const resource = this.resource();
-      this.replyError(this.lastError === undefined ? backendDown(resource) : badGateway(this.lastError, resource));
+      this.replyError(noBackendLeft(this.lastError, this.path));
       return;
     }
     this.attempts++;
@@ -408,7 +407,7 @@ export class Forwarder implements UpstreamOwner {
       this.attempt();
       return;
     }
-    this.replyError(badGateway(reason, this.resource()));
+    this.replyError(badGateway(reason, this.path));
   }
 
   private malformedResponse(conn: UpstreamConnection, why: string): void {
@@ -416,7 +415,7 @@ export class Forwarder implements UpstreamOwner {
     conn.destroy();
     this.lastError = `malformed response from backend: ${why}`;
     this.finishAttempt(true);
-    this.replyError(badGateway(this.lastError, this.resource()));
+    this.replyError(badGateway(this.lastError, this.path));
   }
 
   /** The response head went out but its body did not finish: the client connection must break. */
@@ -451,7 +450,7 @@ export class Forwarder implements UpstreamOwner {
     this.conn = null;
     if (this.backend !== null) this.finishAttempt(false);
     this.requestDone = false;
-    this.replyError({ status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: `${message}\n` });
+    this.replyError(plainResponse(status, message));
   }
 
   private finishAttempt(failed: boolean): void {
@@ -507,11 +506,6 @@ export class Forwarder implements UpstreamOwner {
 
   private bodyBytesOut(): number {
     return this.responseFramer === this.chunkedResponse ? this.chunkedResponse.dataBytes : this.tx;
-  }
-
-  private resource(): string {
-    const q = this.path.indexOf('?');
-    return q < 0 ? this.path : this.path.slice(0, q);
   }
 
   private trace(): void {
