@@ -29,6 +29,12 @@ export interface Settings {
   loadgen: 'wrk' | 'autocannon' | 'auto';
   /** Extra flags for outrigger, e.g. OUTRIGGER_ARGS='--host-balance round-robin'. */
   outriggerArgs: string[];
+  /** BASELINE=<git ref>: that commit, built by bench/baseline.sh into baselineDir, runs as outrigger-base. */
+  baselineRef: string | null;
+  baselineDir: string | null;
+  /** h2load clients and concurrent streams per client for the h2 rows. */
+  h2Clients: number;
+  h2Streams: number;
 }
 
 function num(name: string, fallback: number): number {
@@ -74,5 +80,9 @@ export function readSettings(): Settings {
     only: words(process.env.TARGETS),
     loadgen,
     outriggerArgs: words(process.env.OUTRIGGER_ARGS),
+    baselineRef: process.env.BASELINE || null,
+    baselineDir: process.env.BASELINE_DIR || null,
+    h2Clients: Math.floor(num('H2_CLIENTS', 16)),
+    h2Streams: Math.floor(num('H2_STREAMS', 10)),
   };
 }

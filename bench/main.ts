@@ -13,6 +13,7 @@ import {
 } from './procs.js';
 import { renderTable, saveRun, type Measured, type RunRecord, type TargetResult } from './report.js';
 import { buildTargets, type Target } from './targets.js';
+import { runH2, verifyPayloadsH2, type H2Result } from './h2.js';
 
 const log = (msg: string): void => console.error(`[bench] ${msg}`);
 
@@ -70,11 +71,49 @@ async function idleConnsRss(s: Settings, addr: string, proxy: Proc): Promise<Non
   }
 }
 
+/** h2load over TLS: small requests (many streams per connection), then 1 MiB bodies. */
+async function measureH2(s: Settings, addr: string, urlPath: string, proxy: Proc | null): Promise<H2Result & { proxyCpuSeconds: number | null }> {
+  const big = urlPath !== '/small';
+  const cpu0 = proxy ? sessionCpuSeconds(proxy.pid) : 0;
+  const r = await runH2(s, {
+    addr, path: urlPath, clients: big ? Math.min(4, s.h2Clients) : s.h2Clients, streams: big ? 4 : s.h2Streams,
+    seconds: s.durationS, warmupSeconds: s.warmupS,
+  });
+  const proxyCpuSeconds = proxy ? sessionCpuSeconds(proxy.pid) - cpu0 : null;
+  await sleep(1000);
+  return { ...r, proxyCpuSeconds };
+}
+
+async function benchH2Target(s: Settings, t: Target, res: TargetResult, expected: Expected[]): Promise<void> {
+  let proc: Proc | null = null;
+  try {
+    proc = await t.start();
+    await sleep(1000);
+    if (proc) res.rssIdleBytes = sessionRssBytes(proc.pid);
+    res.verified = await verifyPayloadsH2(t.addr, expected.filter((e) => e.path !== '/64m'));
+    log(`${t.name}: h2 bytes ok (${res.verified})`);
+    res.h2Small = await measureH2(s, t.addr, '/small', proc);
+    res.h2Big = await measureH2(s, t.addr, '/1m', proc);
+    log(`${t.name}: h2 ${(res.h2Small.requests / res.h2Small.seconds).toFixed(0)} req/s, ` +
+      `${(res.h2Big.bytes / res.h2Big.seconds / 1e6).toFixed(0)} MB/s (1 MiB)`);
+  } catch (err) {
+    res.error = (err as Error).message;
+    log(`${t.name}: FAILED: ${res.error}`);
+  } finally {
+    await stop(proc);
+  }
+}
+
 async function benchTarget(s: Settings, gen: Loadgen, t: Target, round: number, expected: Expected[]): Promise<TargetResult> {
   const res: TargetResult = {
     round, target: t.name, addr: t.addr, what: t.what, error: null, verified: null,
     rssIdleBytes: null, idle: null, rssAfterLoadBytes: null, small: null, big: null, huge: null,
+    protocol: t.protocol, h2Small: null, h2Big: null,
   };
+  if (t.protocol === 'h2') {
+    await benchH2Target(s, t, res, expected);
+    return res;
+  }
   let proc: Proc | null = null;
   try {
     proc = await t.start();
@@ -132,7 +171,9 @@ async function main(): Promise<void> {
       loadgen: gen === 'wrk' ? describe('wrk', ['-v']).split(' ').slice(0, 2).join(' ') : 'autocannon 8.0.0',
       warmup_s: s.warmupS, duration_s: s.durationS, rounds: s.rounds,
       small_conns: s.smallConns, big_conns: s.bigConns, idle_conns: s.idleConns,
+      h2_clients: s.h2Clients, h2_streams: s.h2Streams,
       node: process.version, outrigger: `${gitRev}${dirty ? '+uncommitted-src' : ''}`,
+      ...(s.baselineRef !== null ? { baseline: s.baselineRef } : {}),
       haproxy: describe('haproxy', ['-v']).split(' ').slice(0, 3).join(' '),
       nginx: describe('nginx', ['-v']).replace('nginx version: ', ''),
     },

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { LoadResult } from './load.js';
+import type { H2Result } from './h2.js';
 
 export interface Measured extends LoadResult {
   /** Busy % per core over the measured window (core 0 = proxy, core 1 = load + backends). */
@@ -29,6 +30,14 @@ export interface TargetResult {
   small: Measured | null;
   big: Measured | null;
   huge: Measured | null;
+  /** 'h2' rows are measured with h2load (small and 1 MiB only); absent in records older than the h2 rows. */
+  protocol?: 'h1' | 'h2';
+  h2Small?: H2Measured | null;
+  h2Big?: H2Measured | null;
+}
+
+export interface H2Measured extends H2Result {
+  proxyCpuSeconds: number | null;
 }
 
 export interface RunRecord {
@@ -62,7 +71,7 @@ function spread(xs: number[], digits = 0): string {
 
 export function renderTable(rec: RunRecord): string {
   const rounds = [...new Set(rec.results.map((r) => r.round))];
-  const order = [...new Set(rec.results.map((r) => r.target))];
+  const order = [...new Set(rec.results.filter((r) => r.protocol !== 'h2').map((r) => r.target))];
   const inRound = (round: number, target: string): TargetResult | undefined =>
     rec.results.find((r) => r.round === round && r.target === target && !r.error);
 
@@ -107,13 +116,57 @@ export function renderTable(rec: RunRecord): string {
         `${ratios('direct')} | ${ratios('haproxy')} | ${Math.max(...rows.map(errors))} |`,
     );
   }
+  lines.push(...renderH2Table(rec));
   lines.push('');
   lines.push('Targets:');
-  for (const target of order) {
+  for (const target of [...new Set(rec.results.map((r) => r.target))]) {
     const r = rec.results.find((x) => x.target === target);
     if (r) lines.push(`- ${target} (${r.addr}): ${r.what}`);
   }
   return lines.join('\n');
+}
+
+const h2rps = (m: H2Measured | null | undefined): number => (m && m.seconds > 0 ? m.requests / m.seconds : NaN);
+const h2mbps = (m: H2Measured | null | undefined): number => (m && m.seconds > 0 ? m.bytes / m.seconds / 1e6 : NaN);
+
+/** The HTTP/2 rows (h2load over TLS), ratios against haproxy-h2 of the same round. */
+function renderH2Table(rec: RunRecord): string[] {
+  const h2 = rec.results.filter((r) => r.protocol === 'h2');
+  if (h2.length === 0) return [];
+  const rounds = [...new Set(h2.map((r) => r.round))];
+  const order = [...new Set(h2.map((r) => r.target))];
+  const inRound = (round: number, target: string): TargetResult | undefined =>
+    h2.find((r) => r.round === round && r.target === target && !r.error);
+  const lines = [
+    '',
+    `HTTP/2 over TLS (h2load, ${rec.meta.h2_clients ?? 16} clients × ${rec.meta.h2_streams ?? 10} streams for small; 4 × 4 for 1 MiB):`,
+    '',
+    '| target | h2 small req/s | mean ms | h2 1 MiB MB/s | CPU µs/req | RSS idle MiB | ÷haproxy-h2 small · 1M | errors |',
+    '|---|---:|---:|---:|---:|---:|---|---:|',
+  ];
+  for (const target of order) {
+    const rows = rounds.map((round) => inRound(round, target)).filter((r): r is TargetResult => r !== undefined);
+    if (rows.length === 0) {
+      const failed = h2.find((r) => r.target === target && r.error);
+      lines.push(`| ${target} | failed: ${(failed?.error ?? '?').split('\n')[0]?.replace(/\|/g, '/')} |${' - |'.repeat(6)}`);
+      continue;
+    }
+    const ratio = (f: (r: TargetResult) => number): string =>
+      fmt(median(rows.map((r) => {
+        const base = inRound(r.round, 'haproxy-h2');
+        return base ? f(r) / f(base) : NaN;
+      })), 2);
+    const cpu = (r: TargetResult): number =>
+      r.h2Small?.proxyCpuSeconds != null && r.h2Small.requests > 0 ? (r.h2Small.proxyCpuSeconds / r.h2Small.requests) * 1e6 : NaN;
+    lines.push(
+      `| ${target} | ${spread(rows.map((r) => h2rps(r.h2Small)))} | ${fmt(median(rows.map((r) => r.h2Small?.meanMs ?? NaN)), 2)} | ` +
+        `${fmt(median(rows.map((r) => h2mbps(r.h2Big))))} | ${fmt(median(rows.map(cpu)), 1)} | ` +
+        `${fmt(median(rows.map((r) => mib(r.rssIdleBytes))))} | ` +
+        `${ratio((r) => h2rps(r.h2Small))} · ${ratio((r) => h2mbps(r.h2Big))} | ` +
+        `${Math.max(...rows.map((r) => (r.h2Small?.errors ?? 0) + (r.h2Big?.errors ?? 0)))} |`,
+    );
+  }
+  return lines;
 }
 
 /** One line per target and round, for spreadsheets and diffing. */

@@ -26,4 +26,8 @@ trap cleanup EXIT
 
 bash "$repo/bench/setup.sh"
 [ -f "$repo/dist/bench/main.js" ] || { echo "dist/bench/main.js missing: run npm run build (or npm run bench)" >&2; exit 1; }
+if [ -n "${BASELINE:-}" ]; then
+  BASELINE_DIR=$(bash "$repo/bench/baseline.sh")
+  export BASELINE_DIR
+fi
 node "$repo/dist/bench/main.js"

@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
 need=()
-for pair in nginx:nginx-light haproxy:haproxy wrk:wrk curl:curl taskset:util-linux; do
+for pair in nginx:nginx-light haproxy:haproxy wrk:wrk curl:curl taskset:util-linux h2load:nghttp2-client openssl:openssl; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 
