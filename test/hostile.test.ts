@@ -323,6 +323,19 @@ test('a POST whose backend resets in the middle of the body is not retried', LIM
   assert.equal(good.hits, 0, 'the half-sent body was not sent again elsewhere');
 });
 
+test('a bodiless POST (CreateMultipartUpload) whose backend resets after reading the head: 502, one backend reached', LIMIT, async () => {
+  // RFC 9112 §9.3.1: the backend may have acted on the head, so a retry could create two uploads.
+  const resetter = await backendOf('resetter', (req) => req.socket.resetAndDestroy());
+  const good = await backendOf('good');
+  // Two sites: the first attempt always goes to the resetter; a retry would reach the good one.
+  const o = await outrigger(['--health-path', '/health', '--health-duration', '1h', resetter.url, good.url]);
+  const r = await exchange(`${o.base}/bucket/key?uploads`, { method: 'POST' });
+  assert.equal(r.status, 502, r.body.toString());
+  assert.match(r.body.toString(), /<Code>BadGateway<\/Code>.*<Resource>\/bucket\/key<\/Resource>/);
+  assert.equal(resetter.hits, 1);
+  assert.equal(good.hits, 0, 'the POST was not sent a second time');
+});
+
 function pairsOf(raw: string[]): [string, string][] {
   const out: [string, string][] = [];
   for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);

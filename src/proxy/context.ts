@@ -27,18 +27,6 @@ export interface ProxyContext {
   local(method: string, path: string): LocalResponse | null;
 }
 
-/** Methods whose requests may be sent twice (RFC 9110 §9.2.2), as far as retries go. */
-export function isIdempotent(method: string): boolean {
-  return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'PUT' || method === 'DELETE' || method === 'TRACE';
-}
-
-/** Transport error codes that mean nothing reached the backend: always safe to retry. */
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNECTTIMEOUT', 'EADDRNOTAVAIL']);
-
-export function isConnectError(code: string | undefined): boolean {
-  return code !== undefined && CONNECT_ERRORS.has(code);
-}
-
 /** Origin-form path for a request target; absolute-form is reduced to its path so traffic only ever goes to our backends. */
 export function originForm(target: string): string | null {
   if (target.charCodeAt(0) === 47 /* / */) return target;

@@ -1,4 +1,5 @@
 /** The only place that turns proxy failures into HTTP responses (sidekick's S3-style XML). */
+import type { ProxyError } from './errors.js';
 
 export interface LocalResponse {
   readonly status: number;
@@ -37,9 +38,29 @@ export function badGateway(reason: string, path: string): LocalResponse {
   return { status: 502, headers: XML_HEADERS, body: xmlError('BadGateway', `The remote server returned an error (${reason})`, resourceOf(path)) };
 }
 
+/** A backend did not answer in time (no response head, or a body that stopped moving). */
+export function gatewayTimeout(reason: string, path: string): LocalResponse {
+  return { status: 504, headers: XML_HEADERS, body: xmlError('GatewayTimeout', `The remote server did not respond in time (${reason})`, resourceOf(path)) };
+}
+
+/**
+ * The answer for a request that failed before its response started, read from the typed error:
+ * NO_BACKEND is sidekick's BackendDown, UPSTREAM_TIMEOUT a 504, client errors a plain 4xx, the
+ * rest a BadGateway naming the failure.
+ */
+export function errorAnswer(err: ProxyError, path: string): LocalResponse {
+  switch (err.code) {
+    case 'NO_BACKEND': return backendDown(path);
+    case 'UPSTREAM_TIMEOUT': return gatewayTimeout(err.message, path);
+    case 'CLIENT_BAD_REQUEST': return plainResponse(400, err.message);
+    case 'INTERNAL': return plainResponse(500, 'internal error');
+    default: return badGateway(err.message, path);
+  }
+}
+
 /** No backend is left to try: all down, or the last failure when some were tried. */
-export function noBackendLeft(lastError: string | undefined, path: string): LocalResponse {
-  return lastError === undefined ? backendDown(path) : badGateway(lastError, path);
+export function noBackendLeft(lastError: ProxyError | null, path: string): LocalResponse {
+  return lastError === null ? backendDown(path) : errorAnswer(lastError, path);
 }
 
 /** A short plain-text answer of the proxy's own (400, 405, 408, ...). */

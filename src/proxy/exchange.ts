@@ -2,12 +2,14 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Backend } from '../upstream/backend.js';
-import { badGateway, noBackendLeft, type LocalResponse } from './error-response.js';
+import { errorAnswer, noBackendLeft, type LocalResponse } from './error-response.js';
+import { ProxyError, upstreamSocketError } from './errors.js';
+import { decideRetry } from './retry.js';
 import {
   MAX_RESPONSE_HEAD_BYTES, authority, checkRequestHeaders, clientAddress, downstreamResponseHeaders, headerObject, upstreamRequestHeaders,
 } from './headers.js';
 import type { ProxyContext } from './context.js';
-import { beginAttempt, describeError, endAttempt, judge, traceExchange } from './attempts.js';
+import { beginAttempt, endAttempt, traceExchange } from './attempts.js';
 
 /**
  * Retries after a pooled connection turned out to be closed already. Bounded because each takes
@@ -48,7 +50,8 @@ export class Exchange {
   private rx = 0;
   private tx = 0;
   private status = 0;
-  private lastError: string | undefined;
+  private lastError: ProxyError | null = null;
+  private connected = false;
   private lastBackend = '';
 
   constructor(ctx: ProxyContext, req: http.IncomingMessage, res: http.ServerResponse, path: string) {
@@ -89,6 +92,7 @@ export class Exchange {
       path: b.spec.basePath + this.path, headers: this.headers, setHost: false, maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
     };
     const up = b.spec.protocol === 'https:' ? https.request(options) : http.request(options);
+    this.connected = false;
     this.upstream = up;
     up.once('socket', this.onSocket);
     up.once('response', this.onResponse);
@@ -100,16 +104,15 @@ export class Exchange {
   private readonly onSocket = (socket: Socket): void => {
     const up = this.upstream!;
     if (!socket.connecting) {
+      this.connected = true;
       this.sendBody(up);
       return;
     }
     const timer = setTimeout(() => {
-      const err: TransportError = new Error(`connect timeout after ${this.ctx.connectTimeoutMs} ms`);
-      err.code = 'ECONNECTTIMEOUT';
-      up.destroy(err);
+      up.destroy(new ProxyError('UPSTREAM_CONNECT_TIMEOUT', `connect timeout after ${this.ctx.connectTimeoutMs} ms`));
     }, this.ctx.connectTimeoutMs);
     const connected = 'encrypted' in socket ? 'secureConnect' : 'connect';
-    socket.once(connected, () => { clearTimeout(timer); this.sendBody(up); });
+    socket.once(connected, () => { clearTimeout(timer); this.connected = true; this.sendBody(up); });
     socket.once('close', () => clearTimeout(timer));
   };
 
@@ -158,8 +161,8 @@ export class Exchange {
     ures.once('close', () => {
       // A body cut short must reach the client as a broken response, never as a shorter whole one.
       if (!ures.complete && !this.done) {
-        this.lastError = 'backend closed the response early';
-        this.ctx.upstreams.requestFailed(this.backend!, this.lastError);
+        this.lastError = new ProxyError('UPSTREAM_BODY_BROKEN', 'backend closed the response early');
+        this.ctx.upstreams.requestFailed(this.backend!, this.lastError.message);
         this.finish();
         res.destroy();
       }
@@ -174,14 +177,12 @@ export class Exchange {
   private readonly onUpstreamError = (err: TransportError): void => {
     if (this.done || this.responded) return;
     const b = this.backend!;
-    const verdict = judge({
-      code: err.code, reusedConnection: this.upstream?.reusedSocket === true, bodySent: this.bodyStarted,
-      hasBody: this.hasBody, method: this.req.method ?? '', malformedResponse: err.code?.startsWith('HPE_') === true,
-    });
-    this.release(b, !verdict.staleConnection);
-    this.lastError = describeError(err);
-    if (verdict.markDown) this.ctx.upstreams.requestFailed(b, this.lastError);
-    if (verdict.staleConnection && this.staleRetries < MAX_STALE_RETRIES) {
+    const error = upstreamSocketError(err, this.connected);
+    const verdict = decideRetry({ method: this.req.method ?? '', bodySent: this.bodyStarted, reused: this.upstream?.reusedSocket === true, error: error.code });
+    this.release(b, !verdict.again);
+    this.lastError = error;
+    if (verdict.unhealthy) this.ctx.upstreams.requestFailed(b, error.message);
+    if (verdict.again && this.staleRetries < MAX_STALE_RETRIES) {
       // Nor is it a real attempt: the same backend may take the request again (excluding it left a
       // one-backend site answering 502 to whoever came right after an idle timeout), and the retry
       // budget, which --max-retries can set to 0, is not spent on it.
@@ -190,13 +191,13 @@ export class Exchange {
       this.attempt();
       return;
     }
-    if (verdict.retry && this.attempts < this.ctx.maxAttempts) {
+    if (verdict.elsewhere && this.attempts < this.ctx.maxAttempts) {
       b.stats.recordRetry();
       (this.tried ??= []).push(b);
       this.attempt();
       return;
     }
-    this.reply(badGateway(this.lastError, this.path));
+    this.reply(errorAnswer(error, this.path));
   };
 
   private readonly onClientClose = (): void => {
@@ -243,7 +244,7 @@ export class Exchange {
     const c = this.ctx.console;
     traceExchange(c, {
       backend: this.lastBackend, method: this.req.method ?? '', path: this.path, client: clientAddress(this.req.socket.remoteAddress),
-      status: this.status, startedWall: this.startedAt, startedAt: this.started, ttfbMs: this.ttfb, rx: this.rx, tx: this.tx, error: this.lastError,
+      status: this.status, startedWall: this.startedAt, startedAt: this.started, ttfbMs: this.ttfb, rx: this.rx, tx: this.tx, error: this.lastError?.message,
     }, c.debug ? { requestHeaders: headerObject(this.req.rawHeaders), responseHeaders: this.res.getHeaders() as Record<string, unknown> } : undefined);
   }
 

@@ -3,10 +3,12 @@ import {
   type BodyFramer, type RequestHead, type ResponseHead,
 } from '../../http1/index.js';
 import type { Backend } from '../../upstream/backend.js';
-import { badGateway, noBackendLeft, plainResponse, type LocalResponse } from '../error-response.js';
+import { errorAnswer, noBackendLeft, plainResponse, type LocalResponse } from '../error-response.js';
+import { ProxyError, upstreamSocketError } from '../errors.js';
+import { decideRetry, replayable } from '../retry.js';
 import { MAX_RESPONSE_HEAD_BYTES } from '../headers.js';
 import type { ProxyContext } from '../context.js';
-import { beginAttempt, describeError, endAttempt, judge, traceExchange } from '../attempts.js';
+import { beginAttempt, endAttempt, traceExchange } from '../attempts.js';
 import { clientResponseHead, headerObject, upgradeRequested, upstreamHeaderBlock } from './heads.js';
 import { UpstreamPool, type UpstreamConnection, type UpstreamOwner } from './upstream-pool.js';
 import type { ClientConnection } from './client-connection.js';
@@ -81,7 +83,7 @@ export class Forwarder implements UpstreamOwner {
   private tunnel = false;
   private uploadPaused = false;
   private downloadPaused = false;
-  private lastError: string | undefined;
+  private lastError: ProxyError | null = null;
   /** Only with --debug: the heads as objects for the trace. */
   private debugHeaders: { requestHeaders: Record<string, unknown>; responseHeaders: Record<string, unknown> } | null = null;
 
@@ -111,7 +113,7 @@ export class Forwarder implements UpstreamOwner {
     this.rx = this.tx = this.status = this.ttfb = this.attempts = 0;
     this.staleRetried = false;
     this.tried = null;
-    this.lastError = undefined;
+    this.lastError = null;
     this.lastBackend = '';
     this.debugHeaders = this.ctx.console.debug ? { requestHeaders: headerObject(head), responseHeaders: {} } : null;
     if (this.ctx.startup.open) this.attempt();
@@ -204,7 +206,9 @@ export class Forwarder implements UpstreamOwner {
     this.responseParser.reset();
     this.responsePending = null;
     this.responseFramer = null;
-    const conn = poolOf(b).acquire(this, fresh !== null, this.requestFramer !== null ? MAX_IDLE_FOR_BODY_MS : 0);
+    // A request that cannot be sent twice avoids the connections a backend may be closing.
+    const cannotReplay = !replayable(this.method, this.requestFramer !== null);
+    const conn = poolOf(b).acquire(this, fresh !== null, cannotReplay ? MAX_IDLE_FOR_BODY_MS : 0);
     this.conn = conn;
     const host = this.hostMissing ? `Host: ${b.spec.hostname}:${b.spec.port}\r\n` : '';
     conn.write(`${this.method} ${b.spec.basePath}${this.path} HTTP/1.${this.versionMinor}\r\n${host}${this.headerBlock}\r\n`);
@@ -214,8 +218,7 @@ export class Forwarder implements UpstreamOwner {
 
   private readonly onConnectTimeout = (): void => {
     this.connectTimer = null;
-    const err = Object.assign(new Error(`connect timeout after ${this.ctx.connectTimeoutMs} ms`), { code: 'ECONNECTTIMEOUT' });
-    this.conn?.socket.destroy(err);
+    this.conn?.socket.destroy(new ProxyError('UPSTREAM_CONNECT_TIMEOUT', `connect timeout after ${this.ctx.connectTimeoutMs} ms`));
   };
 
   private clearConnectTimer(): void {
@@ -333,7 +336,7 @@ export class Forwarder implements UpstreamOwner {
     const k = pos < end ? framer.feed(data, pos, end) : 0;
     if (k < 0) {
       // The backend broke its own chunked framing mid-body: the client must see a broken response.
-      this.brokenResponse(conn, 'malformed chunked response body', false);
+      this.brokenResponse(conn, new ProxyError('UPSTREAM_MALFORMED', 'malformed chunked response body'), false);
       return false;
     }
     let flowing = true;
@@ -377,7 +380,7 @@ export class Forwarder implements UpstreamOwner {
     }
     if (this.responseFramer !== null) {
       if (this.responseFramer === closeDelimited && err === null) this.responseComplete(false);
-      else this.brokenResponse(conn, err === null ? 'backend closed the response early' : describeError(err), true);
+      else this.brokenResponse(conn, new ProxyError('UPSTREAM_BODY_BROKEN', err === null ? 'backend closed the response early' : upstreamSocketError(err, true).message, err?.code), true);
       return;
     }
     this.failedBeforeResponse(conn, err);
@@ -385,45 +388,42 @@ export class Forwarder implements UpstreamOwner {
 
   private failedBeforeResponse(conn: UpstreamConnection, err: (Error & { code?: string }) | null): void {
     const b = this.backend!;
-    const reason = err === null ? 'backend closed the connection before answering' : describeError(err);
-    const verdict = judge({
-      code: err?.code ?? 'ECONNCLOSED', reusedConnection: conn.reused, bodySent: this.bodySent,
-      hasBody: this.requestFramer !== null, method: this.method, malformedResponse: false,
-    });
+    const error = upstreamSocketError(err, conn.connected);
+    const decision = decideRetry({ method: this.method, bodySent: this.bodySent, reused: conn.reused, error: error.code });
     this.conn = null;
-    this.lastError = reason;
-    if (verdict.markDown) this.ctx.upstreams.requestFailed(b, reason);
+    this.lastError = error;
+    if (decision.unhealthy) this.ctx.upstreams.requestFailed(b, error.message);
     this.finishAttempt(true);
-    if (verdict.staleConnection && !this.staleRetried) {
+    if (decision.again && !this.staleRetried) {
       // A reconnect to the same backend, not a retry: it does not spend the retry budget.
       this.staleRetried = true;
       this.attempts--;
       this.attempt(b);
       return;
     }
-    if (verdict.retry && this.attempts < this.ctx.maxAttempts) {
+    if ((decision.elsewhere || decision.again) && this.attempts < this.ctx.maxAttempts) {
       b.stats.recordRetry();
       (this.tried ??= []).push(b);
       this.attempt();
       return;
     }
-    this.replyError(badGateway(reason, this.path));
+    this.replyError(errorAnswer(error, this.path));
   }
 
   private malformedResponse(conn: UpstreamConnection, why: string): void {
     this.conn = null;
     conn.destroy();
-    this.lastError = `malformed response from backend: ${why}`;
+    this.lastError = new ProxyError('UPSTREAM_MALFORMED', `malformed response from backend: ${why}`);
     this.finishAttempt(true);
-    this.replyError(badGateway(this.lastError, this.path));
+    this.replyError(errorAnswer(this.lastError, this.path));
   }
 
   /** The response head went out but its body did not finish: the client connection must break. */
-  private brokenResponse(conn: UpstreamConnection, why: string, transport: boolean): void {
+  private brokenResponse(conn: UpstreamConnection, why: ProxyError, transport: boolean): void {
     this.conn = null;
     conn.destroy();
     this.lastError = why;
-    if (transport) this.ctx.upstreams.requestFailed(this.backend!, why);
+    if (transport) this.ctx.upstreams.requestFailed(this.backend!, why.message);
     this.finishAttempt(true);
     this.active = false;
     this.trace();
@@ -495,7 +495,7 @@ export class Forwarder implements UpstreamOwner {
     conn?.destroy();
     // The client's own cancellation never counts against the backend.
     this.finishAttempt(false);
-    if (this.status === 0) this.lastError = 'client closed the connection';
+    if (this.status === 0) this.lastError = new ProxyError('CLIENT_CLOSED', 'client closed the connection');
     this.trace();
   }
 
@@ -511,7 +511,7 @@ export class Forwarder implements UpstreamOwner {
   private trace(): void {
     traceExchange(this.ctx.console, {
       backend: this.lastBackend, method: this.method, path: this.path, client: this.client.clientIp, status: this.status,
-      startedWall: this.startedWall, startedAt: this.startedAt, ttfbMs: this.ttfb, rx: this.bodyBytesIn(), tx: this.bodyBytesOut(), error: this.lastError,
+      startedWall: this.startedWall, startedAt: this.startedAt, ttfbMs: this.ttfb, rx: this.bodyBytesIn(), tx: this.bodyBytesOut(), error: this.lastError?.message,
     }, this.debugHeaders === null ? undefined : this.debugHeaders);
   }
 }
