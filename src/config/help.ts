@@ -19,6 +19,8 @@ const EXAMPLES = `EXAMPLES:
      $ outrigger -p /minio/health/ready -r /minio/health/cluster/read \\
          http://z1-minio{1...4}:9000,http://z2-minio{1...4}:9000 https://dr-minio{1...4}:9000`;
 
+const MAX_FLAG_COLUMN = 30;
+
 /** "--address, -a ADDR", "--trace, -t[=MODE]", "--insecure, -i" */
 function flagColumn(option: AnyOption): string {
   const names = option.short === undefined ? `--${option.long}` : `--${option.long}, -${option.short}`;
@@ -27,23 +29,31 @@ function flagColumn(option: AnyOption): string {
   return option.kind === 'optional' ? `${names}[=${valueName}]` : `${names} ${valueName}`;
 }
 
-/** The default and the env var go on a second line, so the screen fits 100 columns. */
-function details(option: AnyOption): string {
+/**
+ * The default and the env var go on a second line, so the screen fits 100 columns; sidekick's
+ * env name, where an option has one, on a third.
+ */
+function details(option: AnyOption): string[] {
   const parts: string[] = [];
   if (option.kind === 'string' || option.kind === 'optional') {
     parts.push(`default: ${option.defaultText ?? String(option.default)}`);
   }
   if (option.env !== undefined) parts.push(`env: $${option.env}`);
-  return parts.join(', ');
+  const lines = parts.length === 0 ? [] : [parts.join(', ')];
+  if (option.legacyEnv !== undefined) lines.push(`or $${option.legacyEnv}`);
+  return lines;
 }
 
 export function usageText(): string {
   const columns = OPTIONS.map(flagColumn);
-  const width = Math.max(...columns.map((column) => column.length)) + 3;
+  // A few long flags would push every help text right; they get their help on the next line instead.
+  const width = Math.min(Math.max(...columns.map((column) => column.length)), MAX_FLAG_COLUMN) + 3;
   const flags = OPTIONS.map((option, i) => {
-    const first = `  ${(columns[i] ?? '').padEnd(width)}${option.help}`;
-    const second = details(option);
-    return second === '' ? first : `${first}\n  ${' '.repeat(width)}${second}`;
+    const column = columns[i] ?? '';
+    const first = column.length > MAX_FLAG_COLUMN
+      ? `  ${column}\n  ${' '.repeat(width)}${option.help}`
+      : `  ${column.padEnd(width)}${option.help}`;
+    return [first, ...details(option)].join(`\n  ${' '.repeat(width)}`);
   }).join('\n');
   return [
     'NAME:\n  outrigger - a sidecar HTTP load balancer, a drop-in for minio/sidekick',

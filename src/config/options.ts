@@ -10,6 +10,7 @@ import type { Parser } from './result.js';
 import { integerIn, oneOf, parseBool, parseHealthPath } from './values.js';
 import { TLS_VERSIONS, parseFile, parseHostList } from '../tls/values.js';
 import { parseDnsServers } from '../discovery/lookup.js';
+import { parseBucket, parseByteSize, parseCacheEndpoint, parseKeyPrefix, parsePercent, parseSecretText } from '../cache/option-values.js';
 
 /** Config fields that options fill; the sites come from positional arguments. */
 export type OptionKey = Exclude<keyof Config, 'sites' | 'siteArgs'>;
@@ -18,6 +19,8 @@ interface Described {
   readonly long: string;
   readonly short?: string;
   readonly help: string;
+  /** A second env var read when OUTRIGGER_* is unset (sidekick's SIDEKICK_CACHE_* names). */
+  readonly legacyEnv?: string;
 }
 
 /**
@@ -167,6 +170,55 @@ export const OPTION_TABLE: OptionTable = {
   dnsServers: {
     long: 'dns-server', kind: 'repeatable', default: [], parse: parseDnsServers, valueName: 'IP:PORT',
     help: 'use this DNS server for backend names (repeatable, or a,b)',
+  },
+  // Shared HTTP cache on an S3 store (src/cache); off unless --cache-endpoint is given.
+  cacheEndpoint: {
+    long: 'cache-endpoint', kind: 'string', default: undefined, defaultText: 'off', parse: parseCacheEndpoint, valueName: 'URL',
+    legacyEnv: 'SIDEKICK_CACHE_ENDPOINT', help: 'S3 endpoint of the shared cache (http[s]://host:port): cache on',
+  },
+  cacheAccessKey: {
+    long: 'cache-access-key', kind: 'string', default: undefined, defaultText: 'none', parse: parseSecretText('the cache access key'),
+    valueName: 'KEY', legacyEnv: 'SIDEKICK_CACHE_ACCESS_KEY', help: 'access key of the cache store',
+  },
+  cacheSecretKey: {
+    long: 'cache-secret-key', kind: 'string', default: undefined, defaultText: 'none', parse: parseSecretText('the cache secret key'),
+    valueName: 'KEY', legacyEnv: 'SIDEKICK_CACHE_SECRET_KEY', help: 'secret key of the cache store (prefer the env var to argv)',
+  },
+  cacheBucket: {
+    long: 'cache-bucket', kind: 'string', default: undefined, defaultText: 'none', parse: parseBucket, valueName: 'NAME',
+    legacyEnv: 'SIDEKICK_CACHE_BUCKET', help: 'bucket holding the cache (must exist)',
+  },
+  cacheRegion: {
+    long: 'cache-region', kind: 'string', default: 'us-east-1', parse: parseSecretText('the cache region'), valueName: 'REGION',
+    help: 'region of the cache store (SigV4)',
+  },
+  cachePrefix: {
+    long: 'cache-prefix', kind: 'string', default: '', defaultText: 'none', parse: parseKeyPrefix, valueName: 'PREFIX',
+    help: 'key prefix of cache objects in the bucket',
+  },
+  cacheMinSize: {
+    long: 'cache-min-size', kind: 'string', default: 1024 * 1024, defaultText: '1MiB', parse: parseByteSize, valueName: 'SIZE',
+    legacyEnv: 'SIDEKICK_CACHE_MIN_SIZE', help: 'smallest body stored (64MB, 32MiB; 0: any cacheable one)',
+  },
+  cacheHealthDuration: {
+    long: 'cache-health-duration', kind: 'string', default: 60_000, defaultText: '60s', parse: durationMs({ allowZero: false }),
+    valueName: 'DURATION', legacyEnv: 'SIDEKICK_CACHE_HEALTH_DURATION', help: 'how often the cache store is probed (HeadBucket)',
+  },
+  cacheMemory: {
+    long: 'cache-memory', kind: 'string', default: 64 * 1024 * 1024, defaultText: '64MiB', parse: parseByteSize, valueName: 'SIZE',
+    help: 'memory tier for small hot objects in front of the store (0: off)',
+  },
+  cacheServeStaleOnError: {
+    long: 'cache-serve-stale-on-error', kind: 'string', default: 0, defaultText: 'off', parse: durationMs({ allowZero: true }),
+    valueName: 'DURATION', help: 'when no backend answers, serve entries stale by up to this long',
+  },
+  cacheFinishPercent: {
+    long: 'cache-finish-percent', kind: 'string', default: 90, parse: parsePercent, valueName: 'PCT',
+    help: 'a fill whose client left goes on if this much was read',
+  },
+  cacheFinishRemaining: {
+    long: 'cache-finish-remaining', kind: 'string', default: 4 * 1024 * 1024, defaultText: '4MiB', parse: parseByteSize,
+    valueName: 'SIZE', help: '... or if at most this much of the body is left',
   },
   help: { long: 'help', short: 'h', kind: 'action', help: 'show help' },
   version: { long: 'version', short: 'v', kind: 'action', help: 'print the version' },

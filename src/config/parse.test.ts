@@ -42,7 +42,9 @@ describe('parseCommandLine', () => {
       'healthOptimistic', 'healthRise', 'healthFall', 'insecure', 'hostBalance', 'maxRetries', 'shutdownTimeout', 'headerTimeout', 'idleTimeout', 'workers', 'log', 'trace',
       'errors', 'statusCodes', 'quiet', 'json', 'debug', 'sites', 'siteArgs',
       'dnsTtl', 'rrDnsMode', 'dnsServers',
-      'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey'];
+      'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey',
+      'cacheEndpoint', 'cacheAccessKey', 'cacheSecretKey', 'cacheBucket', 'cacheRegion', 'cachePrefix', 'cacheMinSize',
+      'cacheHealthDuration', 'cacheMemory', 'cacheServeStaleOnError', 'cacheFinishPercent', 'cacheFinishRemaining'];
     assert.deepEqual(Object.keys(c).sort(), [...keys].sort());
   });
 

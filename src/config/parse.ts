@@ -6,6 +6,7 @@ import { shortUsage, usageText } from './help.js';
 import { SITES_ENV } from './options.js';
 import { resolveOptions, type Env, type ResolvedOptions } from './resolve.js';
 import { parseSites } from '../sites/parse.js';
+import { cacheOptionErrors } from '../cache/settings.js';
 
 export type ParseOutcome =
   | { readonly kind: 'config'; readonly config: Config }
@@ -26,7 +27,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParseOutcom
   if (scan.version) return { kind: 'version' };
   const options = resolveOptions(scan.given, env);
   const siteArgs = scan.positionals.length > 0 ? [...scan.positionals] : sitesFromEnv(env);
-  const errors = [...scan.errors, ...options.errors];
+  const errors = [...scan.errors, ...options.errors, ...cacheOptionErrors(Object.fromEntries(options.values))];
   if (siteArgs.length === 0) errors.push(NO_SITE);
   const { sites, errors: siteErrors } = parseSites(siteArgs, loopCheckAddress(options));
   errors.push(...siteErrors);

@@ -40,12 +40,12 @@ export function resolveOptions(given: ArgvScan['given'], env: Env): ResolvedOpti
   return { values, errors, failed };
 }
 
-/** A flag given on the command line wins over its env var; an empty env var counts as unset. */
+/** A flag given on the command line wins over its env var, which wins over a legacy one; an empty env var counts as unset. */
 function sourceOf(option: AnyOption, cli: readonly string[] | undefined, env: Env): Source | undefined {
   if (cli !== undefined && cli.length > 0) return { label: `--${option.long}`, texts: cli };
-  const name = option.env;
+  const name = [option.env, option.legacyEnv].find((n) => n !== undefined && (env[n] ?? '').trim() !== '');
   const text = name === undefined ? undefined : env[name];
-  if (name === undefined || text === undefined || text.trim() === '') return undefined;
+  if (name === undefined || text === undefined) return undefined;
   if (option.kind !== 'repeatable') return { label: name, texts: [text] };
   // A list cannot be repeated in one env var, so it is comma-separated there.
   const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');

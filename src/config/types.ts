@@ -89,6 +89,26 @@ export interface Config {
   readonly rrDnsMode: boolean;
   /** --dns-server: each occurrence a list of "ip:port"; none means the system resolver. */
   readonly dnsServers: readonly (readonly string[])[];
+  // Shared HTTP cache (src/cache): on when cacheEndpoint is set.
+  readonly cacheEndpoint: string | undefined;
+  readonly cacheAccessKey: string | undefined;
+  readonly cacheSecretKey: string | undefined;
+  readonly cacheBucket: string | undefined;
+  readonly cacheRegion: string;
+  /** '' or ending in "/". */
+  readonly cachePrefix: string;
+  /** Bytes; 0 stores every cacheable response. */
+  readonly cacheMinSize: number;
+  /** Milliseconds between store probes. */
+  readonly cacheHealthDuration: number;
+  /** Bytes of the memory tier; 0 turns it off. */
+  readonly cacheMemory: number;
+  /** Milliseconds of staleness allowed when every backend fails; 0: only what stale-if-error allows. */
+  readonly cacheServeStaleOnError: number;
+  /** A fill whose client disconnected continues if this percentage was read ... */
+  readonly cacheFinishPercent: number;
+  /** ... or if at most this many bytes remain. */
+  readonly cacheFinishRemaining: number;
   readonly sites: readonly SiteSpec[];
   /** The SITE arguments as given, for SIGHUP reload. */
   readonly siteArgs: readonly string[];

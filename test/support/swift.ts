@@ -1,0 +1,95 @@
+/**
+ * A real S3 store for the cache tests: OpenStack Swift with its s3api middleware, started once per
+ * test run by a detached keeper (swift-keeper.ts) and shared by every test file that asks for it.
+ * Each caller gets its own bucket. Missing Swift binaries give `null` so the caller can skip.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
+import { waitFor } from './wait.js';
+
+export interface SwiftStore {
+  readonly endpoint: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly region: string;
+}
+
+const KEEPER = fileURLToPath(new URL('./swift-keeper.js', import.meta.url));
+const NEEDED = ['/usr/bin/swift-proxy-server', '/usr/bin/swift-object-server', '/usr/bin/swift-container-server',
+  '/usr/bin/swift-account-server', '/usr/bin/swift-ring-builder', '/usr/bin/memcached'];
+
+/** Why Swift cannot run here, or undefined when it can. */
+export function swiftMissing(): string | undefined {
+  const missing = NEEDED.filter((path) => !existsSync(path));
+  return missing.length === 0 ? undefined : `Swift is not installed (missing ${missing.join(', ')}); install swift-proxy swift-object swift-container swift-account memcached`;
+}
+
+/** One store directory per checkout, so two worktrees testing at once do not share buckets or teardown. */
+function storeDir(): string {
+  const id = createHash('sha256').update(KEEPER).digest('hex').slice(0, 12);
+  return join(tmpdir(), `outrigger-swift-${id}`);
+}
+
+let shared: Promise<SwiftStore> | undefined;
+
+/** The running shared store (started if needed); this process counts as a user until it exits. */
+export function sharedSwift(): Promise<SwiftStore> {
+  shared ??= attach();
+  return shared;
+}
+
+async function attach(): Promise<SwiftStore> {
+  const dir = storeDir();
+  mkdirSync(join(dir, 'clients'), { recursive: true });
+  const mark = join(dir, 'clients', String(process.pid));
+  writeFileSync(mark, '');
+  after(() => rmSync(mark, { force: true }));
+  await withLock(join(dir, '..', `${dir.split('/').pop()}.lock`), async () => {
+    if (existsSync(join(dir, 'state.json')) && await answers(dir)) return;
+    rmSync(join(dir, 'state.json'), { force: true });
+    rmSync(join(dir, 'failed'), { force: true });
+    const keeper = spawn(process.execPath, [KEEPER, dir], { detached: true, stdio: 'ignore' });
+    keeper.unref();
+    await waitFor(() => existsSync(join(dir, 'state.json')) || existsSync(join(dir, 'failed')), 150_000, 'Swift to start');
+    if (existsSync(join(dir, 'failed'))) throw new Error(`Swift did not start; logs in ${dir}`);
+  });
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { endpoint: string };
+  return { endpoint: state.endpoint, accessKey: 'test:tester', secretKey: 'testing', region: 'us-east-1' };
+}
+
+async function answers(dir: string): Promise<boolean> {
+  try {
+    const { endpoint } = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { endpoint: string };
+    return (await fetch(`${endpoint}/healthcheck`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** A directory as a lock between test processes; one older than the longest start is taken as abandoned. */
+async function withLock(path: string, work: () => Promise<void>): Promise<void> {
+  await waitFor(() => {
+    try {
+      mkdirSync(path);
+      return true;
+    } catch {
+      try { if (Date.now() - statSync(path).mtimeMs > 180_000) rmdirSync(path); } catch { /* gone meanwhile */ }
+      return false;
+    }
+  }, 200_000, 'the Swift start lock', 100);
+  try {
+    await work();
+  } finally {
+    rmdirSync(path);
+  }
+}
+
+/** A fresh bucket name for one test file. */
+export function uniqueBucket(prefix = 'cache'): string {
+  return `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
