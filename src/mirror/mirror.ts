@@ -1,0 +1,133 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { BackendSpec, SiteSpec } from '../config/types.js';
+import { DurationHistogram } from '../upstream/backend.js';
+import { BodyCopy } from './body-copy.js';
+
+export interface MirrorSettings {
+  /** Share of requests mirrored, 0..1. */
+  readonly sample: number;
+  /** Bodies larger than this are not copied, and their requests not mirrored. */
+  readonly maxBodyBytes: number;
+  /** Mirror requests in flight at most; beyond, requests are not mirrored (a slow mirror backs up here, not in memory). */
+  readonly maxInFlight: number;
+  /** A mirror request taking longer is abandoned. */
+  readonly timeoutMs: number;
+}
+
+/** What happened to mirror copies: read by the metrics endpoint. */
+export class MirrorStats {
+  sent = 0;
+  /** Answers by status code; 0 counts requests that got no answer (refused, reset, timed out). */
+  readonly statuses = new Map<number, number>();
+  readonly latency = new DurationHistogram();
+  /** Not mirrored: over the body bound, too many in flight, or the client's request failed part-way. */
+  skippedBody = 0;
+  skippedBusy = 0;
+  skippedAborted = 0;
+}
+
+/** The request as the client sent it, for the copy. */
+export interface MirroredHead {
+  readonly method: string;
+  /** Origin-form target. */
+  readonly path: string;
+  /** Header names and values in pairs, hop-by-hop fields already removed. */
+  readonly headers: readonly string[];
+}
+
+/**
+ * Shadowing (--mirror SITE): a sampled share of requests is also sent to a mirror site, whose
+ * answer is read and dropped. The copy starts only once the client's whole body has arrived
+ * (within the memory bound) and runs apart from the client's exchange: its latency, errors and
+ * backpressure never reach the client. Mirror backends take turns; they are not health-checked.
+ */
+export class Mirror {
+  readonly stats = new MirrorStats();
+  private readonly settings: MirrorSettings;
+  private readonly targets: readonly BackendSpec[];
+  private readonly random: () => number;
+  private readonly agents: { http: http.Agent; https: https.Agent };
+  private next = 0;
+  private inFlight = 0;
+
+  constructor(site: SiteSpec, settings: MirrorSettings, options: { random?: () => number; insecure?: boolean } = {}) {
+    this.settings = settings;
+    this.targets = site.backends;
+    this.random = options.random ?? Math.random;
+    this.agents = {
+      http: new http.Agent({ keepAlive: true, maxSockets: settings.maxInFlight }),
+      https: new https.Agent({ keepAlive: true, maxSockets: settings.maxInFlight, rejectUnauthorized: options.insecure !== true }),
+    };
+  }
+
+  /** At a request's head: a copy to fill with its body, or null when this request is not mirrored. */
+  begin(): BodyCopy | null {
+    if (this.settings.sample < 1 && this.random() >= this.settings.sample) return null;
+    if (this.inFlight >= this.settings.maxInFlight) {
+      this.stats.skippedBusy++;
+      return null;
+    }
+    return new BodyCopy(this.settings.maxBodyBytes);
+  }
+
+  /** The client's request ended (its body complete): send the copy if it is whole. */
+  send(head: MirroredHead, copy: BodyCopy): void {
+    if (!copy.complete) {
+      this.stats.skippedBody++;
+      return;
+    }
+    if (this.inFlight >= this.settings.maxInFlight) {
+      this.stats.skippedBusy++;
+      return;
+    }
+    const target = this.targets[this.next++ % this.targets.length]!;
+    this.inFlight++;
+    this.stats.sent++;
+    const started = performance.now();
+    let done = false;
+    const finish = (status: number): void => {
+      if (done) return;
+      done = true;
+      this.inFlight--;
+      this.stats.statuses.set(status, (this.stats.statuses.get(status) ?? 0) + 1);
+      this.stats.latency.observe(performance.now() - started);
+    };
+    const body = copy.body();
+    const headers = [...withoutFraming(head.headers), 'Content-Length', String(body.length)];
+    // With headers given as pairs, node:http adds no Host of its own.
+    if (!headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'host')) headers.push('Host', `${target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname}:${target.port}`);
+    const req = (target.protocol === 'https:' ? https : http).request({
+      host: target.hostname, port: target.port, method: head.method, path: target.basePath + head.path, headers,
+      agent: target.protocol === 'https:' ? this.agents.https : this.agents.http, timeout: this.settings.timeoutMs,
+    }, (res) => {
+      res.on('end', () => finish(res.statusCode ?? 0));
+      res.on('error', () => finish(0));
+      res.resume();
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => finish(0));
+    req.end(body);
+  }
+
+  /** The client's request failed before its body was complete: nothing is sent. */
+  abandon(): void {
+    this.stats.skippedAborted++;
+  }
+
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+}
+
+/** The copy carries its body whole, so the client's own framing fields do not apply. */
+function withoutFraming(headers: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    const name = headers[i]!.toLowerCase();
+    if (name === 'content-length' || name === 'transfer-encoding' || name === 'connection' || name === 'expect') continue;
+    out.push(headers[i]!, headers[i + 1]!);
+  }
+  return out;
+}
