@@ -38,11 +38,4 @@ export function parseSecretText(label: string): Parser<string> {
   return (text) => (text.trim() === '' ? fail(`${label} must not be empty`) : ok(text.trim()));
 }
 
-export function parsePercent(text: string): Result<number> {
-  const trimmed = text.trim().replace(/%$/, '');
-  const value = Number(trimmed);
-  if (!/^\d+(?:\.\d+)?$/.test(trimmed) || value > 100) return fail(`${JSON.stringify(text)} is not a percentage 0..100`);
-  return ok(value);
-}
-
 export { parseByteSize };

@@ -92,7 +92,6 @@ describe('cache options', () => {
       [['--cache-bucket', 'Bad_Bucket'], {}, /--cache-bucket: .*not a valid bucket name/],
       [['--cache-memory', 'lots'], {}, /--cache-memory: .*not a size/],
       [['--cache-health-duration', '0'], {}, /--cache-health-duration: .*greater than 0/],
-      [['--cache-finish-percent', '101'], {}, /--cache-finish-percent/],
       [['--cache-serve-stale-on-error', 'forever'], {}, /--cache-serve-stale-on-error: .*not a duration/],
     ];
     for (const [args, env, pattern] of cases) {

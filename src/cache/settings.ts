@@ -12,12 +12,10 @@ export interface CacheSettings {
   readonly healthIntervalMs: number;
   readonly memoryBytes: number;
   readonly staleOnErrorMs: number;
-  readonly finishPercent: number;
-  readonly finishRemaining: number;
 }
 
 type CacheFields = Pick<Config, 'cacheEndpoint' | 'cacheAccessKey' | 'cacheSecretKey' | 'cacheBucket' | 'cacheRegion' | 'cachePrefix'
-  | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheServeStaleOnError' | 'cacheFinishPercent' | 'cacheFinishRemaining'>;
+  | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheServeStaleOnError'>;
 
 const NEEDED = [
   ['cacheAccessKey', '--cache-access-key (or SIDEKICK_CACHE_ACCESS_KEY)'],
@@ -44,7 +42,5 @@ export function cacheSettings(config: CacheFields): CacheSettings | undefined {
     healthIntervalMs: config.cacheHealthDuration,
     memoryBytes: config.cacheMemory,
     staleOnErrorMs: config.cacheServeStaleOnError,
-    finishPercent: config.cacheFinishPercent,
-    finishRemaining: config.cacheFinishRemaining,
   };
 }

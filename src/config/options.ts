@@ -10,7 +10,7 @@ import type { Parser } from './result.js';
 import { integerIn, oneOf, parseBool, parseHealthPath } from './values.js';
 import { TLS_VERSIONS, parseFile, parseHostList } from '../tls/values.js';
 import { parseDnsServers } from '../discovery/lookup.js';
-import { parseBucket, parseByteSize, parseCacheEndpoint, parseKeyPrefix, parsePercent, parseSecretText } from '../cache/option-values.js';
+import { parseBucket, parseByteSize, parseCacheEndpoint, parseKeyPrefix, parseSecretText } from '../cache/option-values.js';
 
 /** Config fields that options fill; the sites come from positional arguments. */
 export type OptionKey = Exclude<keyof Config, 'sites' | 'siteArgs'>;
@@ -211,14 +211,6 @@ export const OPTION_TABLE: OptionTable = {
   cacheServeStaleOnError: {
     long: 'cache-serve-stale-on-error', kind: 'string', default: 0, defaultText: 'off', parse: durationMs({ allowZero: true }),
     valueName: 'DURATION', help: 'when no backend answers, serve entries stale by up to this long',
-  },
-  cacheFinishPercent: {
-    long: 'cache-finish-percent', kind: 'string', default: 90, parse: parsePercent, valueName: 'PCT',
-    help: 'a fill whose client left goes on if this much was read',
-  },
-  cacheFinishRemaining: {
-    long: 'cache-finish-remaining', kind: 'string', default: 4 * 1024 * 1024, defaultText: '4MiB', parse: parseByteSize,
-    valueName: 'SIZE', help: '... or if at most this much of the body is left',
   },
   help: { long: 'help', short: 'h', kind: 'action', help: 'show help' },
   version: { long: 'version', short: 'v', kind: 'action', help: 'print the version' },

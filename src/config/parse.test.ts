@@ -44,7 +44,7 @@ describe('parseCommandLine', () => {
       'dnsTtl', 'rrDnsMode', 'dnsServers',
       'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey',
       'cacheEndpoint', 'cacheAccessKey', 'cacheSecretKey', 'cacheBucket', 'cacheRegion', 'cachePrefix', 'cacheMinSize',
-      'cacheHealthDuration', 'cacheMemory', 'cacheServeStaleOnError', 'cacheFinishPercent', 'cacheFinishRemaining'];
+      'cacheHealthDuration', 'cacheMemory', 'cacheServeStaleOnError'];
     assert.deepEqual(Object.keys(c).sort(), [...keys].sort());
   });
 

@@ -105,10 +105,6 @@ export interface Config {
   readonly cacheMemory: number;
   /** Milliseconds of staleness allowed when every backend fails; 0: only what stale-if-error allows. */
   readonly cacheServeStaleOnError: number;
-  /** A fill whose client disconnected continues if this percentage was read ... */
-  readonly cacheFinishPercent: number;
-  /** ... or if at most this many bytes remain. */
-  readonly cacheFinishRemaining: number;
   readonly sites: readonly SiteSpec[];
   /** The SITE arguments as given, for SIGHUP reload. */
   readonly siteArgs: readonly string[];
