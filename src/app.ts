@@ -10,6 +10,8 @@ import type { ProxyContext, StartupGate } from './proxy/context.js';
 import { backendDown, type LocalResponse } from './proxy/error-response.js';
 import type { Engine } from './proxy/engine.js';
 import { RawEngine } from './proxy/raw/raw-engine.js';
+import { FilterChain } from './proxy/filters.js';
+import type { ProxyFilter } from './proxy/pipeline.js';
 import { DnsDiscovery } from './discovery/dns-discovery.js';
 import { lookupFor } from './discovery/lookup.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
@@ -87,19 +89,21 @@ export class App {
 
   private proxyContext(startup: StartupGate): ProxyContext {
     const upstreams = this.upstreams;
-    const retries = this.config.maxRetries ?? upstreams.largestSite();
+    // Outrigger's own endpoints answer first; later filters (cache, rate limits) follow.
+    const local: ProxyFilter = { name: 'local-endpoints', untraced: true, request: (req) => this.local(req.target) };
     return {
       upstreams,
+      chooser: { pick: (_req, exclude) => upstreams.pick(exclude) },
+      filters: new FilterChain([local]),
       console: this.console,
       startup,
-      maxAttempts: retries + 1,
+      maxRetries: this.config.maxRetries,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       proto: this.tls.serving !== null ? 'https' : 'http',
-      local: (method, path) => this.local(method, path),
     };
   }
 
-  private local(_method: string, path: string): LocalResponse | null {
+  private local(path: string): LocalResponse | null {
     // Runs for every request: an exact compare first, prefix checks only for the rarer query forms.
     if (path === METRICS_PATH || (path.startsWith(METRICS_PATH) && path.charCodeAt(METRICS_PATH.length) === 63 /* ? */)) {
       return this.metrics.response();

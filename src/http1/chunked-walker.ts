@@ -24,6 +24,12 @@ export interface ChunkedWalkerOptions {
   readonly collectTrailers?: boolean;
 }
 
+/** Receives the data bytes of a chunked body as spans of the buffers it was fed (no framing, no copy). */
+export interface SpanSink {
+  /** buf[start, end) is chunk data; only valid during the call. */
+  span(buf: Buffer, start: number, end: number): void;
+}
+
 /** Largest size that can take one more hex digit and stay a safe integer. */
 const MAX_SIZE_BEFORE_DIGIT = 2 ** 49 - 1;
 
@@ -37,6 +43,8 @@ export class ChunkedWalker implements BodyFramer {
   readonly trailers: TrailerCollector | null;
   readonly maxLineBytes: number;
   readonly maxTrailerBytes: number;
+  /** When set, feed() reports every run of data bytes to it as it walks (for taps and HTTP/2 clients). */
+  sink: SpanSink | null = null;
   readonly #side: Side;
   #state = S_SIZE_START;
   #size = 0;
@@ -69,6 +77,7 @@ export class ChunkedWalker implements BodyFramer {
       const st = this.#state;
       if (st === S_DATA) {
         const n = end - i < this.#remaining ? end - i : this.#remaining;
+        if (this.sink !== null && n > 0) this.sink.span(buf as Buffer, i, i + n);
         i += n;
         this.#remaining -= n;
         if (this.#remaining === 0) this.#state = S_DATA_CR;

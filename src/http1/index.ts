@@ -15,7 +15,7 @@ export type { RequestHeadParserOptions } from './request-parser.js';
 export { ResponseHead } from './response-head.js';
 export { ResponseHeadParser } from './response-parser.js';
 export { ChunkedWalker } from './chunked-walker.js';
-export type { ChunkedWalkerOptions } from './chunked-walker.js';
+export type { ChunkedWalkerOptions, SpanSink } from './chunked-walker.js';
 export { TRAILER_STRIDE, TrailerCollector } from './trailer-collector.js';
 export { CloseDelimitedBody, FixedLengthBody } from './body-framer.js';
 export type { BodyFramer } from './body-framer.js';

@@ -1,6 +1,7 @@
 import type { Console } from '../observe/console.js';
 import type { UpstreamSet } from '../upstream/upstream-set.js';
-import type { LocalResponse } from './error-response.js';
+import type { FilterChain } from './filters.js';
+import type { BackendChooser } from './pipeline.js';
 
 /** Holds requests that arrive before the first round of health checks has finished. */
 export interface StartupGate {
@@ -10,21 +11,28 @@ export interface StartupGate {
 }
 
 /**
- * Everything a forwarding engine needs from the rest of Outrigger. This is the narrow interface
- * between policy (which backend, when to retry, what to log) and the engine that moves bytes, so
- * the engine can be replaced without touching balancing, health or observability.
+ * Everything the forwarding core needs from the rest of Outrigger: the narrow interface between
+ * policy (which backend, which filters, what to log) and the code that moves bytes.
  */
 export interface ProxyContext {
+  /** Health reports (requestFailed) and the size of the live backend set (the default retry budget). */
   readonly upstreams: UpstreamSet;
+  /** Phase 3: which backend takes an attempt. */
+  readonly chooser: BackendChooser;
+  /** Phases 2, 5, 6, 7: local endpoints first, then cache, rate limits, ... */
+  readonly filters: FilterChain;
   readonly console: Console;
   readonly startup: StartupGate;
-  /** Attempts per request, the first included. */
-  readonly maxAttempts: number;
+  /** --max-retries; undefined: one attempt per backend of the largest site, counted when a retry is considered. */
+  readonly maxRetries: number | undefined;
   readonly connectTimeoutMs: number;
   /** 'http' or 'https', for X-Forwarded-Proto. */
   readonly proto: string;
-  /** Outrigger's own endpoints (/v1/health, ...): a response, or null to proxy the request. */
-  local(method: string, path: string): LocalResponse | null;
+}
+
+/** Attempts a request may make, the first included: follows the live backend set. */
+export function attemptsAllowed(ctx: ProxyContext): number {
+  return (ctx.maxRetries ?? ctx.upstreams.largestSite()) + 1;
 }
 
 /** Origin-form path for a request target; absolute-form is reduced to its path so traffic only ever goes to our backends. */

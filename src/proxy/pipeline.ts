@@ -123,6 +123,8 @@ export interface Outcome {
  */
 export interface ProxyFilter {
   readonly name: string;
+  /** Requests this filter answers are not traced (Outrigger's own endpoints: health probes would flood the trace). */
+  readonly untraced?: boolean;
   /**
    * Phase 2. Return an Answer to respond without a backend, null to go on. A promise (a cache
    * lookup) holds the request meanwhile; its body stays unread until the filter decides.
@@ -143,48 +145,61 @@ export interface BackendChooser {
 }
 
 /**
- * Where the core writes a response: one implementation over an HTTP/1.1 client connection, one
- * over an HTTP/2 stream. The core never touches a socket or a stream of the client directly.
+ * Where the core writes a response: one implementation over an HTTP/1.1 client connection
+ * (src/proxy/raw/client-connection.ts), one over an HTTP/2 stream (src/proxy/h2/stream-downstream.ts).
+ * The core never touches a client socket or stream directly.
  */
 export interface Downstream {
   readonly protocol: ClientProtocol;
   /**
    * True when the client takes the backend's HTTP/1.1 body bytes as they are, chunk framing
-   * included (the zero-copy relay); false when it needs data spans and trailers (HTTP/2).
+   * included (the zero-copy relay), and sends its body framed the same way; false when it needs
+   * data spans and trailers (HTTP/2) and sends bare data.
    */
   readonly rawFraming: boolean;
-  /** An interim response (100 Continue, 103 Early Hints); fields are a name/value flat list. */
-  interim(status: number, fields: readonly string[]): void;
+  /** An interim response (100 Continue, 103 Early Hints) from the backend; parsed in place, valid during the call. */
+  interim(head: ResponseHead): void;
   /**
    * The backend's final response head, parsed in place: valid only during the call. The adapter
-   * applies the response header rules for its protocol. Returns false
+   * applies the response header rules for its protocol (src/proxy/header-rules.ts). Returns false
    * when the client cannot carry this head (the core then aborts).
    */
   relayHead(head: ResponseHead): boolean;
   /**
    * A head made here (an Answer). `length`: the body length when known, -1 when it is not
-   * (chunked on HTTP/1.1, plain DATA frames on HTTP/2).
+   * (close-delimited on HTTP/1.1, plain DATA frames on HTTP/2). `reusable`: the client's
+   * connection may carry another request after this answer.
    */
-  answerHead(status: number, headers: Record<string, string>, length: number): void;
-  /** Body bytes. False when the client is slow: the core stops its source until drained(). */
+  answerHead(status: number, headers: Record<string, string>, length: number, reusable: boolean): void;
+  /** Body bytes (data only when rawFraming is false). False when the client is slow: wait for drained(). */
   body(data: Buffer): boolean;
-  /** A write still references `data` (the core must not reuse that buffer for the next read). */
+  /** The end of one batch of writes (one upstream read): send what was held back to coalesce writes. */
+  flush(): void;
+  /** A write still references the last data given to body(): its buffer must not be reused. */
   readonly holdsData: boolean;
+  /** Trailer fields (name/value flat list), only when rawFraming is false. */
   trailers(fields: readonly string[]): void;
-  /** The response ended cleanly. `reusable`: the client may send another request on this connection. */
+  /** The response ended cleanly. `reusable`: the whole request was read, the connection may carry another. */
   end(reusable: boolean): void;
   /** The response cannot be completed: the client must see it broken, never as a shorter whole one. */
   abort(): void;
+  /** Stop / restart reading the client's request body (upload backpressure). */
+  pauseRequest(): void;
+  resumeRequest(): void;
+  /** HTTP/1.1 only: the connection now carries an upgraded protocol; returns bytes already received behind the handshake. */
+  upgraded(): Buffer | null;
 }
 
-/** What a Downstream's adapter reports back to the core about the client side. */
+/** What a Downstream's adapter reports to the core (src/proxy/forwarder.ts) about the client side. */
 export interface DownstreamEvents {
-  /** Request body bytes (data only for HTTP/2, framed bytes for HTTP/1.1). Returns how many belonged to the request. */
+  /** Request body bytes (framed as sent for HTTP/1.1, bare data for HTTP/2). Returns how many belonged to the request. */
   requestData(chunk: Buffer): number;
-  /** The client ended its request body (HTTP/2 END_STREAM), with trailers when it sent some. */
+  /** HTTP/2: the client ended its body (END_STREAM), with trailers (name/value flat list) when it sent some. */
   requestEnd(trailers: readonly string[] | null): void;
   /** The client can take more response bytes. */
-  drained(): void;
+  clientDrained(): void;
+  /** HTTP/1.1: the client half-closed its side. */
+  clientEnded(): void;
   /** The client went away. */
-  closed(): void;
+  clientClosed(): void;
 }

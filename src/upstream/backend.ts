@@ -1,6 +1,4 @@
 import dns from 'node:dns';
-import http from 'node:http';
-import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { BackendSpec } from '../config/types.js';
 import { DEFAULT_BACKEND_TLS, type BackendTls } from '../tls/backend-tls.js';
@@ -117,7 +115,6 @@ export class Backend {
   readonly siteIndex: number;
   readonly url: string;
   readonly healthUrl: string;
-  readonly agent: http.Agent;
   /**
    * Resolves spec.hostname for a new connection (net/tls `lookup` option) from the address book,
    * or to spec.address when pinned; undefined for IP literals and when there is no book. The host
@@ -153,20 +150,6 @@ export class Backend {
     this.verifyTls = !options.insecure;
     this.tls = options.tls ?? DEFAULT_BACKEND_TLS;
     this.lookup = backendLookup(spec, options.addresses);
-    const poolOptions = {
-      lookup: this.lookup,
-      keepAlive: true,
-      // sidekick keeps up to 1024 idle connections per host and closes them after 15 s idle.
-      maxFreeSockets: 1024,
-      timeout: 15_000,
-      scheduling: 'lifo' as const,
-    };
-    this.agent = spec.protocol === 'https:'
-      ? new https.Agent({
-        ...poolOptions, rejectUnauthorized: !options.insecure, secureContext: this.tls.secureContext,
-        servername: isIpLiteral(spec.hostname) ? undefined : spec.hostname,
-      })
-      : new http.Agent(poolOptions);
   }
 
   /** Take the backend out of rotation. Returns true when this changed its state. */
@@ -213,14 +196,11 @@ export class Backend {
     return 'down';
   }
 
-  /** The raw engine's connection pool for this backend, created on first use. */
-  pool: { destroy(): void } | null = null;
+  /** The connection pool for this backend (src/proxy/raw/upstream-pool.ts), created on first use. */
+  pool: { closeIdle(): void; drain(): void } | null = null;
 
-  /** Bumped when the host name's addresses change; a raw connection from an older epoch is not pooled again. */
+  /** Bumped when the host name's addresses change; a connection from an older epoch is not pooled again. */
   addressEpoch = 0;
-  /** node:http sockets busy when the addresses changed: closed instead of pooled once free. */
-  private readonly retiring = new WeakSet<object>();
-  private retireHooked = false;
 
   /**
    * The host name now resolves differently: close idle connections now and busy ones when they
@@ -228,22 +208,21 @@ export class Backend {
    */
   retireConnections(): void {
     this.addressEpoch++;
-    this.pool?.destroy();
-    if (!this.retireHooked) {
-      this.retireHooked = true;
-      // Runs after the agent's own 'free' listener has pooled the socket; closing it unpools it.
-      this.agent.on('free', (socket: object & { destroy(): void }) => {
-        if (this.retiring.has(socket)) socket.destroy();
-      });
-    }
-    for (const list of Object.values(this.agent.freeSockets)) for (const s of list ?? []) s.destroy();
-    for (const list of Object.values(this.agent.sockets)) for (const s of list ?? []) this.retiring.add(s);
+    this.pool?.closeIdle();
   }
 
-  /** Close pooled connections; used when the backend leaves the configuration. */
+  /**
+   * The backend left the configuration: requests in flight on it finish, its idle connections
+   * close now, and every connection in use closes when its exchange ends instead of going back
+   * to the pool. Nothing is cut.
+   */
+  drain(): void {
+    this.pool?.drain();
+  }
+
+  /** At shutdown: the same as drain (client connections still open are cut by the engine). */
   destroy(): void {
-    this.agent.destroy();
-    this.pool?.destroy();
+    this.pool?.drain();
   }
 }
 

@@ -102,7 +102,8 @@ export class UpstreamSet {
 
   /**
    * Swap in a new site list (SIGHUP). Backends whose URL and site are unchanged keep their
-   * object, pool and health state, so a reload opens no window of 502s; the rest are closed.
+   * object, pool and health state, so a reload opens no window of 502s; removed ones drain
+   * (requests in flight on them finish, their idle connections close).
    */
   replace(specs: readonly SiteSpec[]): { added: Backend[]; removed: Backend[] } {
     const previous = this.backends();
@@ -111,7 +112,7 @@ export class UpstreamSet {
     const removed = previous.filter((b) => !current.includes(b));
     const added = current.filter((b) => !previous.includes(b));
     this.sites = sites;
-    for (const b of removed) b.destroy();
+    for (const b of removed) b.drain();
     return { added, removed };
   }
 

@@ -1,9 +1,11 @@
 import type net from 'node:net';
-import { Body, RequestHeadParser, serializeResponseHead, type RequestHead } from '../../http1/index.js';
+import { Body, RequestHeadParser, serializeResponseHead, type RequestHead, type ResponseHead } from '../../http1/index.js';
 import { plainResponse, type LocalResponse } from '../error-response.js';
-import { clientAddress } from '../headers.js';
+import { clientAddress, h1ClientResponseHead, h1UpstreamHeaderBlock, headerObject, upgradeRequested } from '../header-rules.js';
 import type { ProxyContext } from '../context.js';
-import { Forwarder } from './forwarder.js';
+import { Forwarder } from '../forwarder.js';
+import { ProxyRequest } from '../request.js';
+import type { Downstream } from '../pipeline.js';
 
 /** Limits against slow or hostile clients. */
 export interface ClientLimits {
@@ -24,10 +26,14 @@ export interface ClientHost {
 }
 
 /**
- * One client connection: parses request heads strictly, hands each request to the forwarder,
- * and only parses the next pipelined request once the current response has ended.
+ * One HTTP/1.1 client connection: parses request heads strictly, hands each request to the
+ * forwarding core, and only parses the next pipelined request once the current response has
+ * ended. It is the core's Downstream for this connection: response heads are rewritten from the
+ * backend's lines, body bytes written as they came.
  */
-export class ClientConnection {
+export class ClientConnection implements Downstream {
+  readonly protocol = 'http/1.1';
+  readonly rawFraming = true;
   readonly socket: net.Socket;
   readonly host: ClientHost;
   readonly clientIp: string;
@@ -43,13 +49,19 @@ export class ClientConnection {
   private ended = false;
   /** parseNext's loop is running. */
   private parsing = false;
+  /** The current request's client speaks HTTP/1.1 and allows keep-alive. */
+  private keepAliveClient = true;
+  private versionMinor = 1;
+  /** The response in progress ends the connection (its head said Connection: close). */
+  private closeAfter = false;
+  private corked = false;
 
   constructor(socket: net.Socket, host: ClientHost) {
     this.socket = socket;
     this.host = host;
     this.clientIp = clientAddress(socket.remoteAddress);
     this.parser = new RequestHeadParser({ maxHeadSize: host.limits.maxHeadSize });
-    this.forwarder = new Forwarder(this, host.ctx);
+    this.forwarder = new Forwarder(host.ctx, this);
     socket.setNoDelay(true);
     socket.setTimeout(host.limits.idleTimeoutMs);
     socket.on('data', this.onData);
@@ -83,7 +95,7 @@ export class ClientConnection {
 
   /** Bytes while a request is active: its body (or tunnel) first, the rest held for later. */
   private toForwarder(chunk: Buffer): void {
-    const used = this.forwarder.requestBody(chunk);
+    const used = this.forwarder.requestData(chunk);
     if (used === chunk.length) return;
     this.stash(used === 0 ? chunk : chunk.subarray(used));
   }
@@ -140,26 +152,85 @@ export class ClientConnection {
       this.respondAndClose(plainResponse(405, 'CONNECT is not supported'));
       return false;
     }
-    const local = this.host.ctx.local(head.method, head.path);
-    if (local !== null) {
-      this.busy = false;
-      const close = head.bodyKind !== Body.NONE || !head.keepAlive || this.host.draining;
-      this.writeLocal(local, close);
-      if (close) {
-        // The body of a local request is never read: bytes of it that arrive later must not be
-        // parsed as a request of their own (they were, and reached a backend).
-        this.closing = true;
-        this.socket.end();
-        return false;
-      }
-      return true;
-    }
-    this.forwarder.start(head);
+    const ctx = this.host.ctx;
+    const req = new ProxyRequest({
+      protocol: 'http/1.1', method: head.method, target: head.path, authority: head.host, clientIp: this.clientIp,
+      hasBody: head.bodyKind !== Body.NONE, headerBlock: h1UpstreamHeaderBlock(head, { clientIp: this.clientIp, proto: ctx.proto }),
+      hostMissing: head.hostStart < 0, versionMinor: head.versionMinor,
+    });
+    if (ctx.console.debug) req.debugHeaders = { requestHeaders: headerObject(head), responseHeaders: {} };
+    this.keepAliveClient = head.keepAlive && head.versionMinor === 1;
+    this.versionMinor = head.versionMinor;
+    this.closeAfter = false;
+    this.forwarder.start(req, head.bodyKind, head.contentLength, upgradeRequested(head));
+    // Answered at once and the connection is ending: the bytes behind the head are not read.
+    return !this.closing || this.busy;
+  }
+
+  // ---- Downstream ----
+
+  interim(h: ResponseHead): void {
+    if (this.versionMinor === 1) this.socket.write(h1ClientResponseHead(h, false), 'latin1');
+  }
+
+  relayHead(h: ResponseHead): boolean {
+    this.closeAfter = !this.keepAliveClient || h.bodyKind === Body.CLOSE || this.host.draining;
+    // The head and the first body bytes leave in one write (flush() uncorks).
+    this.socket.cork();
+    this.corked = true;
+    this.socket.write(h1ClientResponseHead(h, this.closeAfter), 'latin1');
     return true;
   }
 
+  answerHead(status: number, headers: Record<string, string>, length: number, reusable: boolean): void {
+    this.closeAfter = !reusable || !this.keepAliveClient || this.host.draining || length < 0;
+    const list: string[] = [];
+    for (const k in headers) list.push(k, headers[k]!);
+    if (length >= 0) list.push('Content-Length', String(length));
+    if (this.closeAfter) list.push('Connection', 'close');
+    this.socket.cork();
+    this.corked = true;
+    this.socket.write(serializeResponseHead(status, list));
+  }
+
+  body(data: Buffer): boolean {
+    return this.socket.write(data);
+  }
+
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  get holdsData(): boolean {
+    return this.socket.writableLength > 0;
+  }
+
+  trailers(): void {
+    // Raw framing: trailers travel inside the relayed chunked body.
+  }
+
+  end(reusable: boolean): void {
+    this.flush();
+    this.requestDone(this.closeAfter || !reusable);
+  }
+
+  abort(): void {
+    this.corked = false;
+    this.socket.destroy();
+  }
+
+  pauseRequest(): void {
+    this.socket.pause();
+  }
+
+  resumeRequest(): void {
+    this.socket.resume();
+  }
+
   /** Bytes received behind the current request (an upgraded connection's first frames). */
-  takePending(): Buffer | null {
+  upgraded(): Buffer | null {
     const p = this.pending;
     this.pending = null;
     // stash() may have paused reading for these bytes (over maxPipelined); they now go to the
@@ -168,8 +239,8 @@ export class ClientConnection {
     return p;
   }
 
-  /** The forwarder finished its response; `close` says the connection cannot carry another. */
-  requestDone(close: boolean): void {
+  /** The response ended; `close` says the connection cannot carry another. */
+  private requestDone(close: boolean): void {
     this.busy = false;
     if (close || this.closing || this.host.draining) {
       // Whatever else the client sends on this connection is not parsed any more.
@@ -183,7 +254,7 @@ export class ClientConnection {
   }
 
   /** Answer a locally generated response on this connection. */
-  writeLocal(r: LocalResponse, close: boolean): void {
+  private writeLocal(r: LocalResponse, close: boolean): void {
     const headers: string[] = [];
     for (const k in r.headers) headers.push(k, r.headers[k]!);
     headers.push('Content-Length', String(Buffer.byteLength(r.body)));

@@ -3,7 +3,7 @@ import type { ListenAddress } from '../../config/types.js';
 import type { Engine } from '../engine.js';
 import type { ProxyContext } from '../context.js';
 import { ClientConnection, type ClientHost, type ClientLimits } from './client-connection.js';
-import { H2Bridge } from '../../tls/h2.js';
+import { H2Sessions } from '../h2/h2-sessions.js';
 import type { ServingTls } from '../../tls/serving.js';
 
 const LIMITS: ClientLimits = {
@@ -24,7 +24,7 @@ export class RawEngine implements Engine, ClientHost {
   private readonly server: net.Server;
   private readonly connections = new Set<ClientConnection>();
   /** HTTP/2 connections: only over TLS, when the client asks for 'h2' by ALPN. */
-  private readonly h2: H2Bridge | null;
+  private readonly h2: H2Sessions | null;
 
   /** `serving`: listen with TLS (--cert/--key, --auto-tls-host); the same ClientConnection runs on each TLSSocket. */
   constructor(ctx: ProxyContext, limits: Partial<ClientLimits> = {}, serving: ServingTls | null = null) {
@@ -32,7 +32,7 @@ export class RawEngine implements Engine, ClientHost {
     this.limits = { ...LIMITS, ...limits };
     // allowHalfOpen: a client that shuts down its sending side still receives its answers.
     const netOptions = { allowHalfOpen: true, noDelay: true };
-    this.h2 = serving === null ? null : new H2Bridge(ctx, { idleTimeoutMs: this.limits.idleTimeoutMs, maxHeaderListSize: 2 * this.limits.maxHeadSize });
+    this.h2 = serving === null ? null : new H2Sessions(ctx, { idleTimeoutMs: this.limits.idleTimeoutMs, maxHeaderListSize: 2 * this.limits.maxHeadSize });
     this.server = serving === null
       ? net.createServer(netOptions, this.onConnection)
       : serving.createServer(netOptions, this.onConnection, this.h2, (message) => ctx.console.info(message));

@@ -14,7 +14,7 @@ const MAX_READ = 1024 * 1024;
 const MAX_IDLE = 1024;
 const IDLE_TIMEOUT_MS = 15_000;
 
-/** What a connection reports to the exchange that currently owns it. */
+/** What a connection reports to the request (the forwarding core) that currently owns it. */
 export interface UpstreamOwner {
   onUpstreamConnect(conn: UpstreamConnection): void;
   /**
@@ -150,6 +150,7 @@ export class UpstreamConnection {
 export class UpstreamPool {
   private readonly backend: Backend;
   private readonly idle: UpstreamConnection[] = [];
+  private draining = false;
 
   constructor(backend: Backend) {
     this.backend = backend;
@@ -180,7 +181,7 @@ export class UpstreamPool {
 
   putIdle(conn: UpstreamConnection): void {
     // An older address epoch: the host name's answer changed since this connection was made.
-    if (conn.closed || this.idle.length >= MAX_IDLE || conn.addressEpoch !== this.backend.addressEpoch) {
+    if (conn.closed || this.draining || this.idle.length >= MAX_IDLE || conn.addressEpoch !== this.backend.addressEpoch) {
       conn.destroy();
       return;
     }
@@ -192,7 +193,22 @@ export class UpstreamPool {
     if (i >= 0) this.idle.splice(i, 1);
   }
 
-  destroy(): void {
+  /** Close the idle connections (busy ones go on and are pooled again when done). */
+  closeIdle(): void {
     for (const c of this.idle.splice(0)) c.destroy();
+  }
+
+  /**
+   * The backend is leaving: idle connections close now, busy ones finish their exchange and then
+   * close instead of going back to the pool. In-flight requests are never cut.
+   */
+  drain(): void {
+    this.draining = true;
+    this.closeIdle();
+  }
+
+  /** drain() was called. */
+  get isDraining(): boolean {
+    return this.draining;
   }
 }

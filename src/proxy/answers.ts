@@ -1,0 +1,38 @@
+/**
+ * Sends an Answer (a response made here: local endpoints, errors, stored responses) to a
+ * Downstream. A string or Buffer body goes at once; a stream body is read with the client's
+ * backpressure (the core calls resume() when the client drains).
+ */
+import type { Readable } from 'node:stream';
+import type { Answer, Downstream } from './pipeline.js';
+
+/** A stream answer in progress: the core resumes it when the client drains and destroys it if the client leaves. */
+export interface AnswerStream {
+  readonly body: Readable;
+}
+
+/**
+ * Writes `a`; `done(complete)` runs when its body has been handed over (at once for a string
+ * body) or has failed. Returns the stream being read, or null.
+ */
+export function sendAnswer(down: Downstream, a: Answer, reusable: boolean, done: (complete: boolean) => void): Readable | null {
+  const body = a.body;
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    down.answerHead(a.status, a.headers, bytes.length, reusable);
+    if (bytes.length > 0) down.body(bytes);
+    down.flush();
+    done(true);
+    return null;
+  }
+  const length = 'length' in a ? a.length : -1;
+  down.answerHead(a.status, a.headers, length, reusable && length >= 0);
+  let sent = 0;
+  body.on('data', (chunk: Buffer) => {
+    sent += chunk.length;
+    if (!down.body(chunk)) body.pause();
+  });
+  body.once('end', () => done(length < 0 || sent === length));
+  body.once('error', () => done(false));
+  return body;
+}

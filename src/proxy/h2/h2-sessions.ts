@@ -1,0 +1,82 @@
+/**
+ * HTTP/2 connections: a node:http2 server that never listens itself takes each connection the
+ * TLS server negotiated 'h2' on (src/tls/serving.ts) and hands every stream to the forwarding
+ * core through a StreamDownstream. Sessions are tracked for idle timeouts and drain.
+ */
+import http2 from 'node:http2';
+import type net from 'node:net';
+import type { ProxyContext } from '../context.js';
+import { StreamDownstream } from './stream-downstream.js';
+
+export interface H2Limits {
+  /** A session with no open stream is closed after this long without traffic. */
+  readonly idleTimeoutMs: number;
+  /** Largest request header list accepted (HPACK-decoded, as SETTINGS_MAX_HEADER_LIST_SIZE counts it). */
+  readonly maxHeaderListSize: number;
+}
+
+export class H2Sessions {
+  private readonly ctx: ProxyContext;
+  private readonly limits: H2Limits;
+  private readonly server: http2.Http2Server;
+  /** Open sessions and how many streams each has open. */
+  private readonly sessions = new Map<http2.Http2Session, number>();
+  private draining = false;
+
+  constructor(ctx: ProxyContext, limits: H2Limits) {
+    this.ctx = ctx;
+    this.limits = limits;
+    this.server = http2.createServer({ settings: { maxHeaderListSize: limits.maxHeaderListSize } });
+    this.server.on('session', this.onSession);
+    this.server.on('stream', this.onStream);
+  }
+
+  /** Open connections (sessions). */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  accept(socket: net.Socket): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    this.server.emit('connection', socket);
+  }
+
+  /** GOAWAY to every session: streams in flight finish, no new ones start, each closes when done. */
+  drain(): void {
+    this.draining = true;
+    for (const s of this.sessions.keys()) s.close();
+  }
+
+  /** Cut every session still open; returns how many there were. */
+  destroyAll(): number {
+    const n = this.sessions.size;
+    for (const s of this.sessions.keys()) s.destroy();
+    return n;
+  }
+
+  private readonly onSession = (session: http2.ServerHttp2Session): void => {
+    this.sessions.set(session, 0);
+    session.once('close', () => this.sessions.delete(session));
+    session.on('error', () => {}); // the session is destroyed; its streams hear 'close'
+    session.setTimeout(this.limits.idleTimeoutMs, () => {
+      if ((this.sessions.get(session) ?? 0) === 0) session.close();
+    });
+    if (this.draining) session.close();
+  };
+
+  private readonly onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
+    const session: http2.Http2Session = stream.session!;
+    this.sessions.set(session, (this.sessions.get(session) ?? 0) + 1);
+    stream.once('close', () => {
+      if (!this.sessions.has(session)) return;
+      const open = this.sessions.get(session)! - 1;
+      this.sessions.set(session, open);
+      // The idle timer only fires once per quiet spell: arm it again (same listener) when the last stream ends.
+      if (open === 0 && !session.closed) session.setTimeout(this.limits.idleTimeoutMs);
+    });
+    new StreamDownstream(this.ctx, stream).start(this.ctx, headers, rawHeaders);
+  };
+}
