@@ -15,6 +15,8 @@ import type { ProxyFilter } from './proxy/pipeline.js';
 import { DnsDiscovery } from './discovery/dns-discovery.js';
 import { lookupFor } from './discovery/lookup.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
+import { GossipAgent } from './gossip/agent.js';
+import { gossipSettings } from './gossip/settings.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -52,6 +54,8 @@ export class App {
   readonly liveView: LiveView | null;
   /** Served certificate and backend TLS, loaded at start by main (src/tls/setup.ts). */
   readonly tls: TlsSetup;
+  /** The gossip member (--gossip-bind, --join), started by main through startGossip(). */
+  gossip: GossipAgent | null = null;
 
   /** `terminal`: stdout when it is a TTY, else null. */
   constructor(config: Config, terminal: Terminal | null, tls: TlsSetup = NO_TLS) {
@@ -106,7 +110,11 @@ export class App {
   private local(path: string): LocalResponse | null {
     // Runs for every request: an exact compare first, prefix checks only for the rarer query forms.
     if (path === METRICS_PATH || (path.startsWith(METRICS_PATH) && path.charCodeAt(METRICS_PATH.length) === 63 /* ? */)) {
-      return this.metrics.response();
+      const r = this.metrics.response();
+      return this.gossip === null ? r : { ...r, body: r.body + this.gossip.metricsText() };
+    }
+    if (this.gossip !== null && (path === '/v1/members' || path.startsWith('/v1/members?'))) {
+      return { status: 200, headers: { 'Content-Type': 'application/json' }, body: this.gossip.membersJson() };
     }
     if (path !== '/v1/health' && !path.startsWith('/v1/health?')) return this.certificates(path);
     if (this.upstreams.anyReady()) return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'OK\n' };
@@ -132,8 +140,17 @@ export class App {
     return [];
   }
 
+  /** Bind the gossip member and start joining; throws if the address cannot be bound. */
+  async startGossip(): Promise<void> {
+    const settings = gossipSettings(this.config);
+    if (settings === undefined) return;
+    this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.console.info(message); });
+  }
+
   async shutdown(timeoutMs: number): Promise<number> {
     this.liveView?.stop();
+    // Leave first, so peers see "left" at once rather than a failure later.
+    await this.gossip?.stop(Math.min(timeoutMs, 3000));
     this.health.stop();
     this.dns.stop();
     const cut = await this.engine.drain(timeoutMs);

@@ -100,6 +100,13 @@ async function runServer(config: Config, setup: TlsSetup): Promise<void> {
     process.stderr.write(`outrigger: cannot listen on ${config.address.host}:${config.address.port}: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  try {
+    await app.startGossip();
+  } catch (err) {
+    const b = config.gossipBind;
+    process.stderr.write(`outrigger: cannot start gossip${b ? ` on ${b.host}:${b.port}` : ''}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   let metricsServer: MetricsServer | null = null;
   if (worker) {
     // The primary serves --metrics-address with every worker's readings summed.

@@ -30,7 +30,8 @@ describe('option table', () => {
     // These show a phrase ("the health path", "off") rather than a value.
     const described = new Set(['read-health-path', 'health-port', 'max-retries', 'trace', 'metrics-address',
       'cert', 'key', 'auto-tls-host', 'cacert', 'client-cert', 'client-key',
-      'cache-endpoint', 'cache-access-key', 'cache-secret-key', 'cache-bucket', 'cache-prefix', 'cache-serve-stale-on-error']);
+      'cache-endpoint', 'cache-access-key', 'cache-secret-key', 'cache-bucket', 'cache-prefix', 'cache-serve-stale-on-error',
+      'gossip-bind', 'gossip-advertise', 'cluster-name', 'node-name']);
     for (const option of OPTIONS) {
       if (option.kind === 'action' || option.kind === 'repeatable' || described.has(option.long)) continue;
       const shown = option.defaultText ?? String(option.default);

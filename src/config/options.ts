@@ -10,6 +10,8 @@ import type { Parser } from './result.js';
 import { integerIn, oneOf, parseBool, parseHealthPath } from './values.js';
 import { TLS_VERSIONS, parseFile, parseHostList } from '../tls/values.js';
 import { parseDnsServers } from '../discovery/lookup.js';
+import { hostname } from 'node:os';
+import { parseClusterName, parseGossipAddress, parseGossipKey, parseNodeName, parseSeed } from '../gossip/values.js';
 import { parseBucket, parseByteSize, parseCacheEndpoint, parseKeyPrefix, parseSecretText } from '../cache/option-values.js';
 
 /** Config fields that options fill; the sites come from positional arguments. */
@@ -211,6 +213,35 @@ export const OPTION_TABLE: OptionTable = {
   cacheServeStaleOnError: {
     long: 'cache-serve-stale-on-error', kind: 'string', default: 0, defaultText: 'off', parse: durationMs({ allowZero: true }),
     valueName: 'DURATION', help: 'when no backend answers, serve entries stale by up to this long',
+  },
+  // Gossip membership (src/gossip), wire-compatible with HashiCorp memberlist; off unless bound or joining.
+  gossipBind: {
+    long: 'gossip-bind', kind: 'string', default: undefined, defaultText: 'off', parse: parseGossipAddress,
+    valueName: 'ADDR', help: 'gossip on this UDP+TCP address (port 7946 if left out)',
+  },
+  gossipAdvertise: {
+    long: 'gossip-advertise', kind: 'string', default: undefined, defaultText: 'bind address', parse: parseGossipAddress,
+    valueName: 'ADDR', help: 'address other members use to reach this one',
+  },
+  join: {
+    long: 'join', kind: 'repeatable', default: [], parse: parseSeed, valueName: 'HOST:PORT', legacyEnv: 'SIDECAR_SEEDS',
+    help: 'gossip seed to join, retried until one answers',
+  },
+  clusterName: {
+    long: 'cluster-name', kind: 'string', default: undefined, defaultText: 'none', parse: parseClusterName, valueName: 'NAME',
+    help: 'refuse members of other clusters (memberlist label)',
+  },
+  nodeName: {
+    long: 'node-name', kind: 'string', default: hostname(), defaultText: 'the host name', parse: parseNodeName, valueName: 'NAME',
+    help: 'this member\'s name in the cluster',
+  },
+  gossipKeys: {
+    long: 'gossip-key', kind: 'repeatable', default: [], parse: parseGossipKey, valueName: 'KEY',
+    help: 'AES key, base64 or hex (repeat to rotate: first encrypts)',
+  },
+  gossipProfile: {
+    long: 'gossip-profile', kind: 'string', default: 'lan', parse: oneOf(['lan', 'wan'] as const), valueName: 'PROFILE',
+    help: 'memberlist timings: lan (DefaultLANConfig) or wan',
   },
   help: { long: 'help', short: 'h', kind: 'action', help: 'show help' },
   version: { long: 'version', short: 'v', kind: 'action', help: 'print the version' },

@@ -44,7 +44,8 @@ describe('parseCommandLine', () => {
       'dnsTtl', 'rrDnsMode', 'dnsServers',
       'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey',
       'cacheEndpoint', 'cacheAccessKey', 'cacheSecretKey', 'cacheBucket', 'cacheRegion', 'cachePrefix', 'cacheMinSize',
-      'cacheHealthDuration', 'cacheMemory', 'cacheServeStaleOnError'];
+      'cacheHealthDuration', 'cacheMemory', 'cacheServeStaleOnError',
+      'gossipBind', 'gossipAdvertise', 'join', 'clusterName', 'nodeName', 'gossipKeys', 'gossipProfile'];
     assert.deepEqual(Object.keys(c).sort(), [...keys].sort());
   });
 

@@ -7,6 +7,7 @@ import { SITES_ENV } from './options.js';
 import { resolveOptions, type Env, type ResolvedOptions } from './resolve.js';
 import { parseSites } from '../sites/parse.js';
 import { cacheOptionErrors } from '../cache/settings.js';
+import { gossipOptionErrors } from '../gossip/settings.js';
 
 export type ParseOutcome =
   | { readonly kind: 'config'; readonly config: Config }
@@ -27,7 +28,8 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParseOutcom
   if (scan.version) return { kind: 'version' };
   const options = resolveOptions(scan.given, env);
   const siteArgs = scan.positionals.length > 0 ? [...scan.positionals] : sitesFromEnv(env);
-  const errors = [...scan.errors, ...options.errors, ...cacheOptionErrors(Object.fromEntries(options.values))];
+  const errors = [...scan.errors, ...options.errors, ...cacheOptionErrors(Object.fromEntries(options.values)),
+    ...gossipOptionErrors(Object.fromEntries(options.values))];
   if (siteArgs.length === 0) errors.push(NO_SITE);
   const { sites, errors: siteErrors } = parseSites(siteArgs, loopCheckAddress(options));
   errors.push(...siteErrors);

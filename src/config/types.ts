@@ -105,6 +105,19 @@ export interface Config {
   readonly cacheMemory: number;
   /** Milliseconds of staleness allowed when every backend fails; 0: only what stale-if-error allows. */
   readonly cacheServeStaleOnError: number;
+  // Gossip membership (src/gossip): on when gossipBind or join is set.
+  /** UDP+TCP address of the gossip member; undefined with no --join: gossip off. */
+  readonly gossipBind: ListenAddress | undefined;
+  /** Address other members reach us at; undefined: the bind address or the first private IPv4. */
+  readonly gossipAdvertise: ListenAddress | undefined;
+  /** Seeds to join (also SIDECAR_SEEDS, comma-separated). */
+  readonly join: readonly ListenAddress[];
+  /** memberlist label: members of another cluster are refused. undefined: none (memberlist 0.2.2 compatible). */
+  readonly clusterName: string | undefined;
+  readonly nodeName: string;
+  /** Base64 or hex AES keys; the first encrypts, all decrypt (rotation). */
+  readonly gossipKeys: readonly string[];
+  readonly gossipProfile: 'lan' | 'wan';
   readonly sites: readonly SiteSpec[];
   /** The SITE arguments as given, for SIGHUP reload. */
   readonly siteArgs: readonly string[];

@@ -140,7 +140,7 @@ export class MembershipState {
     node.state = d.node === d.from ? 'left' : 'dead';
     node.stateChange = ctx.clock.now();
     if (node.state === 'dead') ctx.stats.deaths++;
-    ctx.log('info', `gossip: ${d.node} is ${node.state}`);
+    ctx.log('debug', `gossip: ${d.node} is ${node.state}`);
     ctx.events?.notifyLeave(snapshot(node));
   }
 

@@ -1,0 +1,34 @@
+/** The gossip member's view of the configuration, and the checks that need several options at once. */
+import type { Config } from '../config/types.js';
+import type { GossipSettings } from './agent.js';
+import { parseKey } from './codec/crypto.js';
+import { GOSSIP_PORT } from './values.js';
+
+type GossipFields = Pick<Config, 'gossipBind' | 'gossipAdvertise' | 'join' | 'clusterName' | 'nodeName' | 'gossipKeys' | 'gossipProfile' | 'workers'>;
+
+const on = (c: Partial<GossipFields>): boolean => c.gossipBind !== undefined || (c.join?.length ?? 0) > 0;
+
+export function gossipOptionErrors(values: Partial<GossipFields>): string[] {
+  const errors: string[] = [];
+  if (on(values) && (values.workers ?? 1) > 1) {
+    errors.push('gossip (--gossip-bind, --join) runs in a single process for now: it cannot be combined with --workers > 1');
+  }
+  if (!on(values) && ((values.gossipKeys?.length ?? 0) > 0 || values.clusterName !== undefined || values.gossipAdvertise !== undefined)) {
+    errors.push('--gossip-key, --cluster-name and --gossip-advertise need --gossip-bind or --join');
+  }
+  return errors;
+}
+
+/** undefined when gossip is off. */
+export function gossipSettings(c: GossipFields): GossipSettings | undefined {
+  if (!on(c)) return undefined;
+  return {
+    bind: c.gossipBind ?? { host: '', port: GOSSIP_PORT },
+    advertise: c.gossipAdvertise,
+    seeds: c.join,
+    nodeName: c.nodeName,
+    clusterName: c.clusterName ?? '',
+    keys: c.gossipKeys.map(parseKey),
+    profile: c.gossipProfile,
+  };
+}
