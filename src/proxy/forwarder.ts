@@ -498,7 +498,8 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, SpanSink {
     this.conn = null;
     req.error = error;
     if (decision.unhealthy) this.ctx.upstreams.requestFailed(b, error.message);
-    this.finishAttempt(true);
+    // A stale pooled connection is not an error of the backend's.
+    this.finishAttempt(!decision.again);
     if (decision.again && !req.staleRetried) {
       // A reconnect to the same backend, not a retry: it does not spend the retry budget.
       req.staleRetried = true;

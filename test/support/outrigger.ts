@@ -28,8 +28,8 @@ export class Outrigger {
 
   /** Wait for the "listening on" line and learn the port. */
   async ready(timeoutMs = 10_000): Promise<this> {
-    await waitFor(() => /listening on http:\/\/\S+:(\d+)/.test(this.stdout) || this.proc.exitCode !== null, timeoutMs, 'outrigger to listen');
-    const m = /listening on http:\/\/\S+:(\d+)/.exec(this.stdout);
+    await waitFor(() => /listening on https?:\/\/\S+:(\d+)/.test(this.stdout) || this.proc.exitCode !== null, timeoutMs, 'outrigger to listen');
+    const m = /listening on https?:\/\/\S+:(\d+)/.exec(this.stdout);
     if (m === null) throw new Error(`outrigger did not start (exit ${this.proc.exitCode}):\n${this.stderr}${this.stdout}`);
     this.port = Number(m[1]);
     return this;
