@@ -74,7 +74,7 @@ export class App {
     this.metrics = new Metrics(this.upstreams);
     this.upstreams.onChange((c) => this.console.stateChange(c));
     this.health = new HealthChecker(this.upstreams, config);
-    this.dns.follow(this.upstreams, ({ added, removed }) => void this.health.sync(added, removed));
+    this.dns.follow(this.upstreams);
     if (this.console.tracing === 'all' || this.console.tracing === 'minio') {
       this.health.onProbe = (b, r) => {
         if (!this.console.wantsTrace('minio', r.status)) return;
@@ -134,7 +134,6 @@ export class App {
     if (errors.length > 0) return errors;
     // New host names are looked up before the swap, so new backends are probed at an address.
     void this.dns.reload(sites).then(({ added, removed }) => {
-      void this.health.sync(added, removed);
       this.console.info(`reloaded: ${added.length} backends added, ${removed.length} removed`);
     });
     return [];

@@ -24,8 +24,8 @@ function upstreamsFor(sites: string[]): UpstreamSet {
 }
 
 function set(b: Backend, status: 'up' | 'down'): void {
-  b.probed = true;
-  b.online = status === 'up';
+  b.health.probed = true;
+  b.health.online = status === 'up';
 }
 
 const frame = (backends: readonly Backend[], o: Partial<FrameOptions> = {}): string[] =>

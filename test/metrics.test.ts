@@ -237,7 +237,7 @@ describe('Metrics, in process', () => {
     const [h1, h2] = upstreams.backends() as [import('../src/upstream/backend.js').Backend, import('../src/upstream/backend.js').Backend];
     h1.stats.recordLatency(7);
     h1.stats.rxBytes = 10;
-    h2.probed = true;
+    h2.health.probed = true;
     const now = Date.now();
     const copy = JSON.parse(JSON.stringify(upstreams.backends().map(readBackend))) as ReturnType<typeof readBackend>[];
     assert.equal(renderBackends(copy, now), renderBackends(upstreams.backends(), now));

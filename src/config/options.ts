@@ -99,7 +99,7 @@ export const OPTION_TABLE: OptionTable = {
     parse: durationMs({ allowZero: false }), valueName: 'DURATION', help: 'health check interval (5, 5s, 500ms, 1m)',
   },
   healthTimeout: {
-    long: 'health-timeout', kind: 'string', default: 10_000, defaultText: '10s',
+    long: 'health-timeout', kind: 'string', default: 2_000, defaultText: '2s',
     parse: durationMs({ allowZero: false }), valueName: 'DURATION', help: 'timeout of one health check',
   },
   healthOptimistic: flag('health-optimistic', 'stop probing healthy backends until a request to one fails'),

@@ -22,7 +22,7 @@ describe('parseCommandLine', () => {
     assert.equal(c.readHealthPath, '/');
     assert.equal(c.healthPort, 0);
     assert.equal(c.healthDuration, 5000);
-    assert.equal(c.healthTimeout, 10_000);
+    assert.equal(c.healthTimeout, 2_000, 'a hung backend is found within about two probe intervals (issue 13.8)');
     assert.equal(c.shutdownTimeout, 30_000);
     assert.equal(c.healthOptimistic, false);
     assert.equal(c.healthRise, 1);
@@ -83,7 +83,7 @@ describe('parseCommandLine', () => {
 
   it('reads every flag syntax, interleaved with SITEs, and "--"', () => {
     const c = config(parseCommandLine(
-      ['a:9000', '--address', ':9001', '-p=ready', '-health-duration', '2', 'b:9000', '-health-timeout=500ms', '-i', '--', 'c:9000'], {}));
+      ['a:9000', '--address', ':9001', '-p=/ready', '-health-duration', '2', 'b:9000', '-health-timeout=500ms', '-i', '--', 'c:9000'], {}));
     assert.deepEqual(c.address, { host: '', port: 9001 });
     assert.equal(c.healthPath, '/ready');
     assert.equal(c.readHealthPath, '/ready');

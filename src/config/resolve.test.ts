@@ -11,7 +11,7 @@ describe('resolveOptions', () => {
     assert.deepEqual(errors, []);
     assert.deepEqual(values.get('address'), { host: '', port: 8080 });
     assert.equal(values.get('healthDuration'), 5000);
-    assert.equal(values.get('healthTimeout'), 10_000);
+    assert.equal(values.get('healthTimeout'), 2_000);
     assert.equal(values.get('shutdownTimeout'), 30_000);
     assert.equal(values.get('hostBalance'), 'least');
     assert.equal(values.get('maxRetries'), undefined);
@@ -19,7 +19,7 @@ describe('resolveOptions', () => {
     assert.deepEqual(values.get('statusCodes'), []);
   });
   it('reads env vars', () => {
-    const { values, errors } = resolve([], { OUTRIGGER_HEALTH_PATH: 'ready', OUTRIGGER_HOST_BALANCE: 'random', OUTRIGGER_TRACE: 'minio' });
+    const { values, errors } = resolve([], { OUTRIGGER_HEALTH_PATH: '/ready', OUTRIGGER_HOST_BALANCE: 'random', OUTRIGGER_TRACE: 'minio' });
     assert.deepEqual(errors, []);
     assert.equal(values.get('healthPath'), '/ready');
     assert.equal(values.get('hostBalance'), 'random');
@@ -49,7 +49,7 @@ describe('resolveOptions', () => {
   });
   it('defaults the read health path to the health path', () => {
     assert.equal(resolve(['-p', '/minio/health/ready']).values.get('readHealthPath'), '/minio/health/ready');
-    assert.equal(resolve(['-p', '/a', '-r', 'b']).values.get('readHealthPath'), '/b');
+    assert.equal(resolve(['-p', '/a', '-r', '/b']).values.get('readHealthPath'), '/b');
     assert.equal(resolve([], { OUTRIGGER_HEALTH_PATH: '/env' }).values.get('readHealthPath'), '/env');
     assert.equal(resolve(['-p', '/a'], { OUTRIGGER_READ_HEALTH_PATH: '/r' }).values.get('readHealthPath'), '/r');
   });

@@ -43,7 +43,12 @@ describe('oneOf', () => {
 
 describe('parseHealthPath', () => {
   it('keeps a leading slash', () => assert.deepEqual(parseHealthPath('/minio/health/ready'), { ok: true, value: '/minio/health/ready' }));
-  it('adds a missing leading slash', () => assert.deepEqual(parseHealthPath('minio/health/ready'), { ok: true, value: '/minio/health/ready' }));
+  // Issue 13.10: "ready" was silently turned into "/ready".
+  it('refuses a path without its leading slash, naming the fix', () => {
+    const r = parseHealthPath('minio/health/ready');
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? '' : r.reason, /must start with "\/" \(did you mean "\/minio\/health\/ready"\?\)/);
+  });
   it('turns empty into "/"', () => assert.deepEqual(parseHealthPath(''), { ok: true, value: '/' }));
   it('rejects spaces and control characters', () => {
     assert.equal(parseHealthPath('/a b').ok, false);

@@ -36,12 +36,15 @@ export function oneOf<const T extends string>(choices: readonly T[]): Parser<T> 
 
 /**
  * A health path goes verbatim into an HTTP request line, so whitespace and control
- * characters are refused here rather than surfacing later as a failed probe.
- * A missing leading "/" is added, as sidekick does.
+ * characters are refused here rather than surfacing later as a failed probe. A path without its
+ * leading "/" is refused with the fix spelled out: sidekick added the slash silently, which hid
+ * typos such as a host name pasted into the path.
  */
 export function parseHealthPath(text: string): Result<string> {
   if (/[\s\u0000-\u001f\u007f]/.test(text)) {
     return fail(`${JSON.stringify(text)} must not contain spaces or control characters`);
   }
-  return ok(text.startsWith('/') ? text : `/${text}`);
+  if (text === '') return ok('/');
+  if (!text.startsWith('/')) return fail(`${JSON.stringify(text)} must start with "/" (did you mean "/${text}"?)`);
+  return ok(text);
 }

@@ -27,7 +27,6 @@ export class DnsDiscovery {
   private readonly options: DnsDiscoveryOptions;
   private configured: readonly SiteSpec[];
   private upstreams: UpstreamSet | null = null;
-  private onReplace: ((change: BackendChange) => void) | null = null;
   /** Until start() has applied the first answers, changes are left to it. */
   private live = false;
   /** A reload applies the answers itself once its new names are looked up. */
@@ -60,10 +59,9 @@ export class DnsDiscovery {
     });
   }
 
-  /** The set to keep in step; `onReplace` hears what a refresh added and removed (for HealthChecker.sync). */
-  follow(upstreams: UpstreamSet, onReplace: (change: BackendChange) => void): void {
+  /** The set to keep in step (the health checker follows the set's membership itself). */
+  follow(upstreams: UpstreamSet): void {
     this.upstreams = upstreams;
-    this.onReplace = onReplace;
   }
 
   /**
@@ -107,8 +105,7 @@ export class DnsDiscovery {
       if (b.spec.address === undefined && set.has(b.spec.hostname)) b.retireConnections();
     }
     if (!this.options.rrDnsMode || !this.live || this.reloading > 0) return;
-    const change = upstreams.replace(this.sites());
-    if (change.added.length > 0 || change.removed.length > 0) this.onReplace?.(change);
+    upstreams.replace(this.sites());
   }
 }
 

@@ -5,11 +5,15 @@ import { probe, type ProbeResult } from './probe.js';
 
 type HealthOptions = Pick<Config, 'healthDuration' | 'healthTimeout' | 'healthOptimistic' | 'healthRise' | 'healthFall' | 'insecure'>;
 
+/** The share of the interval added at random to each wait. */
+const JITTER = 0.5;
+
 export type ProbeListener = (backend: Backend, result: ProbeResult) => void;
 
 /**
  * Active readiness checks: every backend is probed at once, then again after a wait drawn
- * uniformly from [d, 2d) so a fleet of sidecars does not probe in lockstep. In optimistic mode a
+ * uniformly from [d, 1.5d) so a fleet of sidecars does not probe in lockstep, while a hung
+ * backend (no answer within the timeout) is still found within about two intervals. In optimistic mode a
  * healthy backend is left alone until a request error takes it down.
  */
 export class HealthChecker {
@@ -18,23 +22,27 @@ export class HealthChecker {
   private readonly timers = new Map<Backend, NodeJS.Timeout>();
   private readonly probing = new Set<Backend>();
   private stopped = false;
+  private started = false;
   onProbe: ProbeListener | null = null;
 
+  /** Follows the set by itself: new backends are probed at once, removed ones forgotten, a failed request re-checked at once. */
   constructor(upstreams: UpstreamSet, options: HealthOptions) {
     this.upstreams = upstreams;
     this.options = options;
-    upstreams.onChange((change) => {
-      if (change.status === 'down' && change.source === 'request') this.schedule(change.backend, 0);
+    upstreams.onSuspicion((b) => this.schedule(b, 0));
+    upstreams.onMembership(({ added, removed }) => {
+      if (this.started) void this.sync(added, removed);
     });
   }
 
   /** Probe every backend now; resolves when each has answered once (the first round). */
   start(): Promise<void> {
+    this.started = true;
     return Promise.all(this.upstreams.backends().map((b) => this.check(b))).then(() => undefined);
   }
 
-  /** After a reload: probe new backends now, forget removed ones. Resolves after the new ones' first probe. */
-  sync(added: readonly Backend[], removed: readonly Backend[]): Promise<void> {
+  /** Probe new backends now (carried-over health is re-confirmed), forget removed ones. Resolves after the new ones' first probe. */
+  private sync(added: readonly Backend[], removed: readonly Backend[]): Promise<void> {
     for (const b of removed) this.cancel(b);
     return Promise.all(added.map((b) => this.check(b))).then(() => undefined);
   }
@@ -71,7 +79,7 @@ export class HealthChecker {
     this.onProbe?.(b, result);
     if (this.options.healthOptimistic && b.online) return;
     const d = this.options.healthDuration;
-    this.schedule(b, d + Math.random() * d);
+    this.schedule(b, d + Math.random() * d * JITTER);
   }
 
   private isCurrent(b: Backend): boolean {

@@ -2,9 +2,10 @@ import dns from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import type { BackendSpec } from '../config/types.js';
 import { DEFAULT_BACKEND_TLS, type BackendTls } from '../tls/backend-tls.js';
+import { HealthState } from './health-state.js';
 
 /** Why a backend changed state, for logs. */
-export type StateSource = 'probe' | 'request';
+export type StateSource = 'probe' | 'request' | 'ejection';
 
 /**
  * Upper bounds (milliseconds) of the fixed histogram buckets shared by every backend; the metrics
@@ -92,6 +93,8 @@ export interface BackendOptions {
   readonly addresses?: AddressBook | undefined;
   /** --cacert and --client-cert/--client-key, loaded once at start (src/tls); Node's defaults when absent. */
   readonly tls?: BackendTls | undefined;
+  /** The endpoint's health, carried over from an earlier backend of the same endpoint (HealthTable). */
+  readonly health?: HealthState | undefined;
 }
 
 export interface ConnectAddress {
@@ -106,15 +109,16 @@ export interface AddressBook {
 }
 
 /**
- * One upstream server of one site: its connection pool, its health state and its counters.
- * Health is a small state machine driven by probes (rise/fall thresholds) and by request errors
- * (down at once); only probes bring a backend back, as in sidekick.
+ * One upstream server of one site: its connection pool, its counters, and the health flags of its
+ * endpoint (HealthState, driven through UpstreamSet).
  */
 export class Backend {
   readonly spec: BackendSpec;
   readonly siteIndex: number;
   readonly url: string;
   readonly healthUrl: string;
+  /** scheme, connect address (or host name), port and health URL: the key of the endpoint's health (endpointKey). */
+  readonly endpoint: string;
   /**
    * Resolves spec.hostname for a new connection (net/tls `lookup` option) from the address book,
    * or to spec.address when pinned; undefined for IP literals and when there is no book. The host
@@ -127,14 +131,16 @@ export class Backend {
   readonly tls: BackendTls;
   readonly stats = new BackendStats();
 
+  /** The endpoint's health flags (src/upstream/health-state.ts), shared with any later backend of the same endpoint. */
+  readonly health: HealthState;
+
   /** Whether requests may be sent here. */
-  online = false;
-  /** False until the first probe has answered: the first result decides at once. */
-  probed = false;
-  consecutiveOk = 0;
-  consecutiveFail = 0;
-  downSince: number;
-  lastError = '';
+  get online(): boolean { return this.health.online; }
+  /** False until the first probe has answered. */
+  get probed(): boolean { return this.health.probed; }
+  /** Date.now() when the backend last went out of rotation (or was created). */
+  get downSince(): number { return this.health.since; }
+  get lastError(): string { return this.health.lastError; }
 
   /** Requests in flight, for least-request balancing. */
   inFlight = 0;
@@ -146,54 +152,11 @@ export class Backend {
     this.siteIndex = siteIndex;
     this.url = spec.url;
     this.healthUrl = options.healthUrl;
-    this.downSince = Date.now();
+    this.endpoint = endpointKey(spec, options.healthUrl);
+    this.health = options.health ?? new HealthState(Date.now());
     this.verifyTls = !options.insecure;
     this.tls = options.tls ?? DEFAULT_BACKEND_TLS;
     this.lookup = backendLookup(spec, options.addresses);
-  }
-
-  /** Take the backend out of rotation. Returns true when this changed its state. */
-  markDown(reason: string): boolean {
-    this.lastError = reason;
-    this.consecutiveOk = 0;
-    this.probed = true;
-    if (!this.online) return false;
-    this.online = false;
-    this.downSince = Date.now();
-    this.stats.transitionsDown++;
-    return true;
-  }
-
-  /**
-   * Apply one probe result; returns the transition it caused, if any. The very first result
-   * decides at once (a backend starts unknown), later ones need rise/fall in a row.
-   */
-  recordProbe(ok: boolean, reason: string, rise: number, fall: number): 'up' | 'down' | null {
-    const first = !this.probed;
-    this.probed = true;
-    if (ok) {
-      this.consecutiveOk++;
-      this.consecutiveFail = 0;
-      if (this.online || (!first && this.consecutiveOk < rise)) return null;
-      this.online = true;
-      this.stats.transitionsUp++;
-      if (!first) {
-        const down = Date.now() - this.downSince;
-        this.stats.lastDowntimeMs = down;
-        this.stats.totalDowntimeMs += down;
-      }
-      return 'up';
-    }
-    this.stats.healthErrors++;
-    this.consecutiveFail++;
-    this.consecutiveOk = 0;
-    this.lastError = reason;
-    if (first) return 'down';
-    if (!this.online || this.consecutiveFail < fall) return null;
-    this.online = false;
-    this.downSince = Date.now();
-    this.stats.transitionsDown++;
-    return 'down';
   }
 
   /** The connection pool for this backend (src/proxy/raw/upstream-pool.ts), created on first use. */
@@ -224,6 +187,11 @@ export class Backend {
   destroy(): void {
     this.pool?.drain();
   }
+}
+
+/** What makes two backends the same endpoint for health purposes: where connections and probes go. */
+export function endpointKey(spec: BackendSpec, healthUrl: string): string {
+  return `${spec.protocol}//${spec.address ?? spec.hostname}:${spec.port} ${healthUrl}`;
 }
 
 function isIpLiteral(host: string): boolean {

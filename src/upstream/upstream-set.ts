@@ -1,6 +1,7 @@
 import type { BackendSpec, Config, SiteSpec } from '../config/types.js';
 import { pickerFor, type Picker, type PickerState } from '../balance/pickers.js';
-import { Backend, type AddressBook, type StateSource } from './backend.js';
+import { Backend, endpointKey, type AddressBook, type StateSource } from './backend.js';
+import { HealthTable, PASSIVE_EVIDENCE, type PassiveEvidence, type Transition } from './health-state.js';
 import type { BackendTls } from '../tls/backend-tls.js';
 
 export interface StateChange {
@@ -15,6 +16,14 @@ export interface StateChange {
 }
 
 export type StateListener = (change: StateChange) => void;
+
+/** What a membership change did to the set: new backends (probe them) and backends that left (drain them). */
+export interface MembershipChange {
+  readonly added: Backend[];
+  readonly removed: Backend[];
+}
+
+export type MembershipListener = (change: MembershipChange) => void;
 
 /** One failover tier: its backends and the snapshot of the ready ones. */
 export class Site implements PickerState {
@@ -40,21 +49,33 @@ type UpstreamOptions = Pick<Config, 'healthPath' | 'readHealthPath' | 'healthPor
   readonly addresses?: AddressBook | undefined;
   /** --cacert, --client-cert/--client-key for https backends (src/tls). */
   readonly backendTls?: BackendTls | undefined;
+  /** Request-error evidence that takes a backend out (default PASSIVE_EVIDENCE). */
+  readonly passive?: PassiveEvidence | undefined;
+  /** Date.now by default; injected by tests. */
+  readonly now?: (() => number) | undefined;
 };
 
 /**
  * The sites in failover order and the request-time choice among them: the first site with a
- * ready backend takes the request. Health producers report through `probeResult` and
- * `requestFailed`; everything that watches state changes subscribes with `onChange`.
+ * ready backend takes the request. Health producers report through `probeResult`,
+ * `requestFailed` and `eject`; state watchers subscribe with `onChange`, membership watchers
+ * (the health checker, pool drain) with `onMembership`.
  */
 export class UpstreamSet {
   sites: readonly Site[] = [];
   private readonly picker: Picker;
   private readonly listeners: StateListener[] = [];
+  private readonly membershipListeners: MembershipListener[] = [];
   private readonly options: UpstreamOptions;
+  private readonly now: () => number;
+  private readonly table = new HealthTable();
+  private readonly ejections = new Map<Backend, NodeJS.Timeout>();
+  /** Round-robin state of panic routing (see pick). */
+  private readonly panicState: PickerState = { cursor: 0 };
 
   constructor(specs: readonly SiteSpec[], options: UpstreamOptions) {
     this.options = options;
+    this.now = options.now ?? Date.now;
     this.picker = pickerFor(options.hostBalance);
     this.sites = this.build(specs, new Map());
   }
@@ -63,18 +84,39 @@ export class UpstreamSet {
     this.listeners.push(listener);
   }
 
+  /** Called after every replace() that added or removed backends. */
+  onMembership(listener: MembershipListener): void {
+    this.membershipListeners.push(listener);
+  }
+
   /** Every backend of every site, in configuration order. */
   backends(): Backend[] {
     return this.sites.flatMap((s) => s.backends);
   }
 
-  /** A backend for the next attempt, skipping `exclude`; null when no site can serve. */
+  /**
+   * A backend for the next attempt, skipping `exclude`; null when none is left. When no backend
+   * of any site is ready, backends held out only by request errors or outlier ejection (their
+   * health check passing) are tried anyway: panic routing, as Envoy does, rather than answering
+   * BackendDown while nothing is known to be dead.
+   */
   pick(exclude: readonly Backend[] | null): Backend | null {
     const sites = this.sites;
+    let anyReady = false;
     for (let i = 0; i < sites.length; i++) {
       const site = sites[i]!;
       if (site.ready.length === 0) continue;
+      anyReady = true;
       const b = this.picker(site.ready, exclude, site);
+      if (b !== null) return b;
+    }
+    return anyReady ? null : this.panicPick(exclude);
+  }
+
+  private panicPick(exclude: readonly Backend[] | null): Backend | null {
+    for (const site of this.sites) {
+      const suspected = site.backends.filter((b) => b.health.merelySuspected());
+      const b = suspected.length === 0 ? null : this.picker(suspected, exclude, this.panicState);
       if (b !== null) return b;
     }
     return null;
@@ -91,55 +133,120 @@ export class UpstreamSet {
 
   probeResult(b: Backend, ok: boolean, reason: string, rise: number, fall: number): void {
     const initial = !b.probed;
-    const change = b.recordProbe(ok, reason, rise, fall);
-    if (change !== null) this.publish(b, change, ok ? 'healthy' : reason, 'probe', change === 'up' ? b.stats.lastDowntimeMs : 0, initial);
-  }
-
-  /** A transport error on a real request: out of rotation at once. */
-  requestFailed(b: Backend, reason: string): void {
-    if (b.markDown(reason)) this.publish(b, 'down', reason, 'request', 0, false);
+    if (!ok) b.stats.healthErrors++;
+    const change = b.health.recordProbe(ok, reason, rise, fall, this.now());
+    this.publish(b, change, ok ? 'healthy' : reason, 'probe', initial);
   }
 
   /**
-   * Swap in a new site list (SIGHUP). Backends whose URL and site are unchanged keep their
-   * object, pool and health state, so a reload opens no window of 502s; removed ones drain
-   * (requests in flight on them finish, their idle connections close).
+   * A request to `b` failed on the transport or timed out waiting for the backend. It is taken
+   * out only on enough evidence (PassiveEvidence); every failure makes the checker probe it soon.
    */
-  replace(specs: readonly SiteSpec[]): { added: Backend[]; removed: Backend[] } {
+  requestFailed(b: Backend, reason: string): void {
+    const change = b.health.recordRequestFailure(reason, this.now(), this.options.passive ?? PASSIVE_EVIDENCE);
+    this.publish(b, change, reason, 'request', false);
+    for (const l of this.suspicionListeners) l(b);
+  }
+
+  private readonly suspicionListeners: ((b: Backend) => void)[] = [];
+
+  /** Called on every request failure, before the evidence suffices (the health checker probes at once). */
+  onSuspicion(listener: (b: Backend) => void): void {
+    this.suspicionListeners.push(listener);
+  }
+
+  /**
+   * Outlier ejection (for src/balance): keep `b` out of rotation until `until` (a Date.now()
+   * time), whatever its health checks say; it comes back by itself then. A later call replaces
+   * the deadline; `until` in the past lifts the ejection now.
+   */
+  eject(b: Backend, until: number, reason: string): void {
+    const timer = this.ejections.get(b);
+    if (timer !== undefined) clearTimeout(timer);
+    this.ejections.delete(b);
+    const now = this.now();
+    this.publish(b, b.health.eject(until, reason, now), reason, 'ejection', false);
+    if (until <= now) return;
+    const lift = setTimeout(() => {
+      this.ejections.delete(b);
+      this.publish(b, b.health.settle(this.now()), 'ejection over', 'ejection', false);
+    }, until - now);
+    lift.unref();
+    this.ejections.set(b, lift);
+  }
+
+  /**
+   * Swap in a new site list (membership change). Backends whose URL, address, health URL and site
+   * are unchanged keep their object and pool; new backends take the health their endpoint had
+   * (a move between sites, a return), so a change opens no window of 502s. Removed backends are
+   * handed to onMembership listeners, then drain (requests in flight finish, idle connections close).
+   */
+  replace(specs: readonly SiteSpec[]): MembershipChange {
     const previous = this.backends();
-    const sites = this.build(specs, new Map(previous.map((b) => [key(b.siteIndex, b.url, b.healthUrl), b])));
+    const sites = this.build(specs, new Map(previous.map((b) => [reuseKey(b.siteIndex, b.spec, b.healthUrl), b])));
     const current = sites.flatMap((s) => s.backends);
-    const removed = previous.filter((b) => !current.includes(b));
-    const added = current.filter((b) => !previous.includes(b));
+    const kept = new Set(current);
+    const removed = previous.filter((b) => !kept.has(b));
+    const before = new Set(previous);
+    const added = current.filter((b) => !before.has(b));
     this.sites = sites;
+    const inUse = new Set(current.map((b) => b.endpoint));
+    const now = this.now();
+    for (const b of removed) {
+      if (!inUse.has(b.endpoint)) this.table.release(b.endpoint, now);
+      const t = this.ejections.get(b);
+      if (t !== undefined) clearTimeout(t);
+      this.ejections.delete(b);
+    }
+    const change = { added, removed };
+    if (added.length > 0 || removed.length > 0) for (const l of this.membershipListeners) l(change);
     for (const b of removed) b.drain();
-    return { added, removed };
+    return change;
   }
 
   private build(specs: readonly SiteSpec[], reuse: Map<string, Backend>): Site[] {
     const last = specs.length - 1;
-    return specs.map((site) => {
-      const path = site.index === last ? this.options.readHealthPath : this.options.healthPath;
+    const now = this.now();
+    return specs.map((site, i) => {
+      const path = i === last ? this.options.readHealthPath : this.options.healthPath;
       const backends = site.backends.map((spec) => {
         const url = healthUrl(spec, this.options.healthPort, path);
-        return reuse.get(key(site.index, spec.url, url)) ?? new Backend(spec, site.index, { insecure: this.options.insecure, healthUrl: url, addresses: this.options.addresses, tls: this.options.backendTls });
+        return reuse.get(reuseKey(i, spec, url)) ?? new Backend(spec, i, {
+          insecure: this.options.insecure, healthUrl: url, addresses: this.options.addresses, tls: this.options.backendTls,
+          health: this.table.take(endpointKey(spec, url), now),
+        });
       });
-      return new Site(site.index, backends);
+      return new Site(i, backends);
     });
   }
 
-  private publish(b: Backend, status: 'up' | 'down', reason: string, source: StateSource, downtimeMs: number, initial: boolean): void {
+  private publish(b: Backend, change: Transition, reason: string, source: StateSource, initial: boolean): void {
+    if (change === null) return;
+    const downtimeMs = change === 'up' ? recordUp(b, initial) : 0;
+    if (change === 'down' && !initial) b.stats.transitionsDown++;
     this.sites[b.siteIndex]?.refresh();
-    const change: StateChange = { backend: b, status, reason, source, downtimeMs, initial };
-    for (const l of this.listeners) l(change);
+    const event: StateChange = { backend: b, status: change, reason, source, downtimeMs, initial };
+    for (const l of this.listeners) l(event);
   }
+
 }
 
-function key(site: number, url: string, health: string): string {
-  return `${site} ${url} ${health}`;
+/** Counters of a backend coming up; its downtime unless this is the first verdict. */
+function recordUp(b: Backend, initial: boolean): number {
+  b.stats.transitionsUp++;
+  if (initial) return 0;
+  const down = b.health.lastDowntimeMs;
+  b.stats.lastDowntimeMs = down;
+  b.stats.totalDowntimeMs += down;
+  return down;
 }
 
-function healthUrl(spec: BackendSpec, healthPort: number, path: string): string {
+function reuseKey(site: number, spec: BackendSpec, health: string): string {
+  return `${site} ${spec.url} ${spec.address ?? ''} ${health}`;
+}
+
+/** The probe URL: the backend's own path prefix (a SITE may carry one) followed by the health path. */
+export function healthUrl(spec: BackendSpec, healthPort: number, path: string): string {
   const host = spec.hostname.includes(':') ? `[${spec.hostname}]` : spec.hostname;
-  return `${spec.protocol}//${host}:${healthPort || spec.port}${path}`;
+  return `${spec.protocol}//${host}:${healthPort || spec.port}${spec.basePath}${path}`;
 }
