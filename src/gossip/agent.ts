@@ -98,10 +98,22 @@ export class GossipAgent {
 
   metricsText(): string { return renderGossipMetrics(this.memberlist, this.rtt); }
 
+  private stopped = false;
+
   /** Graceful leave, then close the sockets. */
   async stop(leaveTimeoutMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.joinTimer !== null) clearTimeout(this.joinTimer);
     await this.memberlist.leave(leaveTimeoutMs);
+    this.memberlist.shutdown();
+    this.transport.close();
+  }
+
+  /** kill -9 as far as the cluster can tell: no leave, sockets closed. */
+  crash(): void {
+    this.stopped = true;
+    if (this.joinTimer !== null) clearTimeout(this.joinTimer);
     this.memberlist.shutdown();
     this.transport.close();
   }

@@ -26,6 +26,7 @@ export class NetTransport implements Transport {
   private tcp!: Server;
   private handler: InboundHandler | null = null;
   private inbound = 0;
+  private closed = false;
   private readonly sockets = new Set<Socket>();
   port = 0;
 
@@ -65,12 +66,14 @@ export class NetTransport implements Transport {
   setHandler(handler: InboundHandler): void { this.handler = handler; }
 
   sendPacket(to: Address, buf: Uint8Array): void {
+    if (this.closed) return;
     this.udp.send(buf, to.port, to.addr, (err) => {
       if (err) this.opts.log('debug', `gossip: UDP send to ${to.addr}:${to.port} failed: ${err.message}`);
     });
   }
 
   request(to: Address, data: Uint8Array, parseReply: ReplyParser | null, timeoutMs: number): Promise<StreamMessage | null> {
+    if (this.closed) return Promise.reject(new Error('transport closed'));
     return new Promise((resolve, reject) => {
       const s = connect({ host: to.addr, port: to.port });
       let buf = Buffer.alloc(0);
@@ -132,8 +135,10 @@ export class NetTransport implements Transport {
   }
 
   close(): void {
-    try { this.udp?.close(); } catch { /* not bound */ }
-    this.tcp?.close();
+    if (this.closed) return;
+    this.closed = true;
+    try { this.udp?.close(); } catch { /* never bound */ }
+    if (this.tcp?.listening) this.tcp.close();
     for (const s of this.sockets) s.destroy();
   }
 }
