@@ -45,6 +45,8 @@ export class ChunkedWalker implements BodyFramer {
   readonly maxTrailerBytes: number;
   /** When set, feed() reports every run of data bytes to it as it walks (for taps and HTTP/2 clients). */
   sink: SpanSink | null = null;
+  /** With collectTrailers: whether to collect this message's trailers (off: validate only, no copy). */
+  collect = true;
   readonly #side: Side;
   #state = S_SIZE_START;
   #size = 0;
@@ -147,15 +149,16 @@ export class ChunkedWalker implements BodyFramer {
   /** Trailer fields and the final CRLF, validated byte by byte and optionally collected. */
   #trailer(buf: Uint8Array, i: number, end: number): number {
     const from = i;
+    const collector = this.collect ? this.trailers : null;
     let st = this.#state;
     for (; i < end && st !== S_DONE; i++) {
       if (this.trailerBytes++ >= this.maxTrailerBytes) return -E.TRAILER_TOO_LARGE;
       const next = trailerStep(st, buf[i]!);
       if (next < 0) return next;
-      this.trailers?.step(st, next, buf[i]!);
+      collector?.step(st, next, buf[i]!);
       st = next;
     }
-    this.trailers?.append(buf, from, i);
+    collector?.append(buf, from, i);
     this.#state = st;
     return i;
   }

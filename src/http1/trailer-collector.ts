@@ -20,7 +20,7 @@ export class TrailerCollector {
 
   reset(): void {
     this.count = this.#pos = 0;
-    this.#chunks = [];
+    if (this.#chunks.length > 0) this.#chunks = [];
     this.#joined = null;
   }
 

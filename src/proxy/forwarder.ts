@@ -82,7 +82,8 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, SpanSink {
   constructor(ctx: ProxyContext, down: Downstream) {
     this.ctx = ctx;
     this.down = down;
-    this.chunkedResponse = new ChunkedWalker({ side: 'response', collectTrailers: !down.rawFraming });
+    // Trailers are kept (they are rare and small) for HTTP/2 clients and body taps.
+    this.chunkedResponse = new ChunkedWalker({ side: 'response', collectTrailers: true });
     this.phases = new ResponsePhases(ctx.filters, this.onTapResume);
   }
 
@@ -361,6 +362,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, SpanSink {
     this.responseFramer = this.framerFor(h);
     this.rawRelay = this.down.rawFraming && !this.phases.tapping;
     this.chunkedResponse.sink = this.rawRelay ? null : this;
+    this.chunkedResponse.collect = !this.rawRelay;
     if (!this.down.relayHead(h)) {
       this.brokenResponse(conn, new ProxyError('UPSTREAM_MALFORMED', 'response head the client protocol cannot carry'), false);
       return false;
@@ -457,7 +459,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, SpanSink {
     else conn.destroy();
     this.finishAttempt(false);
     if (this.responseFramer === this.chunkedResponse && !this.down.rawFraming) this.sendTrailers();
-    this.phases.end(this.chunkedResponse.trailers);
+    this.phases.end(this.responseFramer === this.chunkedResponse && !this.rawRelay ? this.chunkedResponse.trailers : null);
     this.finish();
     this.down.end(this.requestDone);
   }
