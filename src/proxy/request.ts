@@ -43,8 +43,6 @@ export class ProxyRequest implements RequestView, RequestEdit {
   tried: Backend[] | null = null;
   /** A stale pooled connection was already retried on a fresh one. */
   staleRetried = false;
-  /** Some body bytes went onto an upstream connection. */
-  bodySent = false;
   /** The last attempt's backend, and its URL for the trace. */
   backend: Backend | null = null;
   lastBackend = '';

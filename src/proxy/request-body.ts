@@ -1,0 +1,148 @@
+/**
+ * The client-to-backend direction of one request: which framing the body has, bytes held while
+ * the upstream connection opens (so a failed connect loses nothing and can be retried), and
+ * upload backpressure. HTTP/1.1 bodies are relayed with their own framing (counted, never
+ * re-encoded); an HTTP/2 body without Content-Length goes upstream chunked, one chunk per DATA frame.
+ */
+import { Body, ChunkedWalker, FixedLengthBody, type BodyFramer } from '../http1/index.js';
+import type { Downstream } from './pipeline.js';
+import type { UpstreamConnection } from './raw/upstream-pool.js';
+
+/** Body bytes held while the upstream connection opens (or a filter decides), before the client is paused. */
+const HOLD_LIMIT = 256 * 1024;
+
+/** What data() and end() report besides byte counts. */
+export const BODY_MALFORMED = -1;
+
+export class RequestBody {
+  private readonly down: Downstream;
+  private readonly fixed = new FixedLengthBody(0);
+  private readonly chunked = new ChunkedWalker({ side: 'request' });
+  private framer: BodyFramer | null = null;
+  /** An HTTP/2 body without Content-Length: each DATA chunk goes upstream as one HTTP/1.1 chunk. */
+  private chunkUpstream = false;
+  private held: (Buffer | string)[] | null = null;
+  private heldBytes = 0;
+  private paused = false;
+  /** The upstream connection the body goes to; null while none is open. */
+  private conn: UpstreamConnection | null = null;
+  /** The whole body has been received from the client. */
+  done = true;
+  /** Some body bytes went onto an upstream connection (they cannot be sent again). */
+  sent = false;
+
+  constructor(down: Downstream) {
+    this.down = down;
+  }
+
+  /** A new request: its body framing (see Forwarder.start). */
+  start(bodyKind: number, contentLength: number): void {
+    this.framer = null;
+    this.chunkUpstream = false;
+    if (bodyKind === Body.CHUNKED) {
+      if (this.down.rawFraming) {
+        this.chunked.reset();
+        this.framer = this.chunked;
+      } else {
+        this.chunkUpstream = true;
+      }
+    } else if (bodyKind === Body.FIXED && contentLength > 0) {
+      this.fixed.reset(contentLength);
+      this.framer = this.fixed;
+    }
+    this.done = this.framer === null && !this.chunkUpstream;
+    this.held = this.conn = null;
+    this.heldBytes = 0;
+    this.paused = this.sent = false;
+  }
+
+  /** Client bytes; returns how many belong to the body, or BODY_MALFORMED. */
+  data(chunk: Buffer): number {
+    if (this.done) return 0;
+    if (this.chunkUpstream) {
+      if (chunk.length === 0) return 0;
+      this.send(`${chunk.length.toString(16)}\r\n`);
+      this.send(chunk);
+      this.send('\r\n');
+      return chunk.length;
+    }
+    const framer = this.framer!;
+    const n = framer.feed(chunk, 0, chunk.length);
+    if (n < 0) return BODY_MALFORMED;
+    if (n > 0) this.send(n === chunk.length ? chunk : chunk.subarray(0, n));
+    if (framer.done) this.done = true;
+    return n;
+  }
+
+  /** HTTP/2 END_STREAM: a chunked upstream body gets its last chunk and trailers. False when the body came short. */
+  end(trailers: readonly string[] | null): boolean {
+    if (this.done) return true;
+    if (!this.chunkUpstream) return false;
+    let last = '0\r\n';
+    if (trailers !== null) for (let i = 0; i < trailers.length; i += 2) last += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
+    this.send(`${last}\r\n`);
+    this.done = true;
+    return true;
+  }
+
+  /** The body now goes to `conn` (its head was just written); held bytes follow once it is open. */
+  attach(conn: UpstreamConnection): void {
+    this.conn = conn;
+    if (conn.connected) this.flush();
+  }
+
+  /** The attempt ended: nothing more goes to that connection. */
+  detach(): void {
+    this.conn = null;
+  }
+
+  /** The connection opened: send what was held. */
+  connected(): void {
+    this.flush();
+  }
+
+  /** The upstream connection drained: read the client again. */
+  upstreamDrained(): void {
+    if (this.paused) this.resume();
+  }
+
+  /** Body bytes as the application sees them (chunk framing not counted), given the bytes relayed. */
+  dataBytes(relayed: number): number {
+    return this.framer === this.chunked ? this.chunked.dataBytes : relayed;
+  }
+
+  /** Pause reading the client (a tunnel's backend is slow). */
+  pause(): void {
+    this.paused = true;
+    this.down.pauseRequest();
+  }
+
+  private send(part: Buffer | string): void {
+    const conn = this.conn;
+    if (conn !== null && conn.connected && this.held === null) {
+      this.sent = true;
+      if (!conn.write(part)) this.pause();
+      return;
+    }
+    (this.held ??= []).push(part);
+    this.heldBytes += part.length;
+    if (this.heldBytes > HOLD_LIMIT) this.pause();
+  }
+
+  private flush(): void {
+    const held = this.held;
+    const conn = this.conn;
+    if (held === null || conn === null) return;
+    this.held = null;
+    this.heldBytes = 0;
+    this.sent = true;
+    let ok = true;
+    for (const part of held) ok = conn.write(part);
+    if (ok && this.paused) this.resume();
+  }
+
+  private resume(): void {
+    this.paused = false;
+    this.down.resumeRequest();
+  }
+}
