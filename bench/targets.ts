@@ -8,6 +8,7 @@ import type { Settings } from './config.js';
 import { waitFor200 } from './http-check.js';
 import { benchCertificate, haveH2load, waitForH2 } from './h2.js';
 import { portBusy, start, stop, tailLog, type Proc } from './procs.js';
+import { FEATURE_ROWS } from './features.js';
 
 export interface Target {
   name: string;
@@ -32,14 +33,20 @@ function outriggerSite(s: Settings): string {
   return backendList(s).map((b) => `http://${b}`).join(',');
 }
 
-/** True when this build of outrigger has a --workers flag (the extra row depends on it). */
-export function outriggerHasWorkers(s: Settings): boolean {
+/** True when this build of outrigger's --help lists `flag` (rows for newer flags depend on it). */
+export function outriggerHasFlag(s: Settings, flag: string): boolean {
   try {
     const help = execFileSync('node', [path.join(s.repo, 'dist/src/main.js'), '--help'], { timeout: 10_000 }).toString();
-    return /--workers\b/.test(help);
+    return new RegExp(`${flag}\\b`).test(help);
   } catch {
     return false;
   }
+}
+
+/** The first three backends as one site, the last as another (for --split). */
+function twoSites(s: Settings): string[] {
+  const urls = backendList(s).map((b) => `http://${b}`);
+  return [urls.slice(0, -1).join(','), urls[urls.length - 1] ?? ''];
 }
 
 /** `tlsPem`: serve TLS with ALPN h2,http/1.1 from this cert+key file (the h2 row). */
@@ -137,6 +144,7 @@ export function buildTargets(s: Settings): Target[] {
   /** An outrigger build (this repo's, or BASELINE's in `repoDir`) as a target. */
   const outrigger = (
     name: string, addr: string, extra: string[], onCpus: string | null, repoDir = s.repo, protocol: 'h1' | 'h2' = 'h1',
+    sites = [outriggerSite(s)],
   ): Target => ({
     name,
     addr,
@@ -147,7 +155,7 @@ export function buildTargets(s: Settings): Target[] {
     start: () =>
       launch(name, addr, 'node', [
         path.join(repoDir, 'dist/src/main.js'), '-q', '--address', addr,
-        '--health-path', s.healthPath, '--health-duration', '5s', ...extra, ...s.outriggerArgs, outriggerSite(s),
+        '--health-path', s.healthPath, '--health-duration', '5s', ...extra, ...s.outriggerArgs, ...sites,
       ], process.env, onCpus, protocol),
   });
   const tlsFlags = (): string[] => {
@@ -169,7 +177,7 @@ export function buildTargets(s: Settings): Target[] {
   // Same core as every other proxy by default (the fair comparison); OUTRIGGER_W2_CPUS=0,1
   // shows what a second core buys, at the price of sharing core 1 with wrk and the backends.
   const w2Cpus = s.pin ? (process.env.OUTRIGGER_W2_CPUS ?? s.proxyCpus) : null;
-  if (outriggerHasWorkers(s)) targets.push(outrigger('outrigger-w2', port(2), ['--workers', '2'], w2Cpus));
+  if (outriggerHasFlag(s, '--workers')) targets.push(outrigger('outrigger-w2', port(2), ['--workers', '2'], w2Cpus));
   targets.push(
     {
       name: 'haproxy',
@@ -206,6 +214,12 @@ export function buildTargets(s: Settings): Target[] {
         }),
     },
   );
+  // One row per ambassador feature (bench/features.ts), on ports 10 and up.
+  FEATURE_ROWS.forEach((row, i) => {
+    if (!outriggerHasFlag(s, row.needs)) return;
+    const flags = row.flags(s.backendPorts[0] ?? 0);
+    targets.push(outrigger(row.name, port(10 + i), flags, cpus, s.repo, 'h1', row.twoSites === true ? twoSites(s) : [outriggerSite(s)]));
+  });
   // HTTP/2 rows: TLS + ALPN h2 in front, HTTP/1.1 to the backends, measured with h2load.
   if (haveH2load()) {
     targets.push(outrigger('outrigger-h2', port(6), tlsFlags(), cpus, s.repo, 'h2'));

@@ -17,6 +17,7 @@ import { lookupFor } from './discovery/lookup.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
 import { GossipAgent } from './gossip/agent.js';
 import { gossipSettings } from './gossip/settings.js';
+import { Ambassador } from './ambassador/setup.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -50,6 +51,8 @@ export class App {
   readonly health: HealthChecker;
   readonly engine: Engine;
   readonly metrics: Metrics;
+  /** Hash keys, sticky cookie, split, rate limits, outlier ejection, mirror: what the config turns on. */
+  readonly ambassador: Ambassador;
   /** Sidekick's live table: on a terminal, without --log, --trace or --quiet. Started by main once listening. */
   readonly liveView: LiveView | null;
   /** Served certificate and backend TLS, loaded at start by main (src/tls/setup.ts). */
@@ -72,6 +75,10 @@ export class App {
       : null;
     this.console = this.liveView !== null ? new LiveConsole(config, this.liveView) : new Console(config, config.log);
     this.metrics = new Metrics(this.upstreams);
+    this.ambassador = new Ambassador(config, this.upstreams);
+    const section = this.ambassador.metricsSection(this.upstreams);
+    if (section !== null) this.metrics.sections.push(section);
+    this.ambassador.start();
     this.upstreams.onChange((c) => this.console.stateChange(c));
     this.health = new HealthChecker(this.upstreams, config);
     this.dns.follow(this.upstreams);
@@ -97,8 +104,9 @@ export class App {
     const local: ProxyFilter = { name: 'local-endpoints', untraced: true, request: (req) => this.local(req.target) };
     return {
       upstreams,
-      chooser: { pick: (_req, exclude) => upstreams.pick(exclude) },
-      filters: new FilterChain([local]),
+      chooser: this.ambassador.chooser ?? { pick: (_req, exclude) => upstreams.pick(exclude) },
+      filters: new FilterChain([local, ...this.ambassador.filters]),
+      connectionCap: this.ambassador.connectionCap,
       console: this.console,
       startup,
       maxRetries: this.config.maxRetries,
@@ -151,6 +159,7 @@ export class App {
     // Leave first, so peers see "left" at once rather than a failure later.
     await this.gossip?.stop(Math.min(timeoutMs, 3000));
     this.health.stop();
+    this.ambassador.stop();
     this.dns.stop();
     const cut = await this.engine.drain(timeoutMs);
     for (const b of this.upstreams.backends()) b.destroy();

@@ -11,13 +11,19 @@ export type HashKeySpec =
   | { readonly kind: 'client' }
   | { readonly kind: 'path' };
 
-/** The parts of a request a key can come from (a view the proxy pipeline provides). */
+/**
+ * The parts of a request a key can come from: a subset of the proxy pipeline's RequestView,
+ * declared here so that balancing does not depend on the proxy.
+ */
 export interface KeySource {
   readonly clientIp: string;
-  /** The origin-form target, query included. */
-  readonly path: string;
-  /** A header's value (several lines joined with ", "), undefined when absent. Name in lower case. */
+  /** Origin-form target, query included. */
+  readonly target: string;
+  /** A header's first value by lower-case name, undefined when absent. */
   header(name: string): string | undefined;
+  cookie(name: string): string | undefined;
+  /** A query parameter's raw value, undefined when absent. */
+  query(name: string): string | undefined;
 }
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -40,34 +46,11 @@ export function keyOf(spec: HashKeySpec, req: KeySource): string | null {
   switch (spec.kind) {
     case 'client': return req.clientIp;
     case 'path': {
-      const q = req.path.indexOf('?');
-      return q < 0 ? req.path : req.path.slice(0, q);
+      const q = req.target.indexOf('?');
+      return q < 0 ? req.target : req.target.slice(0, q);
     }
     case 'header': return req.header(spec.name) ?? null;
-    case 'cookie': {
-      const cookies = req.header('cookie');
-      return cookies === undefined ? null : cookieValue(cookies, spec.name);
-    }
-    case 'query': return queryValue(req.path, spec.name);
+    case 'cookie': return req.cookie(spec.name) ?? null;
+    case 'query': return req.query(spec.name) ?? null;
   }
-}
-
-/** The value of cookie `name` in a Cookie header ("a=1; b=2"), null when absent. */
-export function cookieValue(header: string, name: string): string | null {
-  let at = 0;
-  while (at < header.length) {
-    const end = header.indexOf(';', at);
-    const stop = end < 0 ? header.length : end;
-    const eq = header.indexOf('=', at);
-    if (eq > 0 && eq < stop && header.slice(at, eq).trim() === name) return header.slice(eq + 1, stop).trim();
-    at = stop + 1;
-  }
-  return null;
-}
-
-/** The first value of query parameter `name` (percent-decoded), null when absent. */
-export function queryValue(path: string, name: string): string | null {
-  const q = path.indexOf('?');
-  if (q < 0) return null;
-  return new URLSearchParams(path.slice(q + 1)).get(name);
 }

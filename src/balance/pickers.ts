@@ -63,5 +63,7 @@ export function pickerFor(kind: HostBalance): Picker {
     case 'least': return pickLeast;
     case 'random': return pickRandom;
     case 'round-robin': return pickRoundRobin;
+    // Consistent hashing needs the request (src/balance/chooser.ts); without it, least requests.
+    case 'hash': return pickLeast;
   }
 }

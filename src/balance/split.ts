@@ -22,6 +22,11 @@ export class Split {
     this.orders = weights.map((_, i) => [i, ...weights.map((__, j) => j).filter((j) => j !== i)]);
   }
 
+  /** The number of sites weighed. */
+  get size(): number {
+    return this.orders.length;
+  }
+
   /** The order in which to try the sites for this request. */
   order(key: string | null, random: () => number = Math.random): readonly number[] {
     const u = key === null ? random() : hash32(key, SPLIT_SEED) / 0x1_0000_0000;

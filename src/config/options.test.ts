@@ -31,7 +31,9 @@ describe('option table', () => {
     const described = new Set(['read-health-path', 'health-port', 'max-retries', 'trace', 'metrics-address',
       'cert', 'key', 'auto-tls-host', 'cacert', 'client-cert', 'client-key',
       'cache-endpoint', 'cache-access-key', 'cache-secret-key', 'cache-bucket', 'cache-prefix', 'cache-serve-stale-on-error',
-      'gossip-bind', 'gossip-advertise', 'cluster-name', 'node-name']);
+      'gossip-bind', 'gossip-advertise', 'cluster-name', 'node-name',
+      'hash-key', 'hash-balance-factor', 'sticky-cookie', 'split', 'rate-limit', 'max-conns-per-client', 'outlier-5xx', 'outlier-gateway',
+      'outlier-success-rate', 'mirror']);
     for (const option of OPTIONS) {
       if (option.kind === 'action' || option.kind === 'repeatable' || described.has(option.long)) continue;
       const shown = option.defaultText ?? String(option.default);

@@ -12,6 +12,11 @@ import { TLS_VERSIONS, parseFile, parseHostList } from '../tls/values.js';
 import { parseDnsServers } from '../discovery/lookup.js';
 import { hostname } from 'node:os';
 import { parseClusterName, parseGossipAddress, parseGossipKey, parseNodeName, parseSeed } from '../gossip/values.js';
+import { parseHashKey } from '../balance/hash-key.js';
+import { parseSplit } from '../balance/split.js';
+import { parseBalanceFactor, parseCookieName } from '../balance/option-values.js';
+import { parseRateLimits } from '../limit/rate-spec.js';
+import { parseMirrorSite, parseShare } from '../mirror/option-values.js';
 import { parseBucket, parseByteSize, parseCacheEndpoint, parseKeyPrefix, parseSecretText } from '../cache/option-values.js';
 
 /** Config fields that options fill; the sites come from positional arguments. */
@@ -62,7 +67,7 @@ type OptionTable = { readonly [K in OptionKey]: OptionFor<Config[K]> } & {
   readonly version: ActionOption;
 };
 
-const HOST_BALANCE: readonly HostBalance[] = ['least', 'random', 'round-robin'];
+const HOST_BALANCE: readonly HostBalance[] = ['least', 'random', 'round-robin', 'hash'];
 const TRACE_MODES: readonly TraceMode[] = ['all', 'application', 'minio'];
 const count = integerIn(1, Number.MAX_SAFE_INTEGER);
 const flag = (long: string, help: string, short?: string): SingleOption<boolean> =>
@@ -242,6 +247,71 @@ export const OPTION_TABLE: OptionTable = {
   gossipProfile: {
     long: 'gossip-profile', kind: 'string', default: 'lan', parse: oneOf(['lan', 'wan'] as const), valueName: 'PROFILE',
     help: 'memberlist timings: lan (DefaultLANConfig) or wan',
+  },
+  // Ambassador features: sharding, stickiness, splitting, rate limits, outlier ejection, shadowing.
+  hashKey: {
+    long: 'hash-key', kind: 'string', default: undefined, defaultText: 'client', parse: parseHashKey, valueName: 'KEY',
+    help: 'hash on: header:NAME, cookie:NAME, query:NAME, client or path',
+  },
+  hashBalanceFactor: {
+    long: 'hash-balance-factor', kind: 'string', default: 0, defaultText: 'off', parse: parseBalanceFactor, valueName: 'C',
+    help: 'bounded loads: no backend above C × the average in flight (1.25)',
+  },
+  stickyCookie: {
+    long: 'sticky-cookie', kind: 'string', default: undefined, defaultText: 'off', parse: parseCookieName, valueName: 'NAME',
+    help: 'pin clients to a backend by this cookie (else hashing)',
+  },
+  split: {
+    long: 'split', kind: 'string', default: undefined, defaultText: 'off', parse: parseSplit, valueName: 'W/W',
+    help: 'weights per site (95/5): split across sites, then fail over',
+  },
+  rateLimit: {
+    long: 'rate-limit', kind: 'string', default: undefined, defaultText: 'off', parse: parseRateLimits, valueName: 'RULES',
+    help: '100/s,burst=200[,by=header:NAME][,prefix=/p], rules split by ;',
+  },
+  maxConnsPerClient: {
+    long: 'max-conns-per-client', kind: 'string', default: 0, defaultText: 'off', parse: integerIn(0, Number.MAX_SAFE_INTEGER),
+    valueName: 'N', help: 'open connections allowed per client address',
+  },
+  outlier5xx: {
+    long: 'outlier-5xx', kind: 'string', default: 0, defaultText: 'off', parse: integerIn(0, Number.MAX_SAFE_INTEGER), valueName: 'N',
+    help: 'eject a backend after N consecutive 5xx answers',
+  },
+  outlierGateway: {
+    long: 'outlier-gateway', kind: 'string', default: 0, defaultText: 'off', parse: integerIn(0, Number.MAX_SAFE_INTEGER), valueName: 'N',
+    help: 'eject after N consecutive 502/503/504 or failed attempts',
+  },
+  outlierSuccessRate: {
+    long: 'outlier-success-rate', kind: 'string', default: 0, defaultText: 'off', parse: parseBalanceFactor, valueName: 'STDEV',
+    help: 'eject a backend this many std devs below its site\'s success rate',
+  },
+  outlierInterval: {
+    long: 'outlier-interval', kind: 'string', default: 10_000, defaultText: '10s', parse: durationMs({ allowZero: false }),
+    valueName: 'DURATION', help: 'how often ejections are reviewed (returns, success rates)',
+  },
+  outlierEjection: {
+    long: 'outlier-ejection', kind: 'string', default: 30_000, defaultText: '30s', parse: durationMs({ allowZero: false }),
+    valueName: 'DURATION', help: 'first ejection time; each further one adds as much',
+  },
+  outlierMaxEjection: {
+    long: 'outlier-max-ejection', kind: 'string', default: 300_000, defaultText: '300s', parse: durationMs({ allowZero: false }),
+    valueName: 'DURATION', help: 'longest ejection',
+  },
+  outlierMaxShare: {
+    long: 'outlier-max-share', kind: 'string', default: 0.5, defaultText: '50%', parse: parseShare, valueName: 'SHARE',
+    help: 'never eject more than this share of a site',
+  },
+  mirror: {
+    long: 'mirror', kind: 'string', default: undefined, defaultText: 'off', parse: parseMirrorSite, valueName: 'SITE',
+    help: 'also send requests to this site; its answers are dropped',
+  },
+  mirrorSample: {
+    long: 'mirror-sample', kind: 'string', default: 1, defaultText: '100%', parse: parseShare, valueName: 'SHARE',
+    help: 'share of requests mirrored (0.1 or 10%)',
+  },
+  mirrorBodyLimit: {
+    long: 'mirror-body-limit', kind: 'string', default: 1024 * 1024, defaultText: '1MiB', parse: parseByteSize, valueName: 'SIZE',
+    help: 'requests with a larger body are not mirrored',
   },
   help: { long: 'help', short: 'h', kind: 'action', help: 'show help' },
   version: { long: 'version', short: 'v', kind: 'action', help: 'print the version' },

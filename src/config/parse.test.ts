@@ -45,7 +45,9 @@ describe('parseCommandLine', () => {
       'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey',
       'cacheEndpoint', 'cacheAccessKey', 'cacheSecretKey', 'cacheBucket', 'cacheRegion', 'cachePrefix', 'cacheMinSize',
       'cacheHealthDuration', 'cacheMemory', 'cacheServeStaleOnError',
-      'gossipBind', 'gossipAdvertise', 'join', 'clusterName', 'nodeName', 'gossipKeys', 'gossipProfile'];
+      'gossipBind', 'gossipAdvertise', 'join', 'clusterName', 'nodeName', 'gossipKeys', 'gossipProfile',
+      'hashKey', 'hashBalanceFactor', 'stickyCookie', 'split', 'rateLimit', 'maxConnsPerClient', 'outlier5xx', 'outlierGateway',
+      'outlierSuccessRate', 'outlierInterval', 'outlierEjection', 'outlierMaxEjection', 'outlierMaxShare', 'mirror', 'mirrorSample', 'mirrorBodyLimit'];
     assert.deepEqual(Object.keys(c).sort(), [...keys].sort());
   });
 
@@ -135,7 +137,7 @@ describe('parseCommandLine', () => {
       '--address: missing value',
       '--address: port 70000 is out of range 0..65535',
       '--health-duration: "abc" is not a duration (use 5, 5s, 500ms or 1m)',
-      'OUTRIGGER_HOST_BALANCE: "x" must be one of least, random, round-robin',
+      'OUTRIGGER_HOST_BALANCE: "x" must be one of least, random, round-robin, hash',
       'site 1 "ftp://x": scheme "ftp" is not supported (use http or https)',
       'site 2 "a:9000,a:9000": http://a:9000 is listed twice in this site',
     ]);

@@ -32,7 +32,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParseOutcom
     ...gossipOptionErrors(Object.fromEntries(options.values))];
   if (siteArgs.length === 0) errors.push(NO_SITE);
   const { sites, errors: siteErrors } = parseSites(siteArgs, loopCheckAddress(options));
-  errors.push(...siteErrors);
+  errors.push(...siteErrors, ...combinationErrors(options, sites.length));
   if (errors.length > 0) {
     // Like sidekick, a bare `outrigger` prints the full help; other mistakes get a short reminder.
     const usage = errors.length === 1 && errors[0] === NO_SITE ? usageText() : shortUsage();
@@ -51,4 +51,20 @@ function sitesFromEnv(env: Env): string[] {
 function loopCheckAddress(options: ResolvedOptions): ListenAddress {
   if (options.failed.has('address')) return { host: '', port: 0 };
   return options.values.get('address') as ListenAddress;
+}
+
+/** Options that are each valid but do not fit together (or with the SITEs). */
+function combinationErrors(options: ResolvedOptions, siteCount: number): string[] {
+  const v = options.values;
+  const errors: string[] = [];
+  const split = v.get('split') as readonly number[] | undefined;
+  if (split !== undefined && siteCount > 0 && split.length !== siteCount) {
+    errors.push(`--split: ${split.length} weights for ${siteCount} site${siteCount === 1 ? '' : 's'} (give one weight per SITE)`);
+  }
+  const hashing = v.get('hostBalance') === 'hash' || v.get('stickyCookie') !== undefined;
+  if (v.get('hashBalanceFactor') !== 0 && !hashing) errors.push('--hash-balance-factor needs --host-balance hash or --sticky-cookie');
+  if (v.get('hashKey') !== undefined && !hashing && split === undefined) {
+    errors.push('--hash-key needs --host-balance hash, --sticky-cookie or --split');
+  }
+  return errors;
 }

@@ -1,7 +1,9 @@
 /** The validated, frozen configuration that the rest of Outrigger reads. */
 import type { TlsVersionName } from '../tls/values.js';
+import type { HashKeySpec } from '../balance/hash-key.js';
+import type { RateLimitRule } from '../limit/rate-spec.js';
 
-export type HostBalance = 'least' | 'random' | 'round-robin';
+export type HostBalance = 'least' | 'random' | 'round-robin' | 'hash';
 export type TraceMode = 'all' | 'application' | 'minio';
 
 export interface ListenAddress {
@@ -118,6 +120,35 @@ export interface Config {
   /** Base64 or hex AES keys; the first encrypts, all decrypt (rotation). */
   readonly gossipKeys: readonly string[];
   readonly gossipProfile: 'lan' | 'wan';
+  // Ambassador features (src/balance, src/limit, src/outlier, src/mirror): each off unless given.
+  /** What --host-balance hash (and a sticky cookie's fallback, and a keyed split) hashes on. */
+  readonly hashKey: HashKeySpec | undefined;
+  /** Bounded loads: no backend above c × the average in flight; 0: off. */
+  readonly hashBalanceFactor: number;
+  /** Sticky sessions by this cookie, set by Outrigger. */
+  readonly stickyCookie: string | undefined;
+  /** Weights per site (--split 95/5): sites become weighted alternatives, then failover. */
+  readonly split: readonly number[] | undefined;
+  /** Token-bucket rules by path prefix. */
+  readonly rateLimit: readonly RateLimitRule[] | undefined;
+  /** Open connections per client address; 0: no cap. */
+  readonly maxConnsPerClient: number;
+  /** Outlier ejection thresholds (0: that check off). */
+  readonly outlier5xx: number;
+  readonly outlierGateway: number;
+  readonly outlierSuccessRate: number;
+  /** Milliseconds. */
+  readonly outlierInterval: number;
+  readonly outlierEjection: number;
+  readonly outlierMaxEjection: number;
+  /** 0..1 of a site. */
+  readonly outlierMaxShare: number;
+  /** A site that also gets a copy of (a share of) the requests; its answers are dropped. */
+  readonly mirror: SiteSpec | undefined;
+  /** 0..1. */
+  readonly mirrorSample: number;
+  /** Bytes of request body copied at most; larger requests are not mirrored. */
+  readonly mirrorBodyLimit: number;
   readonly sites: readonly SiteSpec[];
   /** The SITE arguments as given, for SIGHUP reload. */
   readonly siteArgs: readonly string[];

@@ -5,6 +5,8 @@
  */
 export class ConnectionCap {
   readonly max: number;
+  /** Connections closed for being over the cap (read by the metrics). */
+  refused = 0;
   private readonly open = new Map<string, number>();
 
   constructor(max: number) {
@@ -14,7 +16,10 @@ export class ConnectionCap {
   /** Count a new connection from `ip`; false (and not counted) when it is over the cap. */
   admit(ip: string): boolean {
     const n = this.open.get(ip) ?? 0;
-    if (n >= this.max) return false;
+    if (n >= this.max) {
+      this.refused++;
+      return false;
+    }
     this.open.set(ip, n + 1);
     return true;
   }

@@ -5,8 +5,8 @@ import { TokenBuckets } from './token-buckets.js';
 import { RateLimiter, type LimitedRequest } from './rate-limiter.js';
 import { ConnectionCap } from './connection-cap.js';
 
-function req(clientIp: string, path = '/', headers: Record<string, string> = {}): LimitedRequest {
-  return { clientIp, path, header: (n) => headers[n] };
+function req(clientIp: string, target = '/', headers: Record<string, string> = {}): LimitedRequest {
+  return { clientIp, target, header: (n) => headers[n] };
 }
 
 test('rate limit rules parse with their defaults; bad ones are refused with the reason', () => {
@@ -64,6 +64,7 @@ test('rate limiter: a client over its limit gets 429 with Retry-After and RateLi
   assert.equal(refused.headers['RateLimit'], '"outrigger";r=0;t=1');
   assert.equal(refused.headers['RateLimit-Policy'], '"outrigger";q=2;w=1');
   assert.equal(limiter.check(req('10.0.0.2')), null);
+  assert.equal(limiter.refused, 1);
   now += 500;
   assert.equal(limiter.check(req('10.0.0.1')), null);
 });

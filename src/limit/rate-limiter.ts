@@ -5,7 +5,7 @@ import { TokenBuckets } from './token-buckets.js';
 export interface LimitedRequest {
   readonly clientIp: string;
   /** Origin-form target, query included. */
-  readonly path: string;
+  readonly target: string;
   /** A header's value, undefined when absent; name in lower case. */
   header(name: string): string | undefined;
 }
@@ -30,6 +30,8 @@ interface Rule {
  * one bucket with the others that lack it. Built only when configured: off costs nothing.
  */
 export class RateLimiter {
+  /** Requests refused so far (read by the metrics). */
+  refused = 0;
   private readonly rules: readonly Rule[];
   private readonly now: () => number;
 
@@ -42,11 +44,12 @@ export class RateLimiter {
 
   /** null: go on; otherwise the 429 to answer. */
   check(req: LimitedRequest): Refusal | null {
-    const rule = this.ruleFor(req.path);
+    const rule = this.ruleFor(req.target);
     if (rule === null) return null;
     const key = rule.spec.by.kind === 'client' ? req.clientIp : (req.header(rule.spec.by.name) ?? '');
     const now = this.now();
     if (rule.buckets.take(key, now) >= 0) return null;
+    this.refused++;
     return refusal(rule.buckets, Math.max(1, Math.ceil(rule.buckets.waitMs(key, now) / 1000)));
   }
 

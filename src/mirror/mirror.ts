@@ -94,7 +94,9 @@ export class Mirror {
       this.stats.latency.observe(performance.now() - started);
     };
     const body = copy.body();
-    const headers = [...withoutFraming(head.headers), 'Content-Length', String(body.length)];
+    const headers = withoutFraming(head.headers);
+    // A request that had a body keeps one (even empty); a GET gets no framing field of its own.
+    if (body.length > 0 || headers.length < head.headers.length) headers.push('Content-Length', String(body.length));
     // With headers given as pairs, node:http adds no Host of its own.
     if (!headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'host')) headers.push('Host', `${target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname}:${target.port}`);
     const req = (target.protocol === 'https:' ? https : http).request({
@@ -121,12 +123,12 @@ export class Mirror {
   }
 }
 
-/** The copy carries its body whole, so the client's own framing fields do not apply. */
+/** The copy carries its body whole, so the client's own framing fields do not apply (hop-by-hop ones are already gone). */
 function withoutFraming(headers: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) {
     const name = headers[i]!.toLowerCase();
-    if (name === 'content-length' || name === 'transfer-encoding' || name === 'connection' || name === 'expect') continue;
+    if (name === 'content-length' || name === 'transfer-encoding') continue;
     out.push(headers[i]!, headers[i + 1]!);
   }
   return out;

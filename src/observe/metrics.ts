@@ -118,9 +118,13 @@ export class Metrics {
     return this.processRegistry;
   }
 
+  /** More families, rendered after the backends' on every scrape (the ambassador features' counters). */
+  readonly sections: (() => string)[] = [];
+
   /** Every backend metric, read now. */
   backendText(now = Date.now()): string {
-    return renderBackends(this.upstreams.backends(), now);
+    const text = renderBackends(this.upstreams.backends(), now);
+    return this.sections.length === 0 ? text : text + this.sections.map((render) => render()).join('');
   }
 
   /** The whole exposition, everything read now (the separate metrics server uses this). */
@@ -158,15 +162,15 @@ export class Metrics {
 }
 
 /** Starts one metric family in `out`. */
-function family(out: string[], name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
+export function family(out: string[], name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
   out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 }
 
-function escapeLabel(value: string): string {
+export function escapeLabel(value: string): string {
   return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
-function num(n: number): string {
+export function num(n: number): string {
   if (Number.isNaN(n)) return 'NaN';
   if (!Number.isFinite(n)) return n > 0 ? '+Inf' : '-Inf';
   return String(n);
@@ -230,14 +234,17 @@ export function renderBackends(backends: readonly BackendReading[], now: number)
 function histogram(out: string[], name: string, help: string, backends: readonly BackendReading[], labels: readonly string[],
   read: (b: BackendReading) => HistogramReading): void {
   family(out, name, 'histogram', help);
-  backends.forEach((b, i) => {
-    const h = read(b);
-    const l = labels[i]!;
-    let cumulative = 0;
-    for (let k = 0; k < LE.length; k++) {
-      cumulative += h.counts[k]!;
-      out.push(`${name}_bucket{${l},le="${LE[k]}"} ${num(cumulative)}`);
-    }
-    out.push(`${name}_sum{${l}} ${num(h.sumMs / 1000)}`, `${name}_count{${l}} ${num(h.count)}`);
-  });
+  backends.forEach((b, i) => histogramSeries(out, name, labels[i]!, read(b)));
+}
+
+/** The _bucket, _sum and _count lines of one histogram series; `l` is its label list without braces. */
+export function histogramSeries(out: string[], name: string, l: string, h: HistogramReading): void {
+  let cumulative = 0;
+  const sep = l === '' ? '' : ',';
+  for (let k = 0; k < LE.length; k++) {
+    cumulative += h.counts[k]!;
+    out.push(`${name}_bucket{${l}${sep}le="${LE[k]}"} ${num(cumulative)}`);
+  }
+  const braces = l === '' ? '' : `{${l}}`;
+  out.push(`${name}_sum${braces} ${num(h.sumMs / 1000)}`, `${name}_count${braces} ${num(h.count)}`);
 }

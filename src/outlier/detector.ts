@@ -21,7 +21,7 @@ export interface OutlierSettings {
   readonly maxEjectedShare: number;
 }
 
-/** Where ejections take effect: the upstream set's health flags. */
+/** Where ejections take effect (the upstream set's health flags), and are logged with their reason. */
 export interface EjectionTarget {
   /** Out of rotation until `untilMs` (Date.now() scale). */
   eject(b: Backend, untilMs: number, reason: string): void;
@@ -65,19 +65,17 @@ export class OutlierDetector {
   readonly counters: OutlierCounters = { ejections: 0, returns: 0, refused: 0 };
   private readonly target: EjectionTarget;
   private readonly now: () => number;
-  private readonly log: (message: string) => void;
   private readonly schedule: (fn: () => void) => void;
   private readonly states = new Map<Backend, OutlierState>();
   private suspects: Backend[] = [];
   private scheduled = false;
 
   constructor(settings: OutlierSettings, target: EjectionTarget, options: {
-    now?: () => number; log?: (message: string) => void; schedule?: (fn: () => void) => void;
+    now?: () => number; schedule?: (fn: () => void) => void;
   } = {}) {
     this.settings = settings;
     this.target = target;
     this.now = options.now ?? Date.now;
-    this.log = options.log ?? (() => {});
     this.schedule = options.schedule ?? setImmediate;
   }
 
@@ -180,8 +178,7 @@ export class OutlierDetector {
     s.since = now;
     s.consecutive5xx = s.consecutiveGateway = 0;
     this.counters.ejections++;
-    this.target.eject(b, s.ejectedUntil, why);
-    this.log(`${b.url} ejected for ${ms / 1000}s: ${why}`);
+    this.target.eject(b, s.ejectedUntil, `${why}, ejected for ${ms / 1000}s`);
   }
 
   private restore(b: Backend, s: OutlierState, now: number): void {
@@ -189,6 +186,5 @@ export class OutlierDetector {
     s.since = now;
     this.counters.returns++;
     this.target.restore(b);
-    this.log(`${b.url} back from ejection`);
   }
 }

@@ -26,6 +26,8 @@ export interface ProxyContext {
   /** --max-retries; undefined: one attempt per backend of the largest site, counted when a retry is considered. */
   readonly maxRetries: number | undefined;
   readonly connectTimeoutMs: number;
+  /** --max-conns-per-client: connections over it are closed as they are accepted; null: no cap. */
+  readonly connectionCap?: { admit(ip: string): boolean; release(ip: string): void } | null;
   /** 'http' or 'https', for X-Forwarded-Proto. */
   readonly proto: string;
 }

@@ -6,12 +6,16 @@ import type { ProxyFilter } from './pipeline.js';
 
 export class FilterChain {
   readonly request: readonly ProxyFilter[];
+  readonly requestBody: readonly ProxyFilter[];
+  readonly responseFields: readonly ProxyFilter[];
   readonly responseHead: readonly ProxyFilter[];
   readonly responseBody: readonly ProxyFilter[];
   readonly done: readonly ProxyFilter[];
 
   constructor(filters: readonly ProxyFilter[]) {
     this.request = filters.filter((f) => f.request !== undefined);
+    this.requestBody = filters.filter((f) => f.requestBody !== undefined);
+    this.responseFields = filters.filter((f) => f.responseFields !== undefined);
     this.responseHead = filters.filter((f) => f.responseHead !== undefined);
     this.responseBody = filters.filter((f) => f.responseBody !== undefined);
     this.done = filters.filter((f) => f.done !== undefined);

@@ -10,7 +10,7 @@ import { UpstreamPool, type UpstreamConnection, type UpstreamOwner } from './raw
 import type { ProxyRequest } from './request.js';
 import { BODY_MALFORMED, RequestBody } from './request-body.js';
 import { ResponseRelay, type RelayOwner } from './response-relay.js';
-import type { Answer, Downstream, DownstreamEvents } from './pipeline.js';
+import type { Answer, BodyTap, Downstream, DownstreamEvents } from './pipeline.js';
 import { sendAnswer } from './answers.js';
 
 /**
@@ -66,7 +66,18 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
     this.req = req;
     this.upgrade = upgrade;
     this.body.start(bodyKind, contentLength);
+    if (!this.body.done && this.ctx.filters.requestBody.length > 0) this.tapBody(req);
     this.runRequestFilters(0);
+  }
+
+  /** Phase 2: taps on the request body (the mirror's copy), set up before any byte of it is read. */
+  private tapBody(req: ProxyRequest): void {
+    let taps: BodyTap[] | null = null;
+    for (const f of this.ctx.filters.requestBody) {
+      const tap = f.requestBody!(req);
+      if (tap !== null) (taps ??= []).push(tap);
+    }
+    if (taps !== null) this.body.tap(taps);
   }
 
   // ---- phase 2: request filters ----
@@ -343,6 +354,8 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
     if (req === null) return;
     this.req = null;
     this.relay.reset();
+    // A body not read to its end (answered before it, a client that left) is no whole body.
+    this.body.endTaps(req.error ?? new ProxyError('CLIENT_CLOSED', 'request body not read to its end'));
     req.rx = this.body.dataBytes(req.rx);
     req.tx = this.relay.dataBytes(req.tx);
     if (req.answeredBy?.untraced !== true) this.trace(req);

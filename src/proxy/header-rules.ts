@@ -161,7 +161,7 @@ export function h2UpstreamHeaderBlock(raw: readonly string[], authority: string,
  * The HTTP/1.1 head sent to the client for a backend response. `close` adds `Connection: close`
  * (the connection ends after this response); a 101 keeps its Upgrade and Connection lines.
  */
-export function h1ClientResponseHead(h: ResponseHead, close: boolean): string {
+export function h1ClientResponseHead(h: ResponseHead, close: boolean, extra: readonly string[] | null = null): string {
   const buf = h.buffer;
   const offsets = h.offsets;
   let out = `HTTP/1.1 ${h.statusCode} ${buf.toString('latin1', h.reasonStart, h.reasonEnd)}\r\n`;
@@ -171,6 +171,7 @@ export function h1ClientResponseHead(h: ResponseHead, close: boolean): string {
     const o = i * FIELD_STRIDE;
     out += buf.toString('latin1', offsets[o + NAME_START]!, offsets[o + LINE_END]!);
   }
+  if (extra !== null) for (let i = 0; i + 1 < extra.length; i += 2) out += `${extra[i]}: ${extra[i + 1]}\r\n`;
   out += close && !upgrade ? 'X-Proxy: true\r\nConnection: close\r\n\r\n' : 'X-Proxy: true\r\n\r\n';
   return out;
 }

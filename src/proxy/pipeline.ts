@@ -47,6 +47,8 @@ export interface RequestView {
   readonly hasBody: boolean;
   /** The first value of a header, by lower-case name, as it will be forwarded (hop-by-hop ones are gone). */
   header(name: string): string | undefined;
+  /** Every forwarded header field as name/value pairs (allocates: for filters that copy a request). */
+  fields(): string[];
   /** One cookie's value, from every Cookie header. */
   cookie(name: string): string | undefined;
   /** One query parameter's raw value (not percent-decoded); '' for a bare key. */
@@ -130,6 +132,18 @@ export interface ProxyFilter {
    * lookup) holds the request meanwhile; its body stays unread until the filter decides.
    */
   request?(req: RequestView, edit: RequestEdit): Answer | null | Promise<Answer | null>;
+  /**
+   * Phase 2, for a request with a body: a tap that sees the request body as data spans (never
+   * chunk framing), set up when the request starts, or null. It cannot slow the upload down (the
+   * result of data() is ignored): a tap that cannot keep up must drop what it holds. end() when
+   * the whole body was read, abort() when it was not (the client left, or a filter answered).
+   */
+  requestBody?(req: RequestView): BodyTap | null;
+  /**
+   * Phase 5. Fields to add to the head `backend` answered with (name/value flat list), or null:
+   * a sticky-session Set-Cookie. Not applied to Answers.
+   */
+  responseFields?(req: RequestView, backend: Backend): readonly string[] | null;
   /** Phase 5. Return an Answer to send instead of the backend's response (whose body is then dropped). */
   responseHead?(req: RequestView, head: ResponseView): Answer | null;
   /** Phase 6. A tap to observe the body of this response, or null. Called once per response. */
@@ -162,9 +176,10 @@ export interface Downstream {
   /**
    * The backend's final response head, parsed in place: valid only during the call. The adapter
    * applies the response header rules for its protocol (src/proxy/header-rules.ts). Returns false
-   * when the client cannot carry this head (the core then aborts).
+   * when the client cannot carry this head (the core then aborts). `extra`: fields the filters
+   * add (name/value flat list), or null.
    */
-  relayHead(head: ResponseHead): boolean;
+  relayHead(head: ResponseHead, extra: readonly string[] | null): boolean;
   /**
    * A head made here (an Answer). `length`: the body length when known, -1 when it is not
    * (close-delimited on HTTP/1.1, plain DATA frames on HTTP/2). `reusable`: the client's

@@ -4,8 +4,9 @@
  * upload backpressure. HTTP/1.1 bodies are relayed with their own framing (counted, never
  * re-encoded); an HTTP/2 body without Content-Length goes upstream chunked, one chunk per DATA frame.
  */
-import { Body, ChunkedWalker, FixedLengthBody, type BodyFramer } from '../http1/index.js';
-import type { Downstream } from './pipeline.js';
+import { Body, ChunkedWalker, FixedLengthBody, type BodyFramer, type SpanSink } from '../http1/index.js';
+import type { ProxyError } from './errors.js';
+import type { BodyTap, Downstream } from './pipeline.js';
 import type { UpstreamConnection } from './raw/upstream-pool.js';
 
 /** Body bytes held while the upstream connection opens (or a filter decides), before the client is paused. */
@@ -14,7 +15,7 @@ const HOLD_LIMIT = 256 * 1024;
 /** What data() and end() report besides byte counts. */
 export const BODY_MALFORMED = -1;
 
-export class RequestBody {
+export class RequestBody implements SpanSink {
   private readonly down: Downstream;
   private readonly fixed = new FixedLengthBody(0);
   private readonly chunked = new ChunkedWalker({ side: 'request' });
@@ -30,6 +31,8 @@ export class RequestBody {
   done = true;
   /** Some body bytes went onto an upstream connection (they cannot be sent again). */
   sent = false;
+  /** Taps on this body (the mirror's copy); null when none: nothing allocated. */
+  private taps: BodyTap[] | null = null;
 
   constructor(down: Downstream) {
     this.down = down;
@@ -54,6 +57,31 @@ export class RequestBody {
     this.held = this.conn = null;
     this.heldBytes = 0;
     this.paused = this.sent = false;
+    this.taps = null;
+    this.chunked.sink = null;
+  }
+
+  /** Taps that see this body as data spans (chunked framing reported by the walker). */
+  tap(taps: BodyTap[]): void {
+    this.taps = taps;
+    if (this.framer === this.chunked) this.chunked.sink = this;
+  }
+
+  /** SpanSink: a data span of a chunked body, for the taps. */
+  span(buf: Buffer, start: number, end: number): void {
+    for (const tap of this.taps!) tap.data(buf, start, end);
+  }
+
+  /** The body was read whole (`err` null) or will not be: tell the taps, once. */
+  endTaps(err: ProxyError | null): void {
+    const taps = this.taps;
+    if (taps === null) return;
+    this.taps = null;
+    this.chunked.sink = null;
+    for (const tap of taps) {
+      if (err === null) tap.end();
+      else tap.abort(err);
+    }
   }
 
   /** Client bytes; returns how many belong to the body, or BODY_MALFORMED. */
@@ -61,6 +89,7 @@ export class RequestBody {
     if (this.done) return 0;
     if (this.chunkUpstream) {
       if (chunk.length === 0) return 0;
+      if (this.taps !== null) this.span(chunk, 0, chunk.length);
       this.send(`${chunk.length.toString(16)}\r\n`);
       this.send(chunk);
       this.send('\r\n');
@@ -69,8 +98,15 @@ export class RequestBody {
     const framer = this.framer!;
     const n = framer.feed(chunk, 0, chunk.length);
     if (n < 0) return BODY_MALFORMED;
-    if (n > 0) this.send(n === chunk.length ? chunk : chunk.subarray(0, n));
-    if (framer.done) this.done = true;
+    if (n > 0) {
+      // Chunked bodies reported their data spans to the taps during feed().
+      if (this.taps !== null && framer !== this.chunked) this.span(chunk, 0, n);
+      this.send(n === chunk.length ? chunk : chunk.subarray(0, n));
+    }
+    if (framer.done) {
+      this.done = true;
+      this.endTaps(null);
+    }
     return n;
   }
 
@@ -82,6 +118,7 @@ export class RequestBody {
     if (trailers !== null) for (let i = 0; i < trailers.length; i += 2) last += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
     this.send(`${last}\r\n`);
     this.done = true;
+    this.endTaps(null);
     return true;
   }
 

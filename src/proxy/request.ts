@@ -74,6 +74,18 @@ export class ProxyRequest implements RequestView, RequestEdit {
     return this.headerBlock.slice(at + name.length + 1, end).trim();
   }
 
+  fields(): string[] {
+    const out: string[] = [];
+    const block = this.headerBlock;
+    for (let at = 0; at < block.length;) {
+      const end = block.indexOf('\r\n', at);
+      const colon = block.indexOf(':', at);
+      out.push(block.slice(at, colon), block.slice(colon + 1, end).trim());
+      at = end + 2;
+    }
+    return out;
+  }
+
   cookie(name: string): string | undefined {
     const header = this.header('cookie');
     if (header === undefined) return undefined;

@@ -7,6 +7,7 @@ import { FIELD_STRIDE, NAME_END, NAME_START, VALUE_END, VALUE_START, type Respon
 import type { ProxyError } from './errors.js';
 import type { FilterChain } from './filters.js';
 import type { Answer, BodyTap, RequestView, ResponseView, TapFlow } from './pipeline.js';
+import type { Backend } from '../upstream/backend.js';
 
 export class ResponsePhases {
   private readonly chain: FilterChain;
@@ -46,6 +47,18 @@ export class ResponsePhases {
       if (tap !== null) (this.taps ??= []).push(tap);
     }
     return null;
+  }
+
+  /** Fields the response-field filters add to the backend's head (null when none does: nothing allocated). */
+  addedFields(req: RequestView & { readonly backend: Backend | null }): readonly string[] | null {
+    const filters = this.chain.responseFields;
+    if (filters.length === 0 || req.backend === null) return null;
+    let out: string[] | null = null;
+    for (let i = 0; i < filters.length; i++) {
+      const fields = filters[i]!.responseFields!(req, req.backend);
+      if (fields !== null) (out ??= []).push(...fields);
+    }
+    return out;
   }
 
   /** A data span for every tap; false when one of them asks the relay to pause. */

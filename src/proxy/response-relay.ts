@@ -152,7 +152,7 @@ export class ResponseRelay implements SpanSink {
     this.rawRelay = this.down.rawFraming && !this.phases.tapping;
     this.chunked.sink = this.rawRelay ? null : this;
     this.chunked.collect = !this.rawRelay;
-    if (!this.down.relayHead(h)) {
+    if (!this.down.relayHead(h, this.phases.addedFields(req))) {
       this.owner.broken(conn, new ProxyError('UPSTREAM_MALFORMED', 'response head the client protocol cannot carry'), false);
       return false;
     }

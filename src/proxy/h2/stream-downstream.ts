@@ -76,8 +76,9 @@ export class StreamDownstream implements Downstream {
     }
   }
 
-  relayHead(h: ResponseHead): boolean {
+  relayHead(h: ResponseHead, extra: readonly string[] | null): boolean {
     const headers = h2ResponseHeaders(h);
+    if (extra !== null) for (let i = 0; i + 1 < extra.length; i += 2) addH2Field(headers, extra[i]!, extra[i + 1]!);
     headers[':status'] = String(h.statusCode);
     return this.respond(headers, h.bodyKind === Body.CHUNKED);
   }

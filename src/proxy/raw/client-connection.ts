@@ -173,12 +173,12 @@ export class ClientConnection implements Downstream {
     if (this.versionMinor === 1) this.socket.write(h1ClientResponseHead(h, false), 'latin1');
   }
 
-  relayHead(h: ResponseHead): boolean {
+  relayHead(h: ResponseHead, extra: readonly string[] | null): boolean {
     this.closeAfter = !this.keepAliveClient || h.bodyKind === Body.CLOSE || this.host.draining;
     // The head and the first body bytes leave in one write (flush() uncorks).
     this.socket.cork();
     this.corked = true;
-    this.socket.write(h1ClientResponseHead(h, this.closeAfter), 'latin1');
+    this.socket.write(h1ClientResponseHead(h, this.closeAfter, extra), 'latin1');
     return true;
   }
 

@@ -4,6 +4,7 @@ import type { Engine } from '../engine.js';
 import type { ProxyContext } from '../context.js';
 import { ClientConnection, type ClientHost, type ClientLimits } from './client-connection.js';
 import { H2Sessions } from '../h2/h2-sessions.js';
+import { clientAddress } from '../header-rules.js';
 import type { ServingTls } from '../../tls/serving.js';
 
 const LIMITS: ClientLimits = {
@@ -36,7 +37,19 @@ export class RawEngine implements Engine, ClientHost {
     this.server = serving === null
       ? net.createServer(netOptions, this.onConnection)
       : serving.createServer(netOptions, this.onConnection, this.h2, (message) => ctx.console.info(message));
+    // Before any other listener, on the TCP socket (before a TLS handshake): over the cap, closed unread.
+    if (ctx.connectionCap != null) this.server.prependListener('connection', this.admit);
   }
+
+  private readonly admit = (socket: net.Socket): void => {
+    const cap = this.ctx.connectionCap!;
+    const ip = clientAddress(socket.remoteAddress);
+    if (!cap.admit(ip)) {
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => cap.release(ip));
+  };
 
   listen(address: ListenAddress): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
@@ -71,6 +84,7 @@ export class RawEngine implements Engine, ClientHost {
   }
 
   private readonly onConnection = (socket: net.Socket): void => {
+    if (socket.destroyed) return;
     if (this.draining) {
       socket.destroy();
       return;
