@@ -135,3 +135,17 @@ test('success rate needs enough requests and enough backends', () => {
   small.detector.tick();
   assert.equal(small.out.size, 0);
 });
+
+test('an ejection that ran out ends at the next answer, before the tick, and counting starts afresh', () => {
+  const t = setup(4);
+  const b = t.backends[0]!;
+  for (let i = 0; i < 5; i++) t.detector.record(b, 503);
+  t.settle();
+  t.advance(10_000);
+  t.detector.record(b, 503); // the upstream set already lifted it: this answer is from a returned backend
+  assert.equal(t.out.has(b), false);
+  assert.equal(t.detector.counters.returns, 1);
+  for (let i = 0; i < 4; i++) t.detector.record(b, 503);
+  t.settle();
+  assert.equal(t.out.get(b), 10_000 + 20_000, 'five in a row after the return: ejected again, for twice as long');
+});

@@ -83,6 +83,8 @@ export class OutlierDetector {
   record(b: Backend, status: number): void {
     let s = this.states.get(b);
     if (s === undefined) this.states.set(b, s = new OutlierState());
+    // Its ejection ran out before the next tick (the upstream set lifts it on time): it is back.
+    if (s.ejectedUntil !== 0) this.returnIfDue(b, s);
     s.total++;
     const gateway = status === 0 || status === 502 || status === 503 || status === 504;
     if (status !== 0 && status < 500) {
@@ -137,6 +139,11 @@ export class OutlierDetector {
     }
     if (this.settings.successRateStdev > 0) this.judgeSuccessRates();
     for (const s of this.states.values()) s.total = s.ok = 0;
+  }
+
+  private returnIfDue(b: Backend, s: OutlierState): void {
+    const now = this.now();
+    if (now >= s.ejectedUntil) this.restore(b, s, now);
   }
 
   /** Forget backends that left the configuration. */
