@@ -50,7 +50,7 @@ test('a sticky cookie naming a ready backend wins; naming a down one, hashing de
   const [, b] = set.backends();
   const pin = chooser.sticky!.valueFor(b!);
   for (let i = 0; i < 20; i++) assert.equal(chooser.pick(req(`10.0.0.${i}`, {}, { lb: pin }), null), b);
-  set.requestFailed(b!, 'ECONNREFUSED');
+  set.probeResult(b!, false, 'status 503', 1, 1);
   const fallback = chooser.pick(req('10.0.0.1', {}, { lb: pin }), null)!;
   assert.notEqual(fallback, b);
   assert.equal(chooser.pick(req('10.0.0.1', {}, { lb: pin }), null), fallback, 'the fallback is the hash, stable per client');
@@ -65,7 +65,7 @@ test('split: the drawn site comes first, the other site takes over when it has n
   assert.ok(canary > 25 && canary < 75, `canary got ${canary} of 100 users`);
   for (const [user, url] of sides) assert.equal(chooser.pick(req('9.9.9.9', { 'x-user': user }), null)!.url, url);
   const [stable] = set.backends();
-  set.requestFailed(stable!, 'ECONNREFUSED');
+  set.probeResult(stable!, false, 'status 503', 1, 1);
   for (const user of sides.keys()) assert.match(chooser.pick(req('1.1.1.1', { 'x-user': user }), null)!.url, /canary/);
 });
 

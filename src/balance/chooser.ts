@@ -58,14 +58,15 @@ export class Chooser {
         const b = this.pickIn(sites[i]!, req, key, exclude);
         if (b !== null) return b;
       }
-      return null;
+    } else {
+      const order = this.split.order(key);
+      for (let i = 0; i < order.length; i++) {
+        const b = this.pickIn(sites[order[i]!]!, req, key, exclude);
+        if (b !== null) return b;
+      }
     }
-    const order = this.split.order(key);
-    for (let i = 0; i < order.length; i++) {
-      const b = this.pickIn(sites[order[i]!]!, req, key, exclude);
-      if (b !== null) return b;
-    }
-    return null;
+    // Nothing ready and not tried: the upstream set's own rules (panic routing) have the last word.
+    return this.upstreams.pick(exclude);
   }
 
   private pickIn(site: Site, req: KeySource, key: string | null, exclude: readonly Backend[] | null): Backend | null {
