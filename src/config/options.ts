@@ -76,6 +76,13 @@ const flag = (long: string, help: string, short?: string): SingleOption<boolean>
 const file = (long: string, help: string, defaultText = 'none'): SingleOption<string | undefined> =>
   ({ long, kind: 'string', default: undefined, defaultText, parse: parseFile, valueName: 'FILE', help });
 
+/** A count that turns a feature on: 0 (the default) leaves it off. */
+const countOrOff = (long: string, help: string): SingleOption<number> =>
+  ({ long, kind: 'string', default: 0, defaultText: 'off', parse: integerIn(0, Number.MAX_SAFE_INTEGER), valueName: 'N', help });
+/** A duration in milliseconds, shown in whole seconds. */
+const seconds = (long: string, ms: number, help: string): SingleOption<number> =>
+  ({ long, kind: 'string', default: ms, defaultText: `${ms / 1000}s`, parse: durationMs({ allowZero: false }), valueName: 'DURATION', help });
+
 /** Declared in help order. Mapped over OptionKey, so forgetting a Config field fails to compile. */
 export const OPTION_TABLE: OptionTable = {
   address: {
@@ -269,34 +276,16 @@ export const OPTION_TABLE: OptionTable = {
     long: 'rate-limit', kind: 'string', default: undefined, defaultText: 'off', parse: parseRateLimits, valueName: 'RULES',
     help: '100/s,burst=200[,by=header:NAME][,prefix=/p], rules split by ;',
   },
-  maxConnsPerClient: {
-    long: 'max-conns-per-client', kind: 'string', default: 0, defaultText: 'off', parse: integerIn(0, Number.MAX_SAFE_INTEGER),
-    valueName: 'N', help: 'open connections allowed per client address',
-  },
-  outlier5xx: {
-    long: 'outlier-5xx', kind: 'string', default: 0, defaultText: 'off', parse: integerIn(0, Number.MAX_SAFE_INTEGER), valueName: 'N',
-    help: 'eject a backend after N consecutive 5xx answers',
-  },
-  outlierGateway: {
-    long: 'outlier-gateway', kind: 'string', default: 0, defaultText: 'off', parse: integerIn(0, Number.MAX_SAFE_INTEGER), valueName: 'N',
-    help: 'eject after N consecutive 502/503/504 or failed attempts',
-  },
+  maxConnsPerClient: countOrOff('max-conns-per-client', 'open connections allowed per client address'),
+  outlier5xx: countOrOff('outlier-5xx', 'eject a backend after N consecutive 5xx answers'),
+  outlierGateway: countOrOff('outlier-gateway', 'eject after N consecutive 502/503/504 or failed attempts'),
   outlierSuccessRate: {
     long: 'outlier-success-rate', kind: 'string', default: 0, defaultText: 'off', parse: parseBalanceFactor, valueName: 'STDEV',
     help: 'eject a backend this many std devs below its site\'s success rate',
   },
-  outlierInterval: {
-    long: 'outlier-interval', kind: 'string', default: 10_000, defaultText: '10s', parse: durationMs({ allowZero: false }),
-    valueName: 'DURATION', help: 'how often ejections are reviewed (returns, success rates)',
-  },
-  outlierEjection: {
-    long: 'outlier-ejection', kind: 'string', default: 30_000, defaultText: '30s', parse: durationMs({ allowZero: false }),
-    valueName: 'DURATION', help: 'first ejection time; each further one adds as much',
-  },
-  outlierMaxEjection: {
-    long: 'outlier-max-ejection', kind: 'string', default: 300_000, defaultText: '300s', parse: durationMs({ allowZero: false }),
-    valueName: 'DURATION', help: 'longest ejection',
-  },
+  outlierInterval: seconds('outlier-interval', 10_000, 'how often ejections are reviewed (returns, success rates)'),
+  outlierEjection: seconds('outlier-ejection', 30_000, 'first ejection time; each further one adds as much'),
+  outlierMaxEjection: seconds('outlier-max-ejection', 300_000, 'longest ejection'),
   outlierMaxShare: {
     long: 'outlier-max-share', kind: 'string', default: 0.5, defaultText: '50%', parse: parseShare, valueName: 'SHARE',
     help: 'never eject more than this share of a site',
