@@ -17,7 +17,7 @@ function view(cookies: Record<string, string> = {}): RequestView {
 }
 
 function outcome(status: number, error: ProxyError | null, backend: Backend | null = b): Outcome {
-  return { status, backend, attempts: 1, rxBytes: 0, txBytes: 0, error };
+  return { status, backend, attempts: 1, failedOn: null, rxBytes: 0, txBytes: 0, error };
 }
 
 test('outlier filter: backend answers and upstream failures count; a client leaving or a local answer does not', () => {
@@ -28,7 +28,8 @@ test('outlier filter: backend answers and upstream failures count; a client leav
   f.done!(view(), outcome(502, new ProxyError('UPSTREAM_CONNECT_FAILED', 'refused')));
   f.done!(view(), outcome(200, new ProxyError('CLIENT_CLOSED', 'left')));
   f.done!(view(), outcome(429, null, null));
-  assert.deepEqual(recorded, [503, 0]);
+  f.done!(view(), { ...outcome(200, null), failedOn: [b, b] });
+  assert.deepEqual(recorded, [503, 0, 0, 0, 200]);
 });
 
 test('sticky filter: sets the cookie unless the request already names the backend that answered', () => {

@@ -27,13 +27,16 @@ export function stickyFilter(sticky: StickyCookie): ProxyFilter {
 }
 
 /**
- * Phase 7: every request that reached a backend counts for it: the status it answered, or no
- * answer at all (0) when the attempt failed on the backend's side. A client leaving says nothing.
+ * Phase 7: every attempt counts for its backend: the status it answered, or no answer at all (0)
+ * when it failed on the backend's side (earlier attempts retried elsewhere included). A client
+ * leaving says nothing.
  */
 export function outlierFilter(detector: OutlierDetector): ProxyFilter {
   return {
     name: 'outlier-detection',
     done: (_req, outcome) => {
+      const failed = outcome.failedOn;
+      if (failed !== null) for (let i = 0; i < failed.length; i++) detector.record(failed[i]!, 0);
       const b = outcome.backend;
       if (b === null) return;
       const err = outcome.error;

@@ -361,7 +361,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
     if (req.answeredBy?.untraced !== true) this.trace(req);
     const done = this.ctx.filters.done;
     for (let i = 0; i < done.length; i++) {
-      done[i]!.done!(req, { status: req.status, backend: req.backend, attempts: req.attempts, rxBytes: req.rx, txBytes: req.tx, error: req.error });
+      done[i]!.done!(req, { status: req.status, backend: req.backend, attempts: req.attempts, failedOn: req.tried, rxBytes: req.rx, txBytes: req.tx, error: req.error });
     }
   }
 

@@ -111,6 +111,8 @@ export interface Outcome {
   /** The backend of the last attempt, if any. */
   readonly backend: Backend | null;
   readonly attempts: number;
+  /** Backends of earlier attempts that failed before answering (the request went on elsewhere); null when none. */
+  readonly failedOn: readonly Backend[] | null;
   /** Request / response body bytes (data only, not chunk framing). */
   readonly rxBytes: number;
   readonly txBytes: number;
