@@ -80,6 +80,11 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
     if (taps !== null) this.body.tap(taps);
   }
 
+  /** No request in progress and nothing of the last one still running: another may start. */
+  get idle(): boolean {
+    return this.req === null && this.conn === null && this.answerStream === null && this.connectTimer === null;
+  }
+
   // ---- phase 2: request filters ----
 
   private runRequestFilters(from: number): void {

@@ -15,6 +15,9 @@ export interface H2Limits {
   readonly maxHeaderListSize: number;
 }
 
+/** Recycled stream adapters kept at most (a few hundred concurrent streams need no more). */
+const MAX_SPARE = 256;
+
 export class H2Sessions {
   private readonly ctx: ProxyContext;
   private readonly limits: H2Limits;
@@ -22,6 +25,12 @@ export class H2Sessions {
   /** Open sessions and how many streams each has open. */
   private readonly sessions = new Map<http2.Http2Session, number>();
   private draining = false;
+  /** Stream adapters (each with its Forwarder) whose stream ended cleanly, ready for the next one. */
+  private readonly spare: StreamDownstream[] = [];
+
+  private readonly recycle = (down: StreamDownstream): void => {
+    if (this.spare.length < MAX_SPARE) this.spare.push(down);
+  };
 
   constructor(ctx: ProxyContext, limits: H2Limits) {
     this.ctx = ctx;
@@ -77,6 +86,7 @@ export class H2Sessions {
       // The idle timer only fires once per quiet spell: arm it again (same listener) when the last stream ends.
       if (open === 0 && !session.closed) session.setTimeout(this.limits.idleTimeoutMs);
     });
-    new StreamDownstream(this.ctx, stream).start(this.ctx, headers, rawHeaders);
+    const down = this.spare.pop() ?? new StreamDownstream(this.ctx, this.recycle);
+    down.attach(stream).start(this.ctx, headers, rawHeaders);
   };
 }
