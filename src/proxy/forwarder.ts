@@ -360,7 +360,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
     this.req = null;
     this.relay.reset();
     // A body not read to its end (answered before it, a client that left) is no whole body.
-    this.body.endTaps(req.error ?? new ProxyError('CLIENT_CLOSED', 'request body not read to its end'));
+    if (this.body.tapped) this.body.endTaps(req.error ?? new ProxyError('CLIENT_CLOSED', 'request body not read to its end'));
     req.rx = this.body.dataBytes(req.rx);
     req.tx = this.relay.dataBytes(req.tx);
     if (req.answeredBy?.untraced !== true) this.trace(req);

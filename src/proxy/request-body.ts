@@ -67,6 +67,11 @@ export class RequestBody implements SpanSink {
     if (this.framer === this.chunked) this.chunked.sink = this;
   }
 
+  /** Some tap still waits for the end of this body. */
+  get tapped(): boolean {
+    return this.taps !== null;
+  }
+
   /** SpanSink: a data span of a chunked body, for the taps. */
   span(buf: Buffer, start: number, end: number): void {
     for (const tap of this.taps!) tap.data(buf, start, end);
