@@ -77,3 +77,11 @@ test('retries exclude the backends already tried, then give up', () => {
   assert.notEqual(second, first);
   assert.equal(chooser.pick(req('1.2.3.4'), [first, second]), null);
 });
+
+test('a sticky cookie outranks the split: a client pinned to the canary stays there', () => {
+  const set = upstreams(['stable1', 'stable2'], ['canary']);
+  const chooser = new Chooser(set, { ...OFF, hostBalance: 'least', stickyCookie: 'lb', split: [99, 1] });
+  const canary = set.backends()[2]!;
+  const pin = chooser.sticky!.valueFor(canary);
+  for (let i = 0; i < 50; i++) assert.equal(chooser.pick(req(`10.0.0.${i}`, {}, { lb: pin }), null), canary);
+});

@@ -52,6 +52,8 @@ export class Chooser {
 
   pick(req: KeySource, exclude: readonly Backend[] | null): Backend | null {
     const sites = this.upstreams.sites;
+    const pinned = this.sticky === null ? null : this.pinned(sites, req, exclude);
+    if (pinned !== null) return pinned;
     const key = this.key === null ? null : keyOf(this.key, req);
     if (this.split === null || this.split.size !== sites.length) {
       for (let i = 0; i < sites.length; i++) {
@@ -69,13 +71,20 @@ export class Chooser {
     return this.upstreams.pick(exclude);
   }
 
+  /** The ready backend the sticky cookie names, in whichever site (a pin outranks the split). */
+  private pinned(sites: readonly Site[], req: KeySource, exclude: readonly Backend[] | null): Backend | null {
+    const value = req.cookie(this.sticky!.name);
+    if (value === undefined) return null;
+    for (let i = 0; i < sites.length; i++) {
+      const b = this.sticky!.pinned(sites[i]!.ready, exclude, value);
+      if (b !== null) return b;
+    }
+    return null;
+  }
+
   private pickIn(site: Site, req: KeySource, key: string | null, exclude: readonly Backend[] | null): Backend | null {
     const ready = site.ready;
     if (ready.length === 0) return null;
-    if (this.sticky !== null) {
-      const pinned = this.sticky.pinned(ready, exclude, req.cookie(this.sticky.name) ?? null);
-      if (pinned !== null) return pinned;
-    }
     if (!this.hashing || key === null) return this.fallback(ready, exclude, site);
     let table = this.tables.get(site);
     if (table === undefined) this.tables.set(site, table = new ConsistentHash(this.factor));

@@ -9,8 +9,8 @@ import { backendId } from './hash.js';
  */
 export class StickyCookie {
   readonly name: string;
-  private builtFor: readonly Backend[] | null = null;
-  private byId = new Map<string, Backend>();
+  /** Backend id -> backend, one table per ready snapshot (rebuilt only when a site's ready set changes). */
+  private readonly tables = new WeakMap<readonly Backend[], Map<string, Backend>>();
 
   constructor(name: string) {
     this.name = name;
@@ -18,12 +18,10 @@ export class StickyCookie {
 
   /** The ready, not excluded backend the cookie value pins, or null. */
   pinned(ready: readonly Backend[], exclude: readonly Backend[] | null, value: string | null): Backend | null {
-    if (value === null) return null;
-    if (ready !== this.builtFor) {
-      this.byId = new Map(ready.map((b) => [backendId(b.url), b]));
-      this.builtFor = ready;
-    }
-    const b = this.byId.get(value);
+    if (value === null || ready.length === 0) return null;
+    let byId = this.tables.get(ready);
+    if (byId === undefined) this.tables.set(ready, byId = new Map(ready.map((b) => [backendId(b.url), b])));
+    const b = byId.get(value);
     return b === undefined || (exclude !== null && exclude.includes(b)) ? null : b;
   }
 
