@@ -19,8 +19,6 @@ import { GossipAgent } from './gossip/agent.js';
 import { gossipSettings } from './gossip/settings.js';
 import { Ambassador } from './ambassador/setup.js';
 
-const CONNECT_TIMEOUT_MS = 10_000;
-
 /** Requests wait for the first round of health checks, but never longer than the health timeout. */
 class FirstRound implements StartupGate {
   open = false;
@@ -110,7 +108,9 @@ export class App {
       console: this.console,
       startup,
       maxRetries: this.config.maxRetries,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      connectTimeoutMs: this.config.connectTimeout,
+      responseTimeoutMs: this.config.responseTimeout,
+      readTimeoutMs: this.config.readTimeout,
       proto: this.tls.serving !== null ? 'https' : 'http',
     };
   }

@@ -230,6 +230,47 @@ for (const protocol of PROTOCOLS) {
       assert.equal((await client.call({ path: '/x' })).status, 200);
     });
 
+    test('a backend that never answers: 504 GatewayTimeout; a GET goes to another backend first, a PUT is sent once', LIMIT, async () => {
+      // Accepts, reads the request, never answers: a black hole.
+      const hole = await fx.rawBackendOf('hole', () => {});
+      const good = await fx.backendOf('good');
+      const first = await proxy(protocol, ['--response-timeout', '300ms', '--health-duration', '1h', hole.url, good.url]);
+      const get = await first.client.call({ path: '/x' });
+      assert.deepEqual([get.status, get.text], [200, 'good']);
+      const hole2 = await fx.rawBackendOf('hole-2', () => {});
+      const good2 = await fx.backendOf('good-2');
+      const second = await proxy(protocol, ['--response-timeout', '300ms', '--health-duration', '1h', hole2.url, good2.url]);
+      const put = await second.client.call({ method: 'PUT', path: '/bucket/key?x=1', body: 'data' });
+      assert.equal(put.status, 504, put.text);
+      assert.equal(put.headers['content-type'], 'application/xml');
+      assert.match(put.text, /^<\?xml version="1\.0" encoding="UTF-8"\?><Error><Code>GatewayTimeout<\/Code><Message>[^<]*300 ms[^<]*<\/Message><Resource>\/bucket\/key<\/Resource><\/Error>$/);
+      assert.deepEqual([hole2.hits, good2.hits], [1, 0], 'the PUT was not sent a second time');
+    });
+
+    test('a response body that stalls is cut after --read-timeout; a stream that keeps sending is not', LIMIT, async () => {
+      const b = await fx.backendOf('streams', (req, res) => {
+        req.resume();
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        if (req.url === '/stall') return void res.write('data: partial\n\n');
+        let n = 0;
+        const timer = setInterval(() => {
+          res.write(`data: ${n}\n\n`);
+          if (++n === 12) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 100);
+        res.once('close', () => clearInterval(timer));
+      });
+      const { client } = await proxy(protocol, ['--read-timeout', '400ms', '--health-duration', '1h', b.url]);
+      const live = await client.call({ path: '/events' });
+      assert.equal(live.error, undefined, 'a stream sending every 100 ms outlives a 400 ms read timeout');
+      assert.equal(live.text.split('\n\n').filter((e) => e !== '').length, 12);
+      const stalled = await client.call({ path: '/stall' });
+      assert.notEqual(stalled.error, undefined, 'the stalled body reaches the client broken, not as a whole one');
+      assert.equal(stalled.text, 'data: partial\n\n');
+    });
+
     test('SIGTERM drains: a slow request in flight finishes, then the process exits 0', LIMIT, async () => {
       const release = deferred();
       const started = deferred();

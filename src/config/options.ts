@@ -9,7 +9,7 @@ import { parseListenAddress } from './listen.js';
 import type { Parser } from './result.js';
 import { integerIn, oneOf, parseBool, parseHealthPath } from './values.js';
 import { TLS_VERSIONS, parseFile, parseHostList } from '../tls/values.js';
-import { parseDnsServers } from '../discovery/lookup.js';
+import { parseDnsServers } from './dns-servers.js';
 import { hostname } from 'node:os';
 import { parseClusterName, parseGossipAddress, parseGossipKey, parseNodeName, parseSeed } from '../gossip/values.js';
 import { parseHashKey } from '../balance/hash-key.js';
@@ -149,6 +149,20 @@ export const OPTION_TABLE: OptionTable = {
   shutdownTimeout: {
     long: 'shutdown-timeout', kind: 'string', default: 30_000, defaultText: '30s',
     parse: durationMs({ allowZero: true }), valueName: 'DURATION', help: 'on SIGTERM, wait this long for requests in flight',
+  },
+  connectTimeout: {
+    long: 'connect-timeout', kind: 'string', default: 10_000, defaultText: '10s',
+    parse: durationMs({ allowZero: false }), valueName: 'DURATION', help: 'a connection to a backend must open within this time',
+  },
+  responseTimeout: {
+    long: 'response-timeout', kind: 'string', default: 60_000, defaultText: '60s',
+    parse: durationMs({ allowZero: true }), valueName: 'DURATION',
+    help: '504 when a backend has not started its answer by then (0: off)',
+  },
+  readTimeout: {
+    long: 'read-timeout', kind: 'string', default: 60_000, defaultText: '60s',
+    parse: durationMs({ allowZero: true }), valueName: 'DURATION',
+    help: 'cut a response body stalled this long (0: off)',
   },
   headerTimeout: {
     long: 'header-timeout', kind: 'string', default: 30_000, defaultText: '30s',

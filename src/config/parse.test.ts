@@ -39,7 +39,7 @@ describe('parseCommandLine', () => {
   it('fills every Config field (none left out of the option table)', () => {
     const c = config(parseCommandLine(['m:9000'], {}));
     const keys: Array<keyof Config> = ['address', 'metricsAddress', 'healthPath', 'readHealthPath', 'healthPort', 'healthDuration', 'healthTimeout',
-      'healthOptimistic', 'healthRise', 'healthFall', 'insecure', 'hostBalance', 'maxRetries', 'shutdownTimeout', 'headerTimeout', 'idleTimeout', 'workers', 'log', 'trace',
+      'healthOptimistic', 'healthRise', 'healthFall', 'insecure', 'hostBalance', 'maxRetries', 'shutdownTimeout', 'connectTimeout', 'responseTimeout', 'readTimeout', 'headerTimeout', 'idleTimeout', 'workers', 'log', 'trace',
       'errors', 'statusCodes', 'quiet', 'json', 'debug', 'sites', 'siteArgs',
       'dnsTtl', 'rrDnsMode', 'dnsServers',
       'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey',

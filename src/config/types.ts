@@ -71,6 +71,12 @@ export interface Config {
   /** Retries after the first attempt; undefined means "each backend of the site once". */
   readonly maxRetries: number | undefined;
   readonly shutdownTimeout: number;
+  /** Milliseconds a connection to a backend may take to open. */
+  readonly connectTimeout: number;
+  /** Milliseconds a backend may take to start its answer once the request was sent; 0: no limit. */
+  readonly responseTimeout: number;
+  /** Milliseconds a response body may go without a byte from the backend; 0: no limit. */
+  readonly readTimeout: number;
   /** Milliseconds a client may take to send a whole request head (slow-drip protection). */
   readonly headerTimeout: number;
   /** Milliseconds a keep-alive client connection may sit idle between requests. */

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DnsCache, DnsLookupError, type DnsEvent, type ResolvedAddress } from './dns-cache.js';
-import { parseDnsServers } from './lookup.js';
+import { parseDnsServers } from '../config/dns-servers.js';
 
 const v4 = (address: string): ResolvedAddress => ({ address, family: 4 });
 const v6 = (address: string): ResolvedAddress => ({ address, family: 6 });

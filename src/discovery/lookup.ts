@@ -1,8 +1,5 @@
 /** The two ways a backend name becomes addresses: the system resolver, or chosen DNS servers (--dns-server). */
 import dns from 'node:dns';
-import net from 'node:net';
-import { fail, ok, type Result } from '../config/result.js';
-import { parsePort, splitHostPort } from '../sites/host.js';
 import type { LookupAll, ResolvedAddress } from './dns-cache.js';
 
 /** getaddrinfo, as every other program on the host resolves (so /etc/hosts and nsswitch apply). */
@@ -38,25 +35,4 @@ export function serversLookup(servers: readonly string[]): LookupAll {
 
 export function lookupFor(servers: readonly string[]): LookupAll {
   return servers.length === 0 ? systemLookup : serversLookup(servers);
-}
-
-/**
- * One --dns-server value: a comma-separated list of "ip", "ip:port", "[ipv6]" or "[ipv6]:port"
- * (port 53 when absent), normalised to what dns.Resolver.setServers takes. Names are refused: the
- * resolver would need a resolver to find its servers.
- */
-export function parseDnsServers(text: string): Result<readonly string[]> {
-  const out: string[] = [];
-  for (const raw of text.split(',')) {
-    const item = raw.trim();
-    if (item === '') return fail(`${JSON.stringify(text)} has an empty server (a stray comma?)`);
-    const split = splitHostPort(item);
-    if (!split.ok) return fail(`${JSON.stringify(item)}: ${split.reason}`);
-    const host = split.value.host;
-    if (net.isIP(host) === 0) return fail(`${JSON.stringify(item)} is not an IP address (with an optional :port)`);
-    const port = split.value.port === undefined ? ok(53) : parsePort(split.value.port, 1);
-    if (!port.ok) return fail(`${JSON.stringify(item)}: ${port.reason}`);
-    out.push(net.isIPv6(host) ? `[${host}]:${port.value}` : `${host}:${port.value}`);
-  }
-  return ok(out);
 }

@@ -1,5 +1,4 @@
 import type { Registry } from 'prom-client';
-import type { LocalResponse } from '../proxy/error-response.js';
 import { LATENCY_BOUNDS_MS, type Backend } from '../upstream/backend.js';
 import type { UpstreamSet } from '../upstream/upstream-set.js';
 
@@ -146,7 +145,7 @@ export class Metrics {
   }
 
   /** The answer for App.local(). */
-  response(): LocalResponse {
+  response(): { status: number; headers: Record<string, string>; body: string } {
     return { status: 200, headers: { 'Content-Type': METRICS_CONTENT_TYPE }, body: this.textNow() };
   }
 

@@ -28,6 +28,10 @@ export interface ProxyContext {
   readonly connectTimeoutMs: number;
   /** --max-conns-per-client: connections over it are closed as they are accepted; null: no cap. */
   readonly connectionCap?: { admit(ip: string): boolean; release(ip: string): void } | null;
+  /** A backend must start its answer this long after the request was sent; 0: no limit. */
+  readonly responseTimeoutMs: number;
+  /** A response body may go this long without a byte from the backend; 0: no limit. */
+  readonly readTimeoutMs: number;
   /** 'http' or 'https', for X-Forwarded-Proto. */
   readonly proto: string;
 }

@@ -12,6 +12,7 @@ import { BODY_MALFORMED, RequestBody } from './request-body.js';
 import { ResponseRelay, type RelayOwner } from './response-relay.js';
 import type { Answer, BodyTap, Downstream, DownstreamEvents } from './pipeline.js';
 import { sendAnswer } from './answers.js';
+import { UpstreamWatchdog, type WatchdogOwner } from './watchdog.js';
 
 /**
  * A request that cannot be sent twice does not go onto a pooled connection idle longer than
@@ -32,11 +33,12 @@ function poolOf(b: Backend): UpstreamPool {
  * serves one client connection's requests in turn (HTTP/1.1) or one stream (HTTP/2); a request's
  * own state is its ProxyRequest.
  */
-export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
+export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, WatchdogOwner {
   private readonly ctx: ProxyContext;
   private readonly down: Downstream;
   private readonly body: RequestBody;
   private readonly relay: ResponseRelay;
+  private readonly watchdog: UpstreamWatchdog;
 
   /** The request in progress; null between requests. */
   req: ProxyRequest | null = null;
@@ -55,6 +57,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
     this.down = down;
     this.body = new RequestBody(down);
     this.relay = new ResponseRelay(ctx.filters, down, this, this.resumeUpstream);
+    this.watchdog = new UpstreamWatchdog(ctx.responseTimeoutMs, ctx.readTimeoutMs, this);
   }
 
   /**
@@ -143,12 +146,20 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
       return chunk.length;
     }
     req.rx += n;
+    if (this.body.done) this.requestOnWire();
     return n;
   }
 
   /** HTTP/2: the client's body ended. */
   requestEnd(trailers: readonly string[] | null): void {
-    if (this.req !== null && !this.body.end(trailers)) this.abortRequest(400, 'request body shorter than its Content-Length');
+    if (this.req === null) return;
+    if (!this.body.end(trailers)) this.abortRequest(400, 'request body shorter than its Content-Length');
+    else this.requestOnWire();
+  }
+
+  /** The response clock starts once the whole request went to an open connection. */
+  private requestOnWire(): void {
+    if (this.body.done && this.conn !== null && this.conn.connected) this.watchdog.requestSent();
   }
 
   // ---- phases 3 and 4: pick, upstream attempt ----
@@ -167,6 +178,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
     beginAttempt(b);
     this.attemptStartedAt = performance.now();
     this.relay.start(req, this.upgrade);
+    this.watchdog.start();
     // A request that cannot be sent twice avoids the connections a backend may be closing.
     const maxIdle = replayable(req.method, req.hasBody) ? 0 : MAX_IDLE_FOR_UNREPLAYABLE_MS;
     const conn = poolOf(b).acquire(this, fresh !== null, maxIdle);
@@ -174,6 +186,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
     const host = req.hostMissing ? `Host: ${backendAuthority(b.spec)}\r\n` : '';
     conn.write(`${req.method} ${b.spec.basePath}${req.upstreamTarget} HTTP/1.${req.versionMinor}\r\n${host}${req.headerBlock}\r\n`);
     this.body.attach(conn);
+    this.requestOnWire();
     if (!conn.connected) this.connectTimer = setTimeout(this.onConnectTimeout, this.ctx.connectTimeoutMs);
   }
 
@@ -203,6 +216,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
     if (conn !== this.conn) return;
     this.clearConnectTimer();
     this.body.connected();
+    this.requestOnWire();
   }
 
   onUpstreamDrain(conn: UpstreamConnection): void {
@@ -210,12 +224,29 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
   }
 
   onUpstreamData(conn: UpstreamConnection, buf: Buffer, n: number): boolean {
-    return conn === this.conn ? this.relay.data(conn, buf, n) : true;
+    if (conn !== this.conn) return true;
+    this.watchdog.read();
+    return this.relay.data(conn, buf, n);
+  }
+
+  get waitingOnClient(): boolean {
+    return this.relay.waitingOnClient;
+  }
+
+  upstreamTimedOut(phase: 'head' | 'body'): void {
+    const conn = this.conn;
+    if (conn === null || this.req === null) return;
+    if (phase === 'head') {
+      this.failedBeforeResponse(conn, new ProxyError('UPSTREAM_TIMEOUT', `no response within ${this.watchdog.responseMs} ms`));
+    } else {
+      this.broken(conn, new ProxyError('UPSTREAM_TIMEOUT', `response body stalled for ${this.watchdog.readMs} ms`), true);
+    }
   }
 
   // ---- phases 5 and 6, reported by the relay ----
 
   headArrived(): void {
+    this.watchdog.headSeen();
     const req = this.req!;
     req.ttfb = performance.now() - req.startedAt;
     this.backend?.stats.recordTtfb(performance.now() - this.attemptStartedAt);
@@ -243,7 +274,10 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
 
   clientDrained(): void {
     this.answerStream?.resume();
-    if (this.relay.clientDrained()) this.resumeUpstream();
+    if (this.relay.clientDrained()) {
+      this.watchdog.read();
+      this.resumeUpstream();
+    }
   }
 
   private readonly resumeUpstream = (): void => {
@@ -346,6 +380,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner {
   }
 
   private finishAttempt(failed: boolean): void {
+    this.watchdog.stop();
     const b = this.backend;
     if (b === null) return;
     this.backend = null;

@@ -55,9 +55,9 @@ function upstreamsOf(list: readonly string[]): UpstreamSet {
 async function engine(filters: ProxyFilter[], upstreams = upstreamsOf(urls), chooser?: BackendChooser): Promise<{ url: string; stop(): Promise<void> }> {
   const ctx: ProxyContext = {
     upstreams, chooser: chooser ?? { pick: (_req, exclude) => upstreams.pick(exclude) }, filters: new FilterChain(filters),
-    console: quiet, startup: { open: true, wait: () => Promise.resolve() }, maxRetries: undefined, connectTimeoutMs: 5_000, proto: 'http',
+    console: quiet, startup: { open: true, wait: () => Promise.resolve() }, maxRetries: undefined, connectTimeoutMs: 5_000, responseTimeoutMs: 0, readTimeoutMs: 0, proto: 'http',
   };
-  const e = new RawEngine(ctx);
+  const e = new RawEngine(ctx, { headerTimeoutMs: 30_000, idleTimeoutMs: 60_000 });
   const { port } = await e.listen({ host: '127.0.0.1', port: 0 });
   return { url: `http://127.0.0.1:${port}`, stop: async () => { await e.drain(1_000); } };
 }

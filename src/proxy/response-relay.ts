@@ -17,7 +17,6 @@ import { ResponsePhases } from './response-phases.js';
 import type { UpstreamConnection } from './raw/upstream-pool.js';
 
 const PARSE_NEED_MORE = -1;
-const closeDelimited = new CloseDelimitedBody();
 
 /** What the relay reports to the core. */
 export interface RelayOwner {
@@ -41,6 +40,7 @@ export class ResponseRelay implements SpanSink {
   private readonly parser = new ResponseHeadParser({ maxHeadSize: MAX_RESPONSE_HEAD_BYTES });
   private readonly fixed = new FixedLengthBody(0);
   private readonly chunked: ChunkedWalker;
+  private readonly untilClose = new CloseDelimitedBody();
   /** Response head and body filters (none configured: nothing allocated). */
   private readonly phases: ResponsePhases;
   private req: ProxyRequest | null = null;
@@ -81,7 +81,7 @@ export class ResponseRelay implements SpanSink {
 
   /** The body ends when the backend closes the connection. */
   get endsAtClose(): boolean {
-    return this.framer === closeDelimited;
+    return this.framer === this.untilClose;
   }
 
   /** Bytes buf[0, n) from the backend; returns false to pause reading. */
@@ -163,7 +163,7 @@ export class ResponseRelay implements SpanSink {
   private framerFor(h: ResponseHead): BodyFramer {
     if (h.switchingProtocols) {
       this.tunnel = true;
-      return closeDelimited;
+      return this.untilClose;
     }
     if (h.bodyKind === Body.FIXED) {
       this.fixed.reset(h.contentLength);
@@ -173,7 +173,7 @@ export class ResponseRelay implements SpanSink {
       this.chunked.reset();
       return this.chunked;
     }
-    if (h.bodyKind === Body.CLOSE) return closeDelimited;
+    if (h.bodyKind === Body.CLOSE) return this.untilClose;
     this.fixed.reset(0);
     return this.fixed;
   }
@@ -216,6 +216,11 @@ export class ResponseRelay implements SpanSink {
     const ok = this.down.body(from === 0 && to === data.length ? data : data.subarray(from, to));
     if (!ok) this.downloadPaused = true;
     return ok;
+  }
+
+  /** The client or a tap holds the relay back (the backend connection is not being read). */
+  get waitingOnClient(): boolean {
+    return this.downloadPaused || this.phases.paused;
   }
 
   /** The client drained: true when the backend connection may be read again. */

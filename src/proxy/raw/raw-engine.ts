@@ -7,12 +7,8 @@ import { H2Sessions } from '../h2/h2-sessions.js';
 import { clientAddress } from '../header-rules.js';
 import type { ServingTls } from '../../tls/serving.js';
 
-const LIMITS: ClientLimits = {
-  maxHeadSize: 16 * 1024,
-  headerTimeoutMs: 30_000,
-  idleTimeoutMs: 60_000,
-  maxPipelined: 64 * 1024,
-};
+/** Fixed by the engine; the timeouts come from the configuration (--header-timeout, --idle-timeout). */
+const FIXED_LIMITS = { maxHeadSize: 16 * 1024, maxPipelined: 64 * 1024 };
 
 /**
  * The forwarding engine on raw `net` sockets: both message heads parsed by hand (src/http1),
@@ -28,9 +24,9 @@ export class RawEngine implements Engine, ClientHost {
   private readonly h2: H2Sessions | null;
 
   /** `serving`: listen with TLS (--cert/--key, --auto-tls-host); the same ClientConnection runs on each TLSSocket. */
-  constructor(ctx: ProxyContext, limits: Partial<ClientLimits> = {}, serving: ServingTls | null = null) {
+  constructor(ctx: ProxyContext, timeouts: Pick<ClientLimits, 'headerTimeoutMs' | 'idleTimeoutMs'>, serving: ServingTls | null = null) {
     this.ctx = ctx;
-    this.limits = { ...LIMITS, ...limits };
+    this.limits = { ...FIXED_LIMITS, ...timeouts };
     // allowHalfOpen: a client that shuts down its sending side still receives its answers.
     const netOptions = { allowHalfOpen: true, noDelay: true };
     this.h2 = serving === null ? null : new H2Sessions(ctx, { idleTimeoutMs: this.limits.idleTimeoutMs, maxHeaderListSize: 2 * this.limits.maxHeadSize });

@@ -1,0 +1,95 @@
+/**
+ * Time limits on a backend's answer (--response-timeout, --read-timeout), distinct from the
+ * connect timeout and from how long a request may take overall: a backend must start answering
+ * within responseMs of the request being sent, and a response body must not go readMs without a
+ * byte. A stream that keeps sending is never cut, and a slow client (or a slow body tap) is not
+ * the backend's idleness.
+ *
+ * One Timeout per forwarder, re-armed with refresh(): nothing is allocated per request, and
+ * reads only record a timestamp. The check runs every quarter of the shorter limit, so a limit
+ * fires between 1 and 1.25 times its value.
+ */
+
+/** What the watchdog asks of its owner. */
+export interface WatchdogOwner {
+  /** The client (or a tap) holds the relay back: the backend is not idle. */
+  readonly waitingOnClient: boolean;
+  /** A limit passed: 'head' (no response head in time) or 'body' (a stalled body). */
+  upstreamTimedOut(phase: 'head' | 'body'): void;
+}
+
+export class UpstreamWatchdog {
+  readonly responseMs: number;
+  readonly readMs: number;
+  private readonly owner: WatchdogOwner;
+  private readonly tickMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private active = false;
+  private waitingHead = true;
+  /** The whole request is on the wire; the response clock runs. */
+  private sent = false;
+  /** performance.now() the current limit counts from. */
+  private since = 0;
+
+  constructor(responseMs: number, readMs: number, owner: WatchdogOwner) {
+    this.responseMs = responseMs;
+    this.readMs = readMs;
+    this.owner = owner;
+    const limits = [responseMs, readMs].filter((ms) => ms > 0);
+    this.tickMs = limits.length === 0 ? 0 : Math.max(10, Math.min(...limits) / 4);
+  }
+
+  /** An attempt started: the response clock starts once requestSent() is called. */
+  start(): void {
+    if (this.tickMs === 0) return;
+    this.active = true;
+    this.waitingHead = true;
+    this.sent = false;
+    this.since = performance.now();
+    if (this.timer === null) {
+      this.timer = setTimeout(this.tick, this.tickMs);
+      this.timer.unref();
+    } else {
+      this.timer.refresh();
+    }
+  }
+
+  /** The request head and its whole body went out. */
+  requestSent(): void {
+    if (this.sent || !this.waitingHead) return;
+    this.sent = true;
+    this.since = performance.now();
+  }
+
+  /** Bytes arrived from the backend (or the client drained: reading starts again now). */
+  read(): void {
+    if (this.active) this.since = performance.now();
+  }
+
+  headSeen(): void {
+    this.waitingHead = false;
+    this.since = performance.now();
+  }
+
+  /** The attempt ended. The timer fires once more and then stays idle. */
+  stop(): void {
+    this.active = false;
+  }
+
+  private readonly tick = (): void => {
+    if (!this.active) return;
+    const idle = performance.now() - this.since;
+    if (this.waitingHead) {
+      if (this.sent && this.responseMs > 0 && idle >= this.responseMs) return this.fire('head');
+    } else if (this.readMs > 0 && idle >= this.readMs) {
+      if (this.owner.waitingOnClient) this.since = performance.now();
+      else return this.fire('body');
+    }
+    this.timer!.refresh();
+  };
+
+  private fire(phase: 'head' | 'body'): void {
+    this.active = false;
+    this.owner.upstreamTimedOut(phase);
+  }
+}
