@@ -24,8 +24,7 @@ const fx = new Fixtures();
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
 async function proxy(protocol: Protocol, args: string[]): Promise<{ o: Outrigger; client: ProtocolClient }> {
-  const o = await startFor(protocol, ['--health-path', '/health', ...args]);
-  fx.track(o);
+  const o = await startFor(protocol, ['--health-path', '/health', ...args], (started) => fx.track(started));
   const client = ProtocolClient.open(protocol, o);
   fx.add(async () => client.close());
   return { o, client };

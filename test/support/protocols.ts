@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import http2 from 'node:http2';
-import { startOutrigger, type Outrigger } from './outrigger.js';
+import { Outrigger } from './outrigger.js';
 
 export type Protocol = 'http/1.1' | 'h2';
 export const PROTOCOLS: readonly Protocol[] = ['http/1.1', 'h2'];
@@ -30,9 +30,15 @@ export interface Reply {
   readonly error: string | undefined;
 }
 
-/** Starts Outrigger for `protocol`: HTTP/2 needs TLS (a generated certificate), HTTP/1.1 runs plain. */
-export function startFor(protocol: Protocol, args: readonly string[]): Promise<Outrigger> {
-  return startOutrigger(protocol === 'h2' ? ['--auto-tls-host', '127.0.0.1', ...args] : args);
+/**
+ * Starts Outrigger for `protocol`: HTTP/2 needs TLS (a generated certificate), HTTP/1.1 runs
+ * plain. `track` gets the process before it is ready, so a start that times out is still stopped.
+ */
+export async function startFor(protocol: Protocol, args: readonly string[], track: (o: Outrigger) => void): Promise<Outrigger> {
+  const o = new Outrigger(protocol === 'h2' ? ['--auto-tls-host', '127.0.0.1', ...args] : args);
+  track(o);
+  // Generating the certificate takes a while on a loaded machine.
+  return o.ready(30_000);
 }
 
 export abstract class ProtocolClient {
