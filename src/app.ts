@@ -1,5 +1,4 @@
 import type { Config } from './config/types.js';
-import { parseSites } from './sites/parse.js';
 import { HealthChecker } from './health/checker.js';
 import { Console } from './observe/console.js';
 import { LiveConsole, LiveView, type Terminal } from './observe/live-view.js';
@@ -13,6 +12,9 @@ import { RawEngine } from './proxy/raw/raw-engine.js';
 import { FilterChain } from './proxy/filters.js';
 import type { ProxyFilter } from './proxy/pipeline.js';
 import { DnsDiscovery } from './discovery/dns-discovery.js';
+import { Membership } from './upstream/membership.js';
+import { StaticSource } from './upstream/sources.js';
+import { SitesFileSource, type SitesFileRead } from './sites/sites-file.js';
 import { lookupFor } from './discovery/lookup.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
 import { GossipAgent } from './gossip/agent.js';
@@ -39,13 +41,21 @@ class FirstRound implements StartupGate {
   }
 }
 
+/** --sites-file as main read it at start, and the file's signature before that read. */
+export interface FirstSitesFile {
+  readonly seen: string;
+  readonly read: SitesFileRead;
+}
+
 /** The composition root: builds every part from the configuration and wires them together. */
 export class App {
   readonly config: Config;
   readonly console: Console;
   readonly upstreams: UpstreamSet;
-  /** Backend host names -> addresses (--dns-ttl, --rr-dns-mode, --dns-server). */
+  /** Backend host names -> addresses (--dns-ttl, --dns-server): one backend per address. */
   readonly dns: DnsDiscovery;
+  /** Backend sources (the SITE arguments, the sites file) merged into the upstream set. */
+  readonly membership: Membership;
   readonly health: HealthChecker;
   readonly engine: Engine;
   readonly metrics: Metrics;
@@ -59,14 +69,20 @@ export class App {
   gossip: GossipAgent | null = null;
 
   /** `terminal`: stdout when it is a TTY, else null. */
-  constructor(config: Config, terminal: Terminal | null, tls: TlsSetup = NO_TLS) {
+  constructor(config: Config, terminal: Terminal | null, tls: TlsSetup = NO_TLS, sitesFile: FirstSitesFile | null = null) {
     this.config = config;
     this.tls = tls;
-    this.dns = new DnsDiscovery(config.sites, {
-      rrDnsMode: config.rrDnsMode, ttlMs: config.dnsTtl, lookup: lookupFor(config.dnsServers.flat()),
+    this.dns = new DnsDiscovery({
+      ttlMs: config.dnsTtl, rrDnsMode: config.rrDnsMode, lookup: lookupFor(config.dnsServers.flat()),
       log: (message) => { if (config.log) this.console.info(message); },
     });
-    this.upstreams = new UpstreamSet(this.dns.sites(), { ...config, addresses: this.dns.cache, backendTls: tls.backend });
+    this.upstreams = new UpstreamSet(config.sites, { ...config, addresses: this.dns.cache, backendTls: tls.backend });
+    this.membership = new Membership(this.upstreams, this.dns, config.healthTimeout);
+    this.membership.add(new StaticSource(config.sites));
+    if (config.sitesFile !== undefined && sitesFile !== null) {
+      this.membership.add(new SitesFileSource(config.sitesFile, config.address, sitesFile.read, sitesFile.seen, (m) => this.console.info(m)));
+    }
+    this.dns.onChange(() => void this.membership.apply());
     const live = terminal !== null && !config.log && config.trace === undefined && !config.quiet;
     this.liveView = live
       ? new LiveView(this.upstreams, terminal, { title: `Outrigger ${version()}`, color: terminal.hasColors?.() ?? false })
@@ -91,7 +107,11 @@ export class App {
       };
     }
     // Names are resolved before the first health round, so its probes already go to addresses.
-    const startup = new FirstRound(this.dns.start(config.healthTimeout).then(() => this.health.start()), config.healthTimeout);
+    const first = this.membership.start().then(() => {
+      this.dns.start();
+      return this.health.start();
+    });
+    const startup = new FirstRound(first, config.healthTimeout);
     const ctx = this.proxyContext(startup);
     this.engine = new RawEngine(ctx, { headerTimeoutMs: config.headerTimeout, idleTimeoutMs: config.idleTimeout }, tls.serving);
   }
@@ -136,15 +156,19 @@ export class App {
     return { status: 200, headers: { 'Content-Type': 'application/x-pem-file' }, body: pem };
   }
 
-  /** SIGHUP: re-read the sites from the same arguments; unchanged backends keep their health. */
-  reload(): string[] {
-    const { sites, errors } = parseSites(this.config.siteArgs, this.config.address);
-    if (errors.length > 0) return errors;
-    // New host names are looked up before the swap, so new backends are probed at an address.
-    void this.dns.reload(sites).then(({ added, removed }) => {
-      this.console.info(`reloaded: ${added.length} backends added, ${removed.length} removed`);
-    });
-    return [];
+  /**
+   * SIGHUP: every backend name is looked up again and every source re-read (the sites file);
+   * unchanged backends keep their health. Resolves with what changed.
+   */
+  async reload(): Promise<void> {
+    const before = new Set(this.upstreams.backends());
+    await this.dns.refresh();
+    await this.membership.reload();
+    const after = this.upstreams.backends();
+    const added = after.filter((b) => !before.has(b)).length;
+    const kept = new Set(after);
+    const removed = [...before].filter((b) => !kept.has(b)).length;
+    this.console.info(`reloaded: ${added} backends added, ${removed} removed`);
   }
 
   /** Bind the gossip member and start joining; throws if the address cannot be bound. */
@@ -160,6 +184,7 @@ export class App {
     await this.gossip?.stop(Math.min(timeoutMs, 3000));
     this.health.stop();
     this.ambassador.stop();
+    this.membership.stop();
     this.dns.stop();
     const cut = await this.engine.drain(timeoutMs);
     for (const b of this.upstreams.backends()) b.destroy();

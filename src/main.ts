@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseCommandLine } from './config/parse.js';
-import { App } from './app.js';
+import { App, type FirstSitesFile } from './app.js';
+import { readSitesFile, SitesFileSource } from './sites/sites-file.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { version } from './version.js';
 import cluster from 'node:cluster';
@@ -40,8 +41,22 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  const sitesFile = firstSitesFile(config);
+  if (sitesFile !== null && sitesFile.read.errors.length > 0) {
+    for (const e of sitesFile.read.errors) process.stderr.write(`outrigger: --sites-file: ${e}\n`);
+    process.exitCode = 2;
+    return;
+  }
   if (config.workers > 1 && cluster.isPrimary) runPrimary(config, setup);
-  else await runServer(config, setup);
+  else await runServer(config, setup, sitesFile);
+}
+
+/** --sites-file as read at start (a bad file stops the start; later a bad edit keeps the last good sites). */
+function firstSitesFile(config: Config): FirstSitesFile | null {
+  const file = config.sitesFile;
+  if (file === undefined) return null;
+  const seen = SitesFileSource.signature(file);
+  return { seen, read: readSitesFile(file, config.address) };
 }
 
 function inheritedPair(): CertificatePair | undefined {
@@ -89,10 +104,10 @@ function runPrimary(config: Config, setup: TlsSetup): void {
   process.on('SIGINT', () => workers.stop('SIGINT'));
 }
 
-async function runServer(config: Config, setup: TlsSetup): Promise<void> {
+async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesFile | null): Promise<void> {
   const worker = cluster.isWorker;
   // Workers share the terminal with each other: only a single process draws the live view.
-  const app = new App(config, process.stdout.isTTY === true && !worker ? process.stdout : null, setup);
+  const app = new App(config, process.stdout.isTTY === true && !worker ? process.stdout : null, setup, sitesFile);
   let bound: { host: string; port: number };
   try {
     bound = await app.engine.listen(config.address);
@@ -142,8 +157,7 @@ async function runServer(config: Config, setup: TlsSetup): Promise<void> {
   }
 
   process.on('SIGHUP', () => {
-    const errors = app.reload();
-    for (const e of errors) app.console.info(`reload failed: ${e}`);
+    void app.reload();
   });
   let stopping = false;
   const stop = (signal: string): void => {

@@ -229,3 +229,61 @@ test('--rr-dns-mode: one backend per address, following the answer; the survivor
   assert.doesNotMatch(o.stdout, /is down/);
   assert.match(o.stdout, /dns: rr\.test now resolves to 127\.0\.0\.2 \(was 127\.0\.0\.1, 127\.0\.0\.2\)/);
 });
+
+// Issue 13.1, from the report: the record switched to a new address (TTL 0), the old address
+// killed: 502 on every request for 9m56s with the default --dns-ttl; SIGHUP did not help.
+async function movedName(name: string, extra: string[]): Promise<{ o: Outrigger; a: TestBackend; b: TestBackend }> {
+  const { a, b, port } = await pair();
+  dns.set(name, ['127.0.0.1']);
+  const o = await startOutrigger(['--dns-server', dns.address, '--health-path', '/health', '--health-duration', '30s', '--log', ...extra, `http://${name}:${port}`]);
+  cleanup.push(() => o.stop());
+  assert.equal(await whoAnswers(o), 'A');
+  return { o, a, b };
+}
+
+test('with the default --dns-ttl, a record TTL of 0 is honoured: a moved name is followed within seconds', async () => {
+  const { o, a } = await movedName('ttl0.test', []);
+  dns.set('ttl0.test', ['127.0.0.2']);
+  await untilAllFrom(o, 'B', 5, 'traffic to follow the name to B');
+  assert.ok(a.hits >= 1);
+});
+
+test('a long record TTL: the name is looked up again as soon as its old address fails', async () => {
+  dns.ttl = 3600;
+  try {
+    const { o, a } = await movedName('moved.test', []);
+    dns.set('moved.test', ['127.0.0.2']);
+    await a.kill();
+    await untilAllFrom(o, 'B', 5, 'traffic to follow the name to B after A died');
+    assert.match(o.stdout, /dns: moved\.test now resolves to 127\.0\.0\.2 \(was 127\.0\.0\.1\)/);
+  } finally {
+    dns.ttl = 0;
+  }
+});
+
+test('SIGHUP looks every name up again', async () => {
+  dns.ttl = 3600;
+  try {
+    const { o } = await movedName('hup.test', []);
+    dns.set('hup.test', ['127.0.0.2']);
+    for (let i = 0; i < 5; i++) assert.equal(await whoAnswers(o), 'A', 'A is alive and the TTL is long: no reason to look again');
+    o.signal('SIGHUP');
+    await o.output(/reloaded: 0 backends added, 0 removed/);
+    await untilAllFrom(o, 'B', 5, 'traffic on B after SIGHUP');
+  } finally {
+    dns.ttl = 0;
+  }
+});
+
+// Issue 13.2, from the report: sidekick's first example, one name with several addresses, one dead:
+// 0 of 40 sequential curls succeeded.
+test('one name with two addresses, one dead: every request is served, without --rr-dns-mode', async () => {
+  const { a, port } = await pair();
+  await a.kill();
+  dns.set('two.test', ['127.0.0.1', '127.0.0.2']);
+  const o = await start([`http://two.test:${port}`]);
+  const answers: string[] = [];
+  for (let i = 0; i < 40; i++) answers.push(await whoAnswers(o));
+  assert.deepEqual(answers.filter((x) => x !== 'B'), []);
+  await o.output(new RegExp(`http://127\\.0\\.0\\.1:${port} is down`));
+});

@@ -189,12 +189,16 @@ export const OPTION_TABLE: OptionTable = {
   quiet: flag('quiet', 'no console output', 'q'),
   json: flag('json', 'print logs and traces as JSON lines'),
   debug: flag('debug', 'full request/response traces'),
+  sitesFile: {
+    long: 'sites-file', kind: 'string', default: undefined, defaultText: 'none', parse: parseFile, valueName: 'FILE',
+    help: 'SITEs one per line (# comments); re-read on change and SIGHUP',
+  },
   // Backend name resolution (src/discovery).
   dnsTtl: {
     long: 'dns-ttl', kind: 'string', default: 600_000, defaultText: '10m',
     parse: durationMs({ allowZero: false }), valueName: 'DURATION', help: 'how often backend host names are resolved again',
   },
-  rrDnsMode: flag('rr-dns-mode', 'one backend per resolved address of a SITE given as one DNS name'),
+  rrDnsMode: flag('rr-dns-mode', 'one backend per address even for a name with only one'),
   dnsServers: {
     long: 'dns-server', kind: 'repeatable', default: [], parse: parseDnsServers, valueName: 'IP:PORT',
     help: 'use this DNS server for backend names (repeatable, or a,b)',

@@ -41,7 +41,7 @@ describe('parseCommandLine', () => {
     const keys: Array<keyof Config> = ['address', 'metricsAddress', 'healthPath', 'readHealthPath', 'healthPort', 'healthDuration', 'healthTimeout',
       'healthOptimistic', 'healthRise', 'healthFall', 'insecure', 'hostBalance', 'maxRetries', 'shutdownTimeout', 'connectTimeout', 'responseTimeout', 'readTimeout', 'headerTimeout', 'idleTimeout', 'workers', 'log', 'trace',
       'errors', 'statusCodes', 'quiet', 'json', 'debug', 'sites', 'siteArgs',
-      'dnsTtl', 'rrDnsMode', 'dnsServers',
+      'dnsTtl', 'rrDnsMode', 'dnsServers', 'sitesFile',
       'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey',
       'cacheEndpoint', 'cacheAccessKey', 'cacheSecretKey', 'cacheBucket', 'cacheRegion', 'cachePrefix', 'cacheMinSize',
       'cacheHealthDuration', 'cacheMemory', 'cacheServeStaleOnError',
@@ -124,7 +124,7 @@ describe('parseCommandLine', () => {
 
   it('reports "no SITE given" with the full help', () => {
     const outcome = parseCommandLine(['-i'], {});
-    assert.deepEqual(errors(outcome), ['no SITE given (pass one or more, or set OUTRIGGER_SITES)']);
+    assert.deepEqual(errors(outcome), ['no SITE given (pass one or more, set OUTRIGGER_SITES, or use --sites-file)']);
     assert.ok(outcome.kind === 'error' && outcome.usage.includes('FLAGS:'));
   });
 

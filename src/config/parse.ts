@@ -15,7 +15,7 @@ export type ParseOutcome =
   | { readonly kind: 'version' }
   | { readonly kind: 'error'; readonly errors: string[]; readonly usage: string };
 
-const NO_SITE = `no SITE given (pass one or more, or set ${SITES_ENV})`;
+const NO_SITE = `no SITE given (pass one or more, set ${SITES_ENV}, or use --sites-file)`;
 
 /**
  * Never throws for a user mistake: every problem (unknown flags, bad values from
@@ -30,7 +30,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParseOutcom
   const siteArgs = scan.positionals.length > 0 ? [...scan.positionals] : sitesFromEnv(env);
   const errors = [...scan.errors, ...options.errors, ...cacheOptionErrors(Object.fromEntries(options.values)),
     ...gossipOptionErrors(Object.fromEntries(options.values))];
-  if (siteArgs.length === 0) errors.push(NO_SITE);
+  if (siteArgs.length === 0 && options.values.get('sitesFile') === undefined) errors.push(NO_SITE);
   const { sites, errors: siteErrors } = parseSites(siteArgs, loopCheckAddress(options));
   errors.push(...siteErrors, ...combinationErrors(options, sites.length));
   if (errors.length > 0) {

@@ -27,6 +27,8 @@ export interface BackendSpec {
    * `hostname` stays the DNS name for TLS and health checks). Absent for configured backends.
    */
   readonly address?: string;
+  /** Which backend source listed it ('argv', 'sites-file', ...); set by the membership merge. */
+  readonly origin?: string;
 }
 
 export interface SiteSpec {
@@ -155,6 +157,8 @@ export interface Config {
   readonly mirrorSample: number;
   /** Bytes of request body copied at most; larger requests are not mirrored. */
   readonly mirrorBodyLimit: number;
+  /** --sites-file: more SITEs, one per line, watched and re-read (src/sites/sites-file.ts). */
+  readonly sitesFile: string | undefined;
   readonly sites: readonly SiteSpec[];
   /** The SITE arguments as given, for SIGHUP reload. */
   readonly siteArgs: readonly string[];

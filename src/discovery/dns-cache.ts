@@ -5,7 +5,14 @@
  */
 import type { AddressBook, ConnectAddress } from '../upstream/backend.js';
 
-export type ResolvedAddress = ConnectAddress;
+/** An address of a name; `ttlMs` is the record's TTL when the resolver tells it (--dns-server does, getaddrinfo does not). */
+export type ResolvedAddress = ConnectAddress & { readonly ttlMs?: number };
+
+/**
+ * The shortest wait between lookups of a name: a record with TTL 0 (Kubernetes headless services
+ * often have a few seconds) is not asked for in a loop. An explicit shorter --dns-ttl still wins.
+ */
+export const TTL_FLOOR_MS = 1_000;
 
 /** Every address of one name; rejects (or returns []) when there is none. */
 export type LookupAll = (name: string) => Promise<readonly ResolvedAddress[]>;
@@ -23,7 +30,7 @@ export type DnsEvent =
 
 export interface DnsCacheOptions {
   readonly lookup: LookupAll;
-  /** Milliseconds between refreshes of every tracked name. */
+  /** Milliseconds between refreshes of every tracked name (--dns-ttl); a shorter record TTL wins (with TTL_FLOOR_MS). */
   readonly ttlMs: number;
   /** A name that has never resolved is asked again this often (when shorter than the TTL); default 5 s. */
   readonly retryMs?: number;
@@ -31,6 +38,8 @@ export interface DnsCacheOptions {
   readonly onEvent?: (event: DnsEvent) => void;
   /** After a lookup round (track or refresh) in which at least one name's addresses changed. */
   readonly onChange?: (names: readonly string[]) => void;
+  /** Date.now by default; injected by tests. */
+  readonly now?: () => number;
 }
 
 interface Entry {
@@ -41,6 +50,8 @@ interface Entry {
   error: string;
   failing: boolean;
   pending: Promise<boolean> | null;
+  /** When the last lookup started (for the rate limit of refreshSoon). */
+  askedAt: number;
 }
 
 const defaultSchedule: Schedule = (fn, ms) => {
@@ -75,13 +86,35 @@ export class DnsCache implements AddressBook {
     const wanted = new Set(names);
     for (const name of [...this.entries.keys()]) if (!wanted.has(name)) this.entries.delete(name);
     const fresh = [...wanted].filter((name) => !this.entries.has(name));
-    for (const name of fresh) this.entries.set(name, { addresses: [], cursor: 0, error: '', failing: false, pending: null });
+    for (const name of fresh) this.entries.set(name, { addresses: [], cursor: 0, error: '', failing: false, pending: null, askedAt: -Infinity });
     await this.round(fresh);
   }
 
-  /** Look every tracked name up again now (what the timer does every TTL). */
+  /** Look every tracked name up again now (what the timer does every TTL, and SIGHUP). */
   async refresh(): Promise<void> {
     await this.round([...this.entries.keys()]);
+  }
+
+  /**
+   * Connections or probes to an address of `name` fail: the name may have moved (a pod restarted
+   * under a new address). Look it up again now, at most once per TTL_FLOOR_MS.
+   */
+  refreshSoon(name: string): void {
+    const entry = this.entries.get(name);
+    const now = this.now();
+    if (entry === undefined || entry.pending !== null || now - entry.askedAt < TTL_FLOOR_MS) return;
+    void this.round([name]);
+  }
+
+  /** The wait until the next refresh: --dns-ttl, or the shortest record TTL when shorter (not under TTL_FLOOR_MS). */
+  period(): number {
+    let shortest = this.options.ttlMs;
+    for (const e of this.entries.values()) for (const a of e.addresses) if (a.ttlMs !== undefined && a.ttlMs < shortest) shortest = a.ttlMs;
+    return shortest >= this.options.ttlMs ? this.options.ttlMs : Math.min(this.options.ttlMs, Math.max(TTL_FLOOR_MS, shortest));
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   /** Refresh every TTL from now on (and names without any address sooner, see retryMs). */
@@ -131,7 +164,7 @@ export class DnsCache implements AddressBook {
     this.cancelTimer = this.schedule(() => {
       this.cancelTimer = null;
       void this.refresh().finally(() => this.arm());
-    }, this.options.ttlMs);
+    }, this.period());
   }
 
   /** DNS may come up after Outrigger: a name with no address yet is not left waiting a whole TTL. */
@@ -158,6 +191,7 @@ export class DnsCache implements AddressBook {
     const entry = this.entries.get(name);
     if (entry === undefined) return Promise.resolve(false);
     if (entry.pending !== null) return entry.pending.then(() => false);
+    entry.askedAt = this.now();
     const pending = this.options.lookup(name).then(
       (answer) => this.settle(name, entry, unique(answer), answer.length === 0 ? 'no address in the answer' : ''),
       (err: Error & { code?: string }) => this.settle(name, entry, [], describe(err)),

@@ -1,111 +1,110 @@
 /**
- * Keeps the backend set in step with DNS: every backend host name is resolved at start, before
- * the first health round, then every --dns-ttl. Connections take their address from the cache
- * (Backend.lookup); with --rr-dns-mode a site given as one DNS name becomes one backend per
- * address, and UpstreamSet.replace() follows the answer, so addresses that stay keep their
- * Backend object, health state and counters.
+ * DNS as the membership's name resolution stage: every backend host name is resolved before its
+ * backends are applied, and a name with several addresses of one family becomes one backend per
+ * address (without --rr-dns-mode; with it, as in sidekick, every name is, even with one address).
+ *
+ * Why one backend per address: each address then has its own health check, pool, in-flight count
+ * and metrics, so a dead address of a round-robin name stops being chosen while the others serve,
+ * and a request that cannot connect to it is retried on the next address within the same request
+ * (connect errors are always retried). One backend per name with addresses rotated per connection
+ * gave ~100% 502s when one of two addresses was dead: the dead address took the whole backend
+ * down, then the live one brought it back.
+ *
+ * Why not for a name with at most one address per family (a per-pod name, `localhost` with ::1 and
+ * 127.0.0.1): the backend keeps its name (in logs and metrics labels, stable across pod restarts)
+ * and connects through the address book, one family falling back to the other, so a server bound
+ * to one family only is reached and not shown as a second backend that is down.
+ *
+ * Names are looked up again every --dns-ttl, sooner when the record's TTL is shorter
+ * (DnsCache.period), at once (rate-limited) when a probe or request to one of its addresses fails,
+ * and on SIGHUP. A name that has never resolved stays as one backend with the name, down with the
+ * DNS reason.
  */
 import net from 'node:net';
 import type { BackendSpec, SiteSpec } from '../config/types.js';
-import type { Backend } from '../upstream/backend.js';
+import type { NameResolution } from '../upstream/membership.js';
 import type { UpstreamSet } from '../upstream/upstream-set.js';
 import { DnsCache, type DnsEvent, type LookupAll, type ResolvedAddress, type Schedule } from './dns-cache.js';
 
 export interface DnsDiscoveryOptions {
-  readonly rrDnsMode: boolean;
   readonly ttlMs: number;
+  /** --rr-dns-mode (sidekick's): every name is one backend per address, even with a single one. */
+  readonly rrDnsMode?: boolean;
   readonly lookup: LookupAll;
   readonly schedule?: Schedule;
   /** Name-level news (first answer, changes, failures once per streak, recovery). */
   readonly log: (message: string) => void;
 }
 
-export type BackendChange = { readonly added: Backend[]; readonly removed: Backend[] };
-
-export class DnsDiscovery {
+export class DnsDiscovery implements NameResolution {
   readonly cache: DnsCache;
-  private readonly options: DnsDiscoveryOptions;
-  private configured: readonly SiteSpec[];
-  private upstreams: UpstreamSet | null = null;
-  /** Until start() has applied the first answers, changes are left to it. */
-  private live = false;
-  /** A reload applies the answers itself once its new names are looked up. */
-  private reloading = 0;
+  private readonly listeners: ((names: readonly string[]) => void)[] = [];
+  private readonly rrDnsMode: boolean;
 
-  constructor(sites: readonly SiteSpec[], options: DnsDiscoveryOptions) {
-    this.configured = sites;
-    this.options = options;
+  constructor(options: DnsDiscoveryOptions) {
+    this.rrDnsMode = options.rrDnsMode ?? false;
     this.cache = new DnsCache({
       lookup: options.lookup,
       ttlMs: options.ttlMs,
       ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
       onEvent: (event) => options.log(describeEvent(event)),
-      onChange: (names) => this.changed(names),
+      onChange: (names) => { for (const l of this.listeners) l(names); },
     });
+  }
+
+  /** Called when a name's addresses changed (the membership applies its sets again). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
   }
 
   /**
-   * The sites as the UpstreamSet should hold them now: with --rr-dns-mode, a one-name site has
-   * one backend per address of the last good answer (the name itself while it has none, so the
-   * site shows as down with the DNS reason).
+   * A failed probe or request to a backend of a name makes that name be looked up again
+   * (rate-limited); when a name's answer changes, pooled connections of its backends that connect
+   * through the book are renewed, so new connections go to the new answer.
    */
-  sites(): SiteSpec[] {
-    return this.configured.map((site) => {
-      const only = site.backends.length === 1 ? site.backends[0]! : undefined;
-      if (!this.options.rrDnsMode || only === undefined || net.isIP(only.hostname) !== 0) return site;
-      const addresses = this.cache.addresses(only.hostname);
-      if (addresses.length === 0) return site;
-      return { ...site, backends: addresses.map((a) => pinned(only, a)) };
-    });
-  }
-
-  /** The set to keep in step (the health checker follows the set's membership itself). */
   follow(upstreams: UpstreamSet): void {
-    this.upstreams = upstreams;
+    upstreams.onFailure((b) => {
+      if (net.isIP(b.spec.hostname) === 0) this.cache.refreshSoon(b.spec.hostname);
+    });
+    this.listeners.unshift((names) => {
+      const moved = new Set(names);
+      for (const b of upstreams.backends()) if (b.spec.address === undefined && moved.has(b.spec.hostname)) b.retireConnections();
+    });
   }
 
-  /**
-   * The first lookup of every name, bounded by `boundMs` (a slow resolver must not hold the first
-   * health round back for ever: answers arriving later are applied as refreshes). Then the
-   * refresh timer starts. Resolves once the set holds the answers.
-   */
-  async start(boundMs: number): Promise<void> {
+  /** Track the names of `sites`; waits for the first answer of new names, at most `boundMs`. */
+  async prepare(sites: readonly SiteSpec[], boundMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, boundMs); });
-    await Promise.race([this.cache.track(hostNames(this.configured)), bound]);
+    await Promise.race([this.cache.track(hostNames(sites)), bound]);
     clearTimeout(timer);
-    this.cache.start();
-    this.upstreams?.replace(this.sites());
-    this.live = true;
   }
 
-  /** SIGHUP: new sites; new names are looked up first, then the set is swapped. */
-  async reload(sites: readonly SiteSpec[]): Promise<BackendChange> {
-    this.configured = sites;
-    this.reloading++;
-    try {
-      await this.cache.track(hostNames(sites));
-    } finally {
-      this.reloading--;
-    }
-    return this.upstreams?.replace(this.sites()) ?? { added: [], removed: [] };
+  /** One backend per address for a name with several addresses of one family; the name itself otherwise. */
+  expand(sites: readonly SiteSpec[]): SiteSpec[] {
+    return sites.map((site) => ({ ...site, backends: site.backends.flatMap((b) => this.expandOne(b)) }));
+  }
+
+  private expandOne(spec: BackendSpec): BackendSpec[] {
+    if (net.isIP(spec.hostname) !== 0) return [spec];
+    const addresses = this.cache.addresses(spec.hostname);
+    const v4 = addresses.filter((a) => a.family === 4).length;
+    if (addresses.length === 0 || (!this.rrDnsMode && v4 < 2 && addresses.length - v4 < 2)) return [spec];
+    return addresses.map((a) => pinned(spec, a));
+  }
+
+  /** Start the refresh timer (after the first application of the sites). */
+  start(): void {
+    this.cache.start();
+  }
+
+  /** SIGHUP: look every name up again now. */
+  refresh(): Promise<void> {
+    return this.cache.refresh();
   }
 
   stop(): void {
     this.cache.stop();
-  }
-
-  /** Names whose address set changed in a lookup round. */
-  private changed(names: readonly string[]): void {
-    const upstreams = this.upstreams;
-    if (upstreams === null) return;
-    const set = new Set(names);
-    // Pooled connections to a name may go to an address no longer in the answer: renew them.
-    for (const b of upstreams.backends()) {
-      if (b.spec.address === undefined && set.has(b.spec.hostname)) b.retireConnections();
-    }
-    if (!this.options.rrDnsMode || !this.live || this.reloading > 0) return;
-    upstreams.replace(this.sites());
   }
 }
 
@@ -116,7 +115,7 @@ export function hostNames(sites: readonly SiteSpec[]): string[] {
   return [...names];
 }
 
-/** One --rr-dns-mode backend: the URL (and metrics endpoint label) shows the address, the host name stays for TLS. */
+/** One backend of one address: the URL (and metrics endpoint label) shows the address, the host name stays for TLS and Host of probes. */
 export function pinned(spec: BackendSpec, a: ResolvedAddress): BackendSpec {
   const host = a.family === 6 ? `[${a.address}]` : a.address;
   const defaultPort = spec.protocol === 'https:' ? 443 : 80;

@@ -21,10 +21,11 @@ export function serversLookup(servers: readonly string[]): LookupAll {
   const resolver = new dns.promises.Resolver({ timeout: QUERY_TIMEOUT_MS, tries: QUERY_TRIES });
   resolver.setServers([...servers]);
   return async (name) => {
-    const [v4, v6] = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(name, { ttl: true }), resolver.resolve6(name, { ttl: true })]);
     const out: ResolvedAddress[] = [];
-    if (v4.status === 'fulfilled') out.push(...v4.value.map((address) => ({ address, family: 4 as const })));
-    if (v6.status === 'fulfilled') out.push(...v6.value.map((address) => ({ address, family: 6 as const })));
+    // The record TTLs let the cache ask again sooner than --dns-ttl (DnsCache.period).
+    if (v4.status === 'fulfilled') out.push(...v4.value.map((r) => ({ address: r.address, family: 4 as const, ttlMs: r.ttl * 1000 })));
+    if (v6.status === 'fulfilled') out.push(...v6.value.map((r) => ({ address: r.address, family: 6 as const, ttlMs: r.ttl * 1000 })));
     if (out.length > 0) return out;
     // Both failed (or answered nothing): the IPv4 reason is the telling one (NXDOMAIN, SERVFAIL, timeout).
     if (v4.status === 'rejected') throw v4.reason;

@@ -29,7 +29,7 @@ export class HealthChecker {
   constructor(upstreams: UpstreamSet, options: HealthOptions) {
     this.upstreams = upstreams;
     this.options = options;
-    upstreams.onSuspicion((b) => this.schedule(b, 0));
+    upstreams.onFailure((b, source) => { if (source === 'request') this.schedule(b, 0); });
     upstreams.onMembership(({ added, removed }) => {
       if (this.started) void this.sync(added, removed);
     });

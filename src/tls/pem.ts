@@ -1,4 +1,5 @@
 /** Reading and checking PEM files named on the command line, with errors that name the flag and the file. */
+import { fileError } from '../watch/file-watch.js';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import tls from 'node:tls';
@@ -13,15 +14,7 @@ export function readFlagFile(flag: string, file: string, errors: string[]): stri
   }
 }
 
-export function fileError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  switch (e.code) {
-    case 'ENOENT': return 'no such file';
-    case 'EACCES': return 'permission denied';
-    case 'EISDIR': return 'it is a directory';
-    default: return e.code !== undefined ? `${e.code}: ${e.message}` : String(e.message ?? err);
-  }
-}
+export { fileError };
 
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 

@@ -73,12 +73,12 @@ test('request errors take a backend out only with enough evidence: failures with
   let now = 0;
   const set = new UpstreamSet(sites(['a1']), { ...options, now: () => now, passive: { failures: 3, windowMs: 10_000 } });
   const suspected: string[] = [];
-  set.onSuspicion((b) => suspected.push(b.url));
+  set.onFailure((b, source) => suspected.push(`${b.url} ${source}`));
   allUp(set);
   const [a1] = set.backends();
   set.requestFailed(a1!, 'ECONNRESET');
   assert.equal(a1!.online, true, 'one error is a suspicion, not a verdict');
-  assert.deepEqual(suspected, ['http://a1:9000'], 'the checker is asked to probe at once');
+  assert.deepEqual(suspected, ['http://a1:9000 request'], 'the checker is asked to probe at once');
   now += 5_000;
   set.requestFailed(a1!, 'ECONNRESET');
   now += 6_000; // the window of the first failure is over: counting starts again

@@ -25,6 +25,8 @@ export interface MembershipChange {
 
 export type MembershipListener = (change: MembershipChange) => void;
 
+export type FailureListener = (backend: Backend, source: 'probe' | 'request') => void;
+
 /** One failover tier: its backends and the snapshot of the ready ones. */
 export class Site implements PickerState {
   readonly index: number;
@@ -66,6 +68,7 @@ export class UpstreamSet {
   private readonly picker: Picker;
   private readonly listeners: StateListener[] = [];
   private readonly membershipListeners: MembershipListener[] = [];
+  private readonly failureListeners: FailureListener[] = [];
   private readonly options: UpstreamOptions;
   private readonly now: () => number;
   private readonly table = new HealthTable();
@@ -136,6 +139,7 @@ export class UpstreamSet {
     if (!ok) b.stats.healthErrors++;
     const change = b.health.recordProbe(ok, reason, rise, fall, this.now());
     this.publish(b, change, ok ? 'healthy' : reason, 'probe', initial);
+    if (!ok) for (const l of this.failureListeners) l(b, 'probe');
   }
 
   /**
@@ -145,14 +149,15 @@ export class UpstreamSet {
   requestFailed(b: Backend, reason: string): void {
     const change = b.health.recordRequestFailure(reason, this.now(), this.options.passive ?? PASSIVE_EVIDENCE);
     this.publish(b, change, reason, 'request', false);
-    for (const l of this.suspicionListeners) l(b);
+    for (const l of this.failureListeners) l(b, 'request');
   }
 
-  private readonly suspicionListeners: ((b: Backend) => void)[] = [];
-
-  /** Called on every request failure, before the evidence suffices (the health checker probes at once). */
-  onSuspicion(listener: (b: Backend) => void): void {
-    this.suspicionListeners.push(listener);
+  /**
+   * Called on every failed probe and failed request, whether or not it changed the state: the
+   * health checker probes at once after a request failure, DNS looks the name up again.
+   */
+  onFailure(listener: FailureListener): void {
+    this.failureListeners.push(listener);
   }
 
   /**

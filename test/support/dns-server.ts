@@ -9,7 +9,7 @@ const RCODE_NXDOMAIN = 3;
 
 /**
  * A tiny authoritative DNS server on 127.0.0.1 UDP for tests: it answers single-question A and
- * AAAA queries from a mutable table (TTL 0, so no resolver caches the answer). Unknown names get
+ * AAAA queries from a mutable table (TTL `ttl`, 0 by default, so no resolver caches the answer). Unknown names get
  * NXDOMAIN; names in `servfail` get SERVFAIL; a known name without an address of the asked family
  * gets an empty answer (NODATA).
  */
@@ -17,6 +17,8 @@ export class TestDnsServer {
   /** Lower-case name -> IPv4 and IPv6 addresses. */
   readonly records = new Map<string, string[]>();
   readonly servfail = new Set<string>();
+  /** TTL of every answer, in seconds (0: no resolver caches it). */
+  ttl = 0;
   /** Questions received, per lower-case name. */
   readonly queries = new Map<string, number>();
   port = 0;
@@ -93,7 +95,7 @@ export class TestDnsServer {
       rr.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
       rr.writeUInt16BE(qtype, 2);
       rr.writeUInt16BE(CLASS_IN, 4);
-      rr.writeUInt32BE(0, 6); // TTL 0
+      rr.writeUInt32BE(this.ttl, 6);
       rr.writeUInt16BE(rdata.length, 10);
       rdata.copy(rr, 12);
       return rr;
