@@ -34,9 +34,9 @@ export interface Reply {
  * Starts Outrigger for `protocol`: HTTP/2 needs TLS (a generated certificate), HTTP/1.1 runs
  * plain. `track` gets the process before it is ready, so a start that times out is still stopped.
  */
-export async function startFor(protocol: Protocol, args: readonly string[], track: (o: Outrigger) => void): Promise<Outrigger> {
+export async function startFor(protocol: Protocol, args: readonly string[], track?: (o: Outrigger) => void): Promise<Outrigger> {
   const o = new Outrigger(protocol === 'h2' ? ['--auto-tls-host', '127.0.0.1', ...args] : args);
-  track(o);
+  track?.(o);
   // Generating the certificate takes a while on a loaded machine.
   return o.ready(30_000);
 }
