@@ -6,7 +6,8 @@
 import http2 from 'node:http2';
 import type net from 'node:net';
 import type { ProxyContext } from '../context.js';
-import { StreamDownstream } from './stream-downstream.js';
+import { clientAddress } from '../header-rules.js';
+import { StreamDownstream, type SessionInfo, type StreamOwner } from './stream-downstream.js';
 
 export interface H2Limits {
   /** A session with no open stream is closed after this long without traffic. */
@@ -18,18 +19,22 @@ export interface H2Limits {
 /** Recycled stream adapters kept at most (a few hundred concurrent streams need no more). */
 const MAX_SPARE = 256;
 
-export class H2Sessions {
+export class H2Sessions implements StreamOwner {
   private readonly ctx: ProxyContext;
   private readonly limits: H2Limits;
   private readonly server: http2.Http2Server;
-  /** Open sessions and how many streams each has open. */
-  private readonly sessions = new Map<http2.Http2Session, number>();
+  /** Open sessions, each with its streams open now and its client's address. */
+  private readonly sessions = new Map<http2.Http2Session, SessionInfo>();
   private draining = false;
   /** Stream adapters (each with its Forwarder) whose stream ended cleanly, ready for the next one. */
   private readonly spare: StreamDownstream[] = [];
 
-  private readonly recycle = (down: StreamDownstream): void => {
-    if (this.spare.length < MAX_SPARE) this.spare.push(down);
+  /** StreamOwner: a stream ended; its adapter may serve the next one. */
+  readonly streamClosed = (down: StreamDownstream, info: SessionInfo, reusable: boolean): void => {
+    if (reusable && this.spare.length < MAX_SPARE) this.spare.push(down);
+    if (--info.open > 0 || !this.sessions.has(info.session)) return;
+    // The idle timer only fires once per quiet spell: arm it again (same listener) when the last stream ends.
+    if (!info.session.closed) info.session.setTimeout(this.limits.idleTimeoutMs);
   };
 
   constructor(ctx: ProxyContext, limits: H2Limits) {
@@ -66,27 +71,31 @@ export class H2Sessions {
     return n;
   }
 
+  private infoOf(session: http2.ServerHttp2Session): SessionInfo {
+    let info = this.sessions.get(session);
+    if (info === undefined) {
+      // Read once per connection: session.socket is a proxy object, slow to go through per stream.
+      info = { session, open: 0, clientIp: clientAddress(session.socket?.remoteAddress) };
+      this.sessions.set(session, info);
+    }
+    return info;
+  }
+
   private readonly onSession = (session: http2.ServerHttp2Session): void => {
-    this.sessions.set(session, 0);
+    const info = this.infoOf(session);
     session.once('close', () => this.sessions.delete(session));
     session.on('error', () => {}); // the session is destroyed; its streams hear 'close'
     session.setTimeout(this.limits.idleTimeoutMs, () => {
-      if ((this.sessions.get(session) ?? 0) === 0) session.close();
+      if (info.open === 0) session.close();
     });
     if (this.draining) session.close();
   };
 
   private readonly onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
-    const session: http2.Http2Session = stream.session!;
-    this.sessions.set(session, (this.sessions.get(session) ?? 0) + 1);
-    stream.once('close', () => {
-      if (!this.sessions.has(session)) return;
-      const open = this.sessions.get(session)! - 1;
-      this.sessions.set(session, open);
-      // The idle timer only fires once per quiet spell: arm it again (same listener) when the last stream ends.
-      if (open === 0 && !session.closed) session.setTimeout(this.limits.idleTimeoutMs);
-    });
-    const down = this.spare.pop() ?? new StreamDownstream(this.ctx, this.recycle);
-    down.attach(stream).start(this.ctx, headers, rawHeaders);
+    const session = stream.session as http2.ServerHttp2Session;
+    const info = this.infoOf(session);
+    info.open++;
+    const down = this.spare.pop() ?? new StreamDownstream(this.ctx, this);
+    down.attach(stream, info).start(this.ctx, headers, rawHeaders);
   };
 }

@@ -6,7 +6,7 @@
 import http2 from 'node:http2';
 import { Body, type ResponseHead } from '../../http1/index.js';
 import { plainResponse } from '../error-response.js';
-import { BadRequestHeaders, addH2Field, clientAddress, h2ResponseHeaders, h2UpstreamHeaderBlock } from '../header-rules.js';
+import { BadRequestHeaders, addH2Field, h2ResponseHeaders, h2UpstreamHeaderBlock } from '../header-rules.js';
 import { originForm, type ProxyContext } from '../context.js';
 import { Forwarder } from '../forwarder.js';
 import { ProxyRequest } from '../request.js';
@@ -22,6 +22,20 @@ const { NGHTTP2_INTERNAL_ERROR } = http2.constants;
  */
 const COPY_MAX = 4096;
 
+/** One HTTP/2 connection as its streams see it. */
+export interface SessionInfo {
+  readonly session: http2.ServerHttp2Session;
+  /** Streams open now. */
+  open: number;
+  /** The client's address, read once per connection. */
+  readonly clientIp: string;
+}
+
+/** Who hears that a stream ended (H2Sessions): `reusable` when this adapter may serve another stream. */
+export interface StreamOwner {
+  streamClosed(down: StreamDownstream, info: SessionInfo, reusable: boolean): void;
+}
+
 /** Stream errors are followed by 'close', where the core hears of them. */
 function ignore(): void {}
 
@@ -35,8 +49,8 @@ export class StreamDownstream implements Downstream {
   readonly rawFraming = false;
   private stream!: http2.ServerHttp2Stream;
   private readonly forwarder: Forwarder;
-  /** Called when the stream closed and this object may serve another one. */
-  private readonly recycle: (d: StreamDownstream) => void;
+  private readonly owner: StreamOwner;
+  private info!: SessionInfo;
   /** Response trailers waiting for the stream's 'wantTrailers'. */
   private pendingTrailers: Record<string, string | string[]> | null = null;
   /** Request trailers, sent upstream with the last chunk. */
@@ -46,14 +60,15 @@ export class StreamDownstream implements Downstream {
   /** Writes still pending that reference the core's buffer (not a copy). */
   private sharedWrites = 0;
 
-  constructor(ctx: ProxyContext, recycle: (d: StreamDownstream) => void) {
+  constructor(ctx: ProxyContext, owner: StreamOwner) {
     this.forwarder = new Forwarder(ctx, this);
-    this.recycle = recycle;
+    this.owner = owner;
   }
 
   /** Serve `stream` (a new one, or the next one after this object was recycled). */
-  attach(stream: http2.ServerHttp2Stream): this {
+  attach(stream: http2.ServerHttp2Stream, info: SessionInfo): this {
     this.stream = stream;
+    this.info = info;
     this.pendingTrailers = null;
     this.requestTrailers = null;
     this.pending = null;
@@ -79,7 +94,7 @@ export class StreamDownstream implements Downstream {
     const hasBody = !this.stream.endAfterHeaders;
     const length = headers['content-length'];
     const bodyKind = !hasBody ? Body.NONE : length !== undefined ? Body.FIXED : Body.CHUNKED;
-    const clientIp = clientAddress(this.stream.session?.socket?.remoteAddress);
+    const clientIp = this.info.clientIp;
     let headerBlock: string;
     try {
       headerBlock = h2UpstreamHeaderBlock(rawHeaders, authority, bodyKind === Body.CHUNKED, { clientIp, proto: ctx.proto });
@@ -237,6 +252,6 @@ export class StreamDownstream implements Downstream {
     const reusable = this.forwarder.idle && this.sharedWrites === 0;
     this.forwarder.clientClosed();
     // 'close' is a stream's last event: its listeners need no removal before the next stream.
-    if (reusable) this.recycle(this);
+    this.owner.streamClosed(this, this.info, reusable);
   };
 }
