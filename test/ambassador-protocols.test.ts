@@ -16,8 +16,7 @@ const LIMIT = { timeout: 60_000 };
 const fx = new Fixtures();
 
 async function proxy(protocol: Protocol, args: string[]): Promise<ProtocolClient> {
-  const o = await startFor(protocol, ['--health-path', '/health', ...args]);
-  fx.track(o);
+  const o = await startFor(protocol, ['--health-path', '/health', ...args], (started) => fx.track(started));
   const client = ProtocolClient.open(protocol, o);
   fx.add(async () => client.close());
   return client;
