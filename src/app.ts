@@ -13,6 +13,7 @@ import { FilterChain } from './proxy/filters.js';
 import type { ProxyFilter } from './proxy/pipeline.js';
 import { DnsDiscovery } from './discovery/dns-discovery.js';
 import { Membership } from './upstream/membership.js';
+import { BACKENDS_PATH, backendsJson } from './observe/backends-api.js';
 import { StaticSource } from './upstream/sources.js';
 import { SitesFileSource, type SitesFileRead } from './sites/sites-file.js';
 import { lookupFor } from './discovery/lookup.js';
@@ -143,6 +144,9 @@ export class App {
     }
     if (this.gossip !== null && (path === '/v1/members' || path.startsWith('/v1/members?'))) {
       return { status: 200, headers: { 'Content-Type': 'application/json' }, body: this.gossip.membersJson() };
+    }
+    if (path === BACKENDS_PATH || path.startsWith(`${BACKENDS_PATH}?`)) {
+      return { status: 200, headers: { 'Content-Type': 'application/json' }, body: backendsJson(this.upstreams) };
     }
     if (path !== '/v1/health' && !path.startsWith('/v1/health?')) return this.certificates(path);
     if (this.upstreams.anyReady()) return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: 'OK\n' };

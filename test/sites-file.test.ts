@@ -132,3 +132,26 @@ test('SIGHUP re-reads the sites file; OUTRIGGER_SITES_FILE names it; a bad file 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--sites-file: .*bad:3: "http:\/\/": a host is required/);
 });
+
+test('GET /v1/backends: every site and backend with its source, status, since when, in flight and last error', async () => {
+  const [b1, b2] = await backends(2, 0) as [TestBackend, TestBackend];
+  b2.healthy = false;
+  const file = path.join(dir, 'api');
+  fs.writeFileSync(file, `${b2.url}\n`);
+  const o = await startOutrigger(['--sites-file', file, '--health-path', '/health', '--health-duration', '1m', '--log', b1.url]);
+  cleanup.track(o);
+  await o.output(new RegExp(`${b2.url} is down`));
+  const r = await request(`${o.base}/v1/backends`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-type'], 'application/json');
+  const body = JSON.parse(r.text) as { sites: { site: number; backends: Record<string, unknown>[] }[] };
+  assert.deepEqual(body.sites.map((s) => [s.site, s.backends.map((b) => [b['url'], b['source'], b['status']])]), [
+    [1, [[b1.url, 'argv', 'up'], [b2.url, 'sites-file', 'down']]],
+  ]);
+  const down = body.sites[0]!.backends[1]!;
+  assert.equal(down['reason'], 'health check failed: health check returned status 503');
+  assert.equal(down['lastError'], 'health check returned status 503');
+  assert.equal(down['inFlight'], 0);
+  assert.ok(Date.now() - Date.parse(String(down['since'])) < 60_000);
+  assert.deepEqual(down['checks'], { active: false, passive: true, ejectedUntil: null });
+});

@@ -1,0 +1,54 @@
+/**
+ * GET /v1/backends: every site and every backend as JSON, for people, scripts, the live view and
+ * later the dashboard. Read-only; built on request (admin traffic, not the hot path).
+ */
+import type { Backend } from '../upstream/backend.js';
+import type { UpstreamSet } from '../upstream/upstream-set.js';
+
+export const BACKENDS_PATH = '/v1/backends';
+
+export interface BackendView {
+  readonly url: string;
+  /** The source that listed it ('argv', 'sites-file', ...). */
+  readonly source: string;
+  /** The one address it connects to, when its name has several (one backend per address). */
+  readonly address: string | null;
+  readonly status: 'up' | 'down' | 'pending';
+  /** What holds it out of rotation ('' when up). */
+  readonly reason: string;
+  /** When the status last changed (ISO 8601). */
+  readonly since: string;
+  readonly inFlight: number;
+  readonly lastError: string;
+  /** The independent health flags (src/upstream/health-state.ts). */
+  readonly checks: { readonly active: boolean; readonly passive: boolean; readonly ejectedUntil: string | null };
+  readonly requests: number;
+  readonly errors: number;
+}
+
+export interface SiteView {
+  readonly site: number;
+  readonly backends: readonly BackendView[];
+}
+
+export function viewBackend(b: Backend, now: number): BackendView {
+  const h = b.health;
+  return {
+    url: b.url,
+    source: b.spec.origin ?? 'argv',
+    address: b.spec.address ?? null,
+    status: h.online ? 'up' : h.probed ? 'down' : 'pending',
+    reason: h.reason(now),
+    since: new Date(h.since).toISOString(),
+    inFlight: b.inFlight,
+    lastError: h.lastError,
+    checks: { active: h.activeUp, passive: !h.passiveOut, ejectedUntil: h.ejectedUntil > now ? new Date(h.ejectedUntil).toISOString() : null },
+    requests: b.stats.requests,
+    errors: b.stats.errors,
+  };
+}
+
+export function backendsJson(upstreams: UpstreamSet, now = Date.now()): string {
+  const sites: SiteView[] = upstreams.sites.map((s) => ({ site: s.index + 1, backends: s.backends.map((b) => viewBackend(b, now)) }));
+  return `${JSON.stringify({ sites }, null, 2)}\n`;
+}
