@@ -5,6 +5,7 @@ import { readSitesFile, SitesFileSource } from './sites/sites-file.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { version } from './version.js';
 import cluster from 'node:cluster';
+import os from 'node:os';
 import { Console, prepareConsole } from './observe/console.js';
 import { supervise, type PrimaryMessage, type WorkerMessage } from './workers.js';
 import { WorkerMetrics } from './observe/metrics-merge.js';
@@ -160,8 +161,14 @@ async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesF
     void app.reload();
   });
   let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      // A second Ctrl-C (or an orchestrator's second SIGTERM) means "now": whoever sends it has
+      // decided not to wait for the drain. Exit with the usual status of death by that signal.
+      app.console.info(`${signal} during drain: exiting now`);
+      app.console.flush();
+      process.exit(128 + (os.constants.signals[signal] ?? 0));
+    }
     stopping = true;
     app.liveView?.stop();
     void metricsServer?.close();

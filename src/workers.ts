@@ -65,7 +65,11 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
   };
   return {
     stop(signal) {
-      if (stopping) return;
+      // A second signal is passed on too: each worker then exits at once instead of draining.
+      if (stopping) {
+        each((w) => w.process.kill(signal));
+        return;
+      }
       stopping = true;
       each((w) => w.process.kill(signal));
       // A worker that cannot drain in time is ended with its drain budget plus a margin.

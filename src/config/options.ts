@@ -188,7 +188,8 @@ export const OPTION_TABLE: OptionTable = {
   },
   quiet: flag('quiet', 'no console output', 'q'),
   json: flag('json', 'print logs and traces as JSON lines'),
-  debug: flag('debug', 'full request/response traces'),
+  debug: flag('debug', 'full request/response traces (credentials redacted)'),
+  debugRaw: flag('debug-raw', 'traces print credentials unredacted'),
   sitesFile: {
     long: 'sites-file', kind: 'string', default: undefined, defaultText: 'none', parse: parseFile, valueName: 'FILE',
     help: 'SITEs one per line (# comments); re-read on change and SIGHUP',

@@ -40,7 +40,7 @@ describe('parseCommandLine', () => {
     const c = config(parseCommandLine(['m:9000'], {}));
     const keys: Array<keyof Config> = ['address', 'metricsAddress', 'healthPath', 'readHealthPath', 'healthPort', 'healthDuration', 'healthTimeout',
       'healthOptimistic', 'healthRise', 'healthFall', 'insecure', 'hostBalance', 'maxRetries', 'shutdownTimeout', 'connectTimeout', 'responseTimeout', 'readTimeout', 'headerTimeout', 'idleTimeout', 'workers', 'log', 'trace',
-      'errors', 'statusCodes', 'quiet', 'json', 'debug', 'sites', 'siteArgs',
+      'errors', 'statusCodes', 'quiet', 'json', 'debug', 'debugRaw', 'sites', 'siteArgs',
       'dnsTtl', 'rrDnsMode', 'dnsServers', 'sitesFile',
       'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey',
       'cacheEndpoint', 'cacheAccessKey', 'cacheSecretKey', 'cacheBucket', 'cacheRegion', 'cachePrefix', 'cacheMinSize',

@@ -93,6 +93,8 @@ export interface Config {
   readonly quiet: boolean;
   readonly json: boolean;
   readonly debug: boolean;
+  /** Traces print credentials unredacted (headers with --debug, signatures in query strings). */
+  readonly debugRaw: boolean;
   /** Milliseconds between re-resolutions of backend host names. */
   readonly dnsTtl: number;
   /** A site given as one DNS name becomes one backend per resolved address, following the answer. */

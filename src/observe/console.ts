@@ -5,6 +5,7 @@ import type { SonicBoom as SonicBoomType } from 'sonic-boom';
 import type { Config, TraceMode } from '../config/types.js';
 import type { StateChange } from '../upstream/upstream-set.js';
 import { goDuration, humanBytes } from './format.js';
+import { redactHeaders, redactTarget } from './redact.js';
 
 /** One finished request (or health check), as the trace prints it. */
 export interface TraceRecord {
@@ -37,7 +38,8 @@ export async function prepareConsole(json: boolean): Promise<void> {
   if (json && pinoModule === null) pinoModule = (await import('pino')).default;
 }
 
-type ConsoleOptions = Pick<Config, 'log' | 'trace' | 'errors' | 'statusCodes' | 'quiet' | 'json' | 'debug'>;
+/** debugRaw is optional: a Console built by hand (in tests) redacts. */
+type ConsoleOptions = Pick<Config, 'log' | 'trace' | 'errors' | 'statusCodes' | 'quiet' | 'json' | 'debug'> & Partial<Pick<Config, 'debugRaw'>>;
 
 /**
  * Everything Outrigger prints while running: state changes (`--log`), request traces
@@ -100,7 +102,8 @@ export class Console {
     return !this.options.errors || status >= 400 || status === 0;
   }
 
-  trace(r: TraceRecord): void {
+  trace(record: TraceRecord): void {
+    const r = this.options.debugRaw === true ? record : redacted(record);
     if (this.json !== null) this.json.trace.info(jsonTrace(r));
     else this.dest.write(textTrace(r));
   }
@@ -108,6 +111,16 @@ export class Console {
   flush(): void {
     try { this.dest.flushSync?.(); } catch { /* stdout already gone */ }
   }
+}
+
+/** The record with its credentials redacted (see redact.ts): signatures in the query, secret headers. */
+function redacted(r: TraceRecord): TraceRecord {
+  return {
+    ...r,
+    path: redactTarget(r.path),
+    ...(r.requestHeaders !== undefined ? { requestHeaders: redactHeaders(r.requestHeaders) } : {}),
+    ...(r.responseHeaders !== undefined ? { responseHeaders: redactHeaders(r.responseHeaders) } : {}),
+  };
 }
 
 function statusText(status: number): string {

@@ -1,10 +1,10 @@
-import type { Registry } from 'prom-client';
 import { LATENCY_BOUNDS_MS, type Backend } from '../upstream/backend.js';
 import type { UpstreamSet } from '../upstream/upstream-set.js';
+import { ProcessMetrics } from './process-metrics.js';
 
 /** Sidekick's metrics path, served on the main port (and on --metrics-address). */
 export const METRICS_PATH = '/.prometheus/metrics';
-/** The Prometheus text format, version 0.0.4 (what prom-client's Registry.PROMETHEUS_CONTENT_TYPE says). */
+/** The Prometheus text format, version 0.0.4. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** A fixed-bucket histogram as observers read it (DurationHistogram, or a plain copy of one). */
@@ -85,36 +85,17 @@ const LE = [...LATENCY_BOUNDS_MS.map((ms) => String(ms / 1000)), '+Inf'];
  * engines; they are read here only when someone scrapes, from whatever backend set is current
  * (so a SIGHUP reload is followed by the next scrape). Nothing here runs per request.
  *
- * Backend families are formatted directly (synchronously, so the main port can answer through
- * the engine's synchronous `local()` hook); process metrics come from prom-client's default
- * collectors in a registry of our own.
+ * Everything is formatted synchronously (the main port answers through the engine's synchronous
+ * `local()` hook), process families included (ProcessMetrics, started with the process).
  */
 export class Metrics {
   private readonly upstreams: UpstreamSet;
-  /**
-   * prom-client is loaded on the first scrape, not at start: it costs ~12 MiB of RSS that a
-   * sidecar nobody scrapes should not pay. Null when process metrics are off.
-   */
-  private processRegistry: Promise<Registry> | null;
-  private readonly processMetrics: boolean;
-  /** Process metrics from the last collection, for the synchronous path. */
-  private processText = '';
-  private refreshing = false;
+  /** Null when process metrics are off. */
+  private readonly process: ProcessMetrics | null;
 
   constructor(upstreams: UpstreamSet, options: { processMetrics?: boolean } = {}) {
     this.upstreams = upstreams;
-    this.processMetrics = options.processMetrics !== false;
-    this.processRegistry = null;
-  }
-
-  private registry(): Promise<Registry> | null {
-    if (!this.processMetrics) return null;
-    this.processRegistry ??= import('prom-client').then((p) => {
-      const registry = new p.Registry();
-      p.collectDefaultMetrics({ register: registry });
-      return registry;
-    });
-    return this.processRegistry;
+    this.process = options.processMetrics === false ? null : new ProcessMetrics();
   }
 
   /** More families, rendered after the backends' on every scrape (the ambassador features' counters). */
@@ -126,22 +107,14 @@ export class Metrics {
     return this.sections.length === 0 ? text : text + this.sections.map((render) => render()).join('');
   }
 
-  /** The whole exposition, everything read now (the separate metrics server uses this). */
-  async text(): Promise<string> {
-    const registry = this.registry();
-    const processText = registry === null ? '' : await (await registry).metrics();
-    if (processText !== '') this.processText = processText;
-    return this.backendText() + processText;
+  /** The whole exposition, everything read now. */
+  textNow(): string {
+    return this.backendText() + (this.process?.text() ?? '');
   }
 
-  /**
-   * The whole exposition without waiting: backend metrics read now, process metrics as of the
-   * previous scrape (prom-client collects asynchronously); a fresh collection starts for the next one.
-   */
-  textNow(): string {
-    const out = this.backendText() + this.processText;
-    this.refreshProcess();
-    return out;
+  /** The same, for the separate metrics server. */
+  text(): Promise<string> {
+    return Promise.resolve(this.textNow());
   }
 
   /** The answer for App.local(). */
@@ -149,14 +122,9 @@ export class Metrics {
     return { status: 200, headers: { 'Content-Type': METRICS_CONTENT_TYPE }, body: this.textNow() };
   }
 
-  private refreshProcess(): void {
-    const registry = this.registry();
-    if (registry === null || this.refreshing) return;
-    this.refreshing = true;
-    registry.then((r) => r.metrics()).then(
-      (t) => { this.processText = t; this.refreshing = false; },
-      () => { this.refreshing = false; },
-    );
+  /** Stops sampling the event loop and garbage collections. */
+  stop(): void {
+    this.process?.stop();
   }
 }
 
