@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Entry point of `npm run bench` (which has just built dist/, bench/ included).
-#   1. bench/setup.sh installs nginx-light, haproxy, wrk and the node peer's deps if missing;
+#   1. bench/setup.sh --plan says which Debian packages will be installed, then bench/setup.sh installs
+#      them (nginx-light, haproxy, wrk, ...) and the node peer's deps if missing;
 #   2. dist/bench/main.js runs the whole matrix and prints the table.
 # main.js stops everything it started; the EXIT trap below is the safety net for the case it
 # could not (killed with SIGKILL, crashed): it stops, by PID, whatever pid files are left.
@@ -24,6 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Say what will be installed before anything is (and give a moment to stop it).
+plan=$(bash "$repo/bench/setup.sh" --plan)
+echo "$plan" >&2
+case "$plan" in *"will install"*) sleep 5 ;; esac
 bash "$repo/bench/setup.sh"
 [ -f "$repo/dist/bench/main.js" ] || { echo "dist/bench/main.js missing: run npm run build (or npm run bench)" >&2; exit 1; }
 if [ -n "${BASELINE:-}" ]; then

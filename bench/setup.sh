@@ -4,6 +4,8 @@
 #   - the node peer's npm deps (http-proxy) into bench/peers/node_modules, from its own lockfile,
 #     so nothing benchmark-only ends up in the main package.json.
 # wrk is optional: when it cannot be installed, main.ts falls back to autocannon via npx.
+#   bench/setup.sh --plan   only says what it would install (run.sh prints this first), installs nothing
+#   BENCH_NO_INSTALL=1      never installs: a missing required tool is an error
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -12,8 +14,20 @@ for pair in nginx:nginx-light haproxy:haproxy wrk:wrk curl:curl taskset:util-lin
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 
+if [ "${1:-}" = --plan ]; then
+  if [ ${#need[@]} -eq 0 ]; then
+    echo "npm run bench: the Debian packages it needs are installed"
+  elif [ -n "${BENCH_NO_INSTALL:-}" ]; then
+    echo "npm run bench: missing Debian packages ${need[*]}; BENCH_NO_INSTALL is set, so nothing will be installed"
+  else
+    echo "npm run bench will install Debian packages with apt-get (as root): ${need[*]}"
+    echo "  (set BENCH_NO_INSTALL=1 to install nothing; Ctrl-C now to stop)"
+  fi
+  exit 0
+fi
+
 if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  if [ -n "${BENCH_NO_INSTALL:-}" ] || [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "bench/setup.sh: missing ${need[*]}; install them (Debian: apt-get install ${need[*]})" >&2
   else
     # Installing nginx/haproxy would normally start their system services on 0.0.0.0:80.

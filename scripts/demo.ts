@@ -1,7 +1,7 @@
 /**
  * A guided demo: two sites of local backends behind a real outrigger process, steady traffic,
  * and backends killed and restarted so failover and failback happen in front of you.
- *   npm run demo
+ *   npm run demo         (after npm ci, which has built it; after editing: npm run build first)
  */
 import http from 'node:http';
 import { spawn } from 'node:child_process';
@@ -35,7 +35,9 @@ class DemoBackend {
   }
 }
 
-const say = (s: string): void => { process.stdout.write(`\x1b[1m${s}\x1b[0m\n`); };
+/** Steps in bold on a terminal; plain text into a pipe or a file (and with NO_COLOR), where escapes are noise. */
+const bold = process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined;
+const say = (s: string): void => { process.stdout.write(bold ? `\x1b[1m${s}\x1b[0m\n` : `${s}\n`); };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {

@@ -40,12 +40,27 @@ describe('renderFrame', () => {
     const lines = frame(u.backends());
     assert.match(lines[0]!, /^Outrigger test · 2 sites · 4 backends: 3 up, 1 down/);
     assert.equal(lines[1], 'hello');
-    assert.match(lines[2]!, /^SITE\s+BACKEND\s+STATUS\s+CALLS\s+FAILURES\s+RX\s+TX\s+DOWNTIME\s+LAST DOWN\s+LATENCY MIN\/AVG\/MAX$/);
+    assert.match(lines[2]!, /^SITE\s+BACKEND\s+STATUS\s+CALLS\s+FAILURES\s+RX\s+TX\s+DOWNTIME\s+LAST DOWN\s+LATENCY MIN\/AVG\/MAX\s+REASON$/);
     const rows = lines.slice(3).map((l) => l.trim().split(/\s+/));
     assert.deepEqual(rows.map((r) => r.slice(0, 3)), [
       ['1', 'http://a1:9000', 'up'], ['1', 'http://a2:9000', 'down'], ['1', 'http://a3:9000', 'up'], ['2', 'http://b1:9000', 'up'],
     ]);
     assert.deepEqual(rows[0]!.slice(3), ['12', '1', '2.0KiB', '0B', '-', '-', '3ms/4ms/5ms']);
+  });
+
+  test('says why a backend is down, on one line, cut at the edge of the screen rather than squeezing the URL', () => {
+    const u = upstreamsFor(['http://a1:9000,http://a2:9000']);
+    const [a1, a2] = u.backends() as [Backend, Backend];
+    set(a1, 'up'); set(a2, 'down');
+    a1.lastError = 'an old error of a backend now up';
+    a2.lastError = 'TLS handshake failed:\nthe backend does not speak TLS on this port';
+    const lines = frame(u.backends(), { width: 200 });
+    const row = (url: string): string => lines.find((l) => l.includes(url))!;
+    assert.match(row('http://a2:9000'), /\bdown\b.*\s{2}TLS handshake failed: the backend does not speak TLS on this port$/);
+    assert.doesNotMatch(row('http://a1:9000'), /old error/);
+    const narrow = frame(u.backends(), { width: 70 });
+    assert.ok(narrow.every((l) => l.length <= 70));
+    assert.match(narrow.find((l) => l.includes('http://a2:9000'))!, /down/);
   });
 
   test('fits hundreds of backends to the height: down ones first, the rest summed up', () => {

@@ -158,14 +158,15 @@ function assertProcessMetrics(samples: readonly Sample[], what: string): void {
 
 test('process metrics are complete and right on the very first scrape, and on two scrapes in a row', async () => {
   const backends = await startBackends(1);
+  cleanup.push(() => backends[0]!.close());
   // Burn CPU before anything is scraped: process_cpu_seconds_total must count it (it counts from process start).
-  const burn = 'const start = process.cpuUsage(); while (process.cpuUsage(start).user < 400000);';
-  const o = await startOutrigger(['--health-path', '/health', backends[0]!.url], { NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(burn)}` });
-  track(o, backends);
+  const burn = 'const start = process.cpuUsage(); while (process.cpuUsage(start).user < 300000);';
+  const o = await startOutrigger(['--health-path', '/health', backends[0]!.url], { NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(burn)}` }, 60_000);
+  cleanup.push(() => o.stop());
   const url = `${o.base}/.prometheus/metrics`;
   const first = await scrape(url);
   assertProcessMetrics(first, 'first scrape');
-  assert.ok(value(first, 'process_cpu_seconds_total', {}) >= 0.4, `CPU since process start, got ${value(first, 'process_cpu_seconds_total', {})}`);
+  assert.ok(value(first, 'process_cpu_seconds_total', {}) >= 0.3, `CPU since process start, got ${value(first, 'process_cpu_seconds_total', {})}`);
   const startTime = value(first, 'process_start_time_seconds', {});
   assert.ok(Math.abs(startTime - Date.now() / 1000) < 120, `start time ${startTime}`);
   // Back to back: the event-loop window may be empty, which must not show as 9223372036.85 or NaN.

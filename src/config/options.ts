@@ -143,8 +143,9 @@ export const OPTION_TABLE: OptionTable = {
     help: `how to pick a backend in a site: ${HOST_BALANCE.join(', ')}`,
   },
   maxRetries: {
-    long: 'max-retries', kind: 'string', default: undefined, defaultText: 'each backend once',
-    parse: integerIn(0, Number.MAX_SAFE_INTEGER), valueName: 'N', help: 'retries of a failed request on other backends',
+    // The default is applied in app.ts: as many retries as the largest site has backends.
+    long: 'max-retries', kind: 'string', default: undefined, defaultText: 'size of the largest site',
+    parse: integerIn(0, Number.MAX_SAFE_INTEGER), valueName: 'N', help: 'retries of a failed request on other backends and sites',
   },
   shutdownTimeout: {
     long: 'shutdown-timeout', kind: 'string', default: 30_000, defaultText: '30s',

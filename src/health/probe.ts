@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { BackendTls } from '../tls/backend-tls.js';
+import { describeSocketError } from '../tls/errors.js';
 
 export interface ProbeResult {
   readonly ok: boolean;
@@ -76,5 +77,5 @@ class ProbeTimeout extends Error {
 
 function describe(err: Error & { code?: string }): string {
   if (err instanceof ProbeTimeout) return err.message;
-  return err.code !== undefined ? `${err.code}: ${err.message}` : err.message;
+  return describeSocketError(err);
 }

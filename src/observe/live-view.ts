@@ -147,14 +147,17 @@ export interface RenderedLine {
   readonly width: number;
 }
 
-const COLUMNS = ['SITE', 'BACKEND', 'STATUS', 'CALLS', 'FAILURES', 'RX', 'TX', 'DOWNTIME', 'LAST DOWN', 'LATENCY MIN/AVG/MAX'] as const;
+const COLUMNS = ['SITE', 'BACKEND', 'STATUS', 'CALLS', 'FAILURES', 'RX', 'TX', 'DOWNTIME', 'LAST DOWN', 'LATENCY MIN/AVG/MAX', 'REASON'] as const;
 /** Columns aligned right (numbers). */
 const RIGHT = new Set([0, 3, 4, 5, 6, 7, 8]);
 const BACKEND_COLUMN = 1;
 const MIN_BACKEND_WIDTH = 12;
 /** Below this, columns are dropped to make room for the backend's URL. */
 const WANTED_BACKEND_WIDTH = 32;
-const DROP_ORDER = [9, 8, 6, 5, 7, 4];
+const DROP_ORDER = [9, 10, 8, 6, 5, 7, 4];
+/** Why a backend is down: last, cut at the screen's edge rather than taking room from the URL. */
+const REASON_COLUMN = 10;
+const REASON_LAYOUT_WIDTH = 30;
 
 type Status = 'up' | 'down' | 'pending';
 
@@ -215,6 +218,7 @@ function rowCells(b: BackendReading, now: number): string[] {
   return [
     String(b.siteIndex + 1), b.url, statusOf(b), String(s.requests), String(s.errors), humanBytes(s.rxBytes), humanBytes(s.txBytes),
     totalMs > 0 ? seconds(totalMs) : '-', lastMs > 0 ? seconds(lastMs) : '-', latency,
+    statusOf(b) === 'down' ? oneLine(b.lastError) : '',
   ];
 }
 
@@ -225,6 +229,8 @@ function rowCells(b: BackendReading, now: number): string[] {
  */
 function layout(cells: readonly string[][], width: number): { visible: number[]; widths: number[] } {
   const widths = COLUMNS.map((h, c) => Math.max(h.length, ...cells.map((r) => r[c]!.length)));
+  const reasonWidth = widths[REASON_COLUMN]!;
+  widths[REASON_COLUMN] = Math.min(reasonWidth, REASON_LAYOUT_WIDTH);
   const natural = widths[BACKEND_COLUMN]!;
   const wanted = Math.min(natural, WANTED_BACKEND_WIDTH);
   const visible = COLUMNS.map((_, c) => c);
@@ -234,6 +240,7 @@ function layout(cells: readonly string[][], width: number): { visible: number[];
     visible.splice(visible.indexOf(c), 1);
   }
   widths[BACKEND_COLUMN] = Math.max(Math.min(natural, room()), Math.min(natural, MIN_BACKEND_WIDTH));
+  widths[REASON_COLUMN] = reasonWidth;
   return { visible, widths };
 }
 
@@ -265,6 +272,11 @@ function paint(line: Line, width: number, color: boolean): RenderedLine {
 /** Durations in the table: whole seconds and up are rounded to a tenth, shorter ones as Go prints them. */
 function seconds(ms: number): string {
   return goDuration(ms >= 1000 ? Math.round(ms / 100) * 100 : Math.round(ms));
+}
+
+/** Error texts can span lines (OpenSSL's do); a table cell cannot. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 function plural(n: number, word: string): string {

@@ -26,6 +26,8 @@ export interface BackendReading {
   readonly probed: boolean;
   readonly inFlight: number;
   readonly downSince: number;
+  /** Why the backend last failed (a probe or a request); shown while it is down. */
+  readonly lastError: string;
   readonly stats: {
     readonly requests: number;
     readonly errors: number;
@@ -54,7 +56,7 @@ export function readBackend(b: Backend): BackendReading {
   const s = b.stats;
   const h = (x: HistogramReading): HistogramReading => ({ counts: Array.from(x.counts), sumMs: x.sumMs, count: x.count });
   return {
-    url: b.url, siteIndex: b.siteIndex, online: b.online, probed: b.probed, inFlight: b.inFlight, downSince: b.downSince,
+    url: b.url, siteIndex: b.siteIndex, online: b.online, probed: b.probed, inFlight: b.inFlight, downSince: b.downSince, lastError: b.lastError,
     stats: {
       requests: s.requests, errors: s.errors, rxBytes: s.rxBytes, txBytes: s.txBytes, healthErrors: s.healthErrors,
       latencyMinMs: s.latencyMinMs, latencyMaxMs: s.latencyMaxMs, latencySumMs: s.latencySumMs, latencyCount: s.latencyCount,

@@ -1,3 +1,4 @@
+import { describeSocketError } from '../tls/errors.js';
 /**
  * The one error type of the proxy path. Every failure a request can meet gets a stable code from
  * the table below (never a code invented from a message), the side it came from, and whether it
@@ -80,14 +81,11 @@ export function upstreamSocketError(err: (Error & { code?: string }) | null, con
   if (err instanceof ProxyError) return err;
   const sys = err?.code;
   if (!connected || (sys !== undefined && CONNECT_CODES.has(sys))) {
-    return new ProxyError('UPSTREAM_CONNECT_FAILED', err === null ? 'connection closed while connecting' : describe(err), sys);
+    return new ProxyError('UPSTREAM_CONNECT_FAILED', err === null ? 'connection closed while connecting' : describeSocketError(err), sys);
   }
   if (sys?.startsWith('HPE_') === true || sys?.startsWith('ERR_SSL') === true) {
     return new ProxyError('UPSTREAM_MALFORMED', `malformed response from backend: ${err!.message}`, sys);
   }
-  return new ProxyError('UPSTREAM_CLOSED', err === null ? 'backend closed the connection before answering' : describe(err), sys ?? 'ECONNCLOSED');
+  return new ProxyError('UPSTREAM_CLOSED', err === null ? 'backend closed the connection before answering' : describeSocketError(err), sys ?? 'ECONNCLOSED');
 }
 
-function describe(err: Error & { code?: string }): string {
-  return err.code !== undefined ? `${err.code}: ${err.message}` : err.message;
-}

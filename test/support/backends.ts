@@ -57,9 +57,17 @@ export class TestBackend {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Come back on the same port. */
-  restart(): Promise<this> {
-    return this.listen(this.port);
+  /**
+   * Come back on the same port. The port was free while this backend was down, so another program
+   * may have taken it: say so, rather than let a test read that program's answers as ours.
+   */
+  async restart(): Promise<this> {
+    try {
+      return await this.listen(this.port);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      throw new Error(`port ${this.port} of backend ${this.name} was taken by another program while the backend was down; this run cannot restart it`);
+    }
   }
 
   close(): Promise<void> {
@@ -75,19 +83,31 @@ const defaultHandler: Handler = (req, res, backend) => {
   });
 };
 
-/** Start `count` backends on consecutive ports, so one ellipsis pattern names them all. */
+/**
+ * Start `count` backends on consecutive ports, so one ellipsis pattern names them all. Only the
+ * tests of that syntax need this; everything else lets the kernel pick (startBackends). The first
+ * port is the kernel's choice (a free one), the next ones are bound and held at once: a port
+ * another program holds fails to bind and the whole run is tried again elsewhere, and no program
+ * can take one while the test holds it. Each backend answers with its own name, so a test never
+ * mistakes another program for one of these.
+ */
 export async function startConsecutive(count: number, prefix = 'b', handler?: Handler): Promise<TestBackend[]> {
+  const busy: number[] = [];
   for (let tries = 0; tries < 50; tries++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const started: TestBackend[] = [];
+    const started = [await new TestBackend(`${prefix}1`, handler).listen(0)];
+    const base = started[0]!.port;
     try {
-      for (let i = 0; i < count; i++) started.push(await new TestBackend(`${prefix}${i + 1}`, handler).listen(base + i));
+      if (base + count - 1 > 65_535) throw Object.assign(new Error('past the last port'), { code: 'EADDRINUSE', port: 65_536 });
+      for (let i = 1; i < count; i++) started.push(await new TestBackend(`${prefix}${i + 1}`, handler).listen(base + i));
       return started;
-    } catch {
+    } catch (err) {
       await Promise.all(started.map((b) => b.close()));
+      const e = err as NodeJS.ErrnoException & { port?: number };
+      if (e.code !== 'EADDRINUSE' && e.code !== 'EACCES') throw err;
+      busy.push(e.port ?? base);
     }
   }
-  throw new Error('no run of free consecutive ports found');
+  throw new Error(`no ${count} consecutive free ports on 127.0.0.1 in 50 tries (taken by other programs: ${busy.join(', ')})`);
 }
 
 export async function startBackends(count: number, prefix = 'b', handler?: Handler): Promise<TestBackend[]> {

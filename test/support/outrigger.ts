@@ -12,9 +12,11 @@ export class Outrigger {
   stderr = '';
   private exited: Promise<number | null>;
 
-  constructor(args: readonly string[], env: Record<string, string> = {}) {
-    this.proc = spawn(process.execPath, [MAIN, '--address', '127.0.0.1:0', ...args], {
+  /** `where`: another build of the command (a packed copy, say) and the directory to run it in. */
+  constructor(args: readonly string[], env: Record<string, string> = {}, where: { main?: string; cwd?: string } = {}) {
+    this.proc = spawn(process.execPath, [where.main ?? MAIN, '--address', '127.0.0.1:0', ...args], {
       env: { ...process.env, ...env },
+      ...(where.cwd !== undefined ? { cwd: where.cwd } : {}),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc.stdout!.setEncoding('utf8').on('data', (s: string) => { this.stdout += s; });
@@ -55,8 +57,15 @@ export class Outrigger {
   }
 }
 
-export async function startOutrigger(args: readonly string[], env: Record<string, string> = {}): Promise<Outrigger> {
-  return new Outrigger(args, env).ready();
+export async function startOutrigger(args: readonly string[], env: Record<string, string> = {}, timeoutMs?: number): Promise<Outrigger> {
+  const o = new Outrigger(args, env);
+  try {
+    return await o.ready(timeoutMs);
+  } catch (err) {
+    // Nobody else holds the process yet: left running, it would keep the test file from ever ending.
+    await o.stop();
+    throw err;
+  }
 }
 
 /** Run the CLI to completion (for argument errors, --help, --version). */
