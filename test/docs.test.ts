@@ -20,8 +20,11 @@ async function helpDefaults(): Promise<Map<string, string>> {
   return out;
 }
 
-/** The same text whatever the quoting and articles: `size of the largest site` = "Size of the largest site". */
-const normal = (s: string): string => s.replace(/[`"]/g, '').replace(/^the /i, '').trim().toLowerCase();
+/**
+ * The same text whatever the quoting and articles: `size of the largest site` = "Size of the largest
+ * site"; a README note in parentheses after the default ("off (`:7946` with `--join`)") is not part of it.
+ */
+const normal = (s: string): string => s.replace(/\s*\(.*\)\s*$/, '').replace(/[`"]/g, '').replace(/^the /i, '').trim().toLowerCase();
 
 test('README\'s flag table and --help give every flag the same default', async () => {
   const help = await helpDefaults();

@@ -52,8 +52,8 @@ describe('renderFrame', () => {
     const u = upstreamsFor(['http://a1:9000,http://a2:9000']);
     const [a1, a2] = u.backends() as [Backend, Backend];
     set(a1, 'up'); set(a2, 'down');
-    a1.lastError = 'an old error of a backend now up';
-    a2.lastError = 'TLS handshake failed:\nthe backend does not speak TLS on this port';
+    a1.health.lastError = 'an old error of a backend now up';
+    a2.health.lastError = 'TLS handshake failed:\nthe backend does not speak TLS on this port';
     const lines = frame(u.backends(), { width: 200 });
     const row = (url: string): string => lines.find((l) => l.includes(url))!;
     assert.match(row('http://a2:9000'), /\bdown\b.*\s{2}TLS handshake failed: the backend does not speak TLS on this port$/);
