@@ -10,6 +10,9 @@ import { backendDown, type LocalResponse } from './proxy/error-response.js';
 import type { Engine } from './proxy/engine.js';
 import { RawEngine } from './proxy/raw/raw-engine.js';
 import { FilterChain } from './proxy/filters.js';
+import { CacheSlot } from './cache/slot.js';
+import { cacheSettings } from './cache/settings.js';
+import type { CacheRuntime } from './cache/index.js';
 import type { ProxyFilter } from './proxy/pipeline.js';
 import { DnsDiscovery } from './discovery/dns-discovery.js';
 import { Membership } from './upstream/membership.js';
@@ -68,6 +71,9 @@ export class App {
   readonly tls: TlsSetup;
   /** The gossip member (--gossip-bind, --join), started by main through startGossip(). */
   gossip: GossipAgent | null = null;
+  /** The cache's filter position (--cache-endpoint); filled by startCache(). Null when the cache is off. */
+  readonly cacheSlot: CacheSlot | null;
+  cache: CacheRuntime | null = null;
 
   /** `terminal`: stdout when it is a TTY, else null. */
   constructor(config: Config, terminal: Terminal | null, tls: TlsSetup = NO_TLS, sitesFile: FirstSitesFile | null = null) {
@@ -113,6 +119,7 @@ export class App {
       return this.health.start();
     });
     const startup = new FirstRound(first, config.healthTimeout);
+    this.cacheSlot = cacheSettings(config) === undefined ? null : new CacheSlot();
     const ctx = this.proxyContext(startup);
     this.engine = new RawEngine(ctx, { headerTimeoutMs: config.headerTimeout, idleTimeoutMs: config.idleTimeout }, tls.serving);
   }
@@ -124,7 +131,8 @@ export class App {
     return {
       upstreams,
       chooser: this.ambassador.chooser ?? { pick: (_req, exclude) => upstreams.pick(exclude) },
-      filters: new FilterChain([local, ...this.ambassador.filters]),
+      // Local endpoints, then the cache lookup, then the ambassador's filters (rate limits, ...).
+      filters: new FilterChain([local, ...(this.cacheSlot === null ? [] : [this.cacheSlot]), ...this.ambassador.filters]),
       connectionCap: this.ambassador.connectionCap,
       console: this.console,
       startup,
@@ -182,6 +190,28 @@ export class App {
     this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.console.info(message); });
   }
 
+  /**
+   * Loads the cache (the AWS SDK only when it is on) once listening: `bound` is where the
+   * stale-while-revalidate refreshes go. Until the store answers its first probe, requests bypass it.
+   */
+  async startCache(bound: { host: string; port: number }): Promise<void> {
+    const settings = cacheSettings(this.config);
+    if (settings === undefined || this.cacheSlot === null) return;
+    const [{ createCache }, { selfRefresher }] = await Promise.all([import('./cache/index.js'), import('./cache/refresh.js')]);
+    const scheme = this.tls.serving !== null ? 'https' : 'http';
+    this.cache = createCache({
+      settings, scheme,
+      anyReady: () => this.upstreams.anyReady(),
+      log: (message) => this.console.info(message),
+      refresh: selfRefresher(scheme, bound.host, bound.port),
+      secureContext: this.tls.backend.secureContext,
+      insecure: this.config.insecure,
+    });
+    this.cacheSlot.inner = this.cache.filter;
+    const stats = this.cache.stats;
+    this.metrics.sections.push(() => stats.text());
+  }
+
   async shutdown(timeoutMs: number): Promise<number> {
     this.liveView?.stop();
     // Leave first, so peers see "left" at once rather than a failure later.
@@ -191,6 +221,7 @@ export class App {
     this.membership.stop();
     this.dns.stop();
     const cut = await this.engine.drain(timeoutMs);
+    this.cache?.stop();
     for (const b of this.upstreams.backends()) b.destroy();
     return cut;
   }

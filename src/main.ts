@@ -116,6 +116,7 @@ async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesF
     process.stderr.write(`outrigger: cannot listen on ${config.address.host}:${config.address.port}: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  await app.startCache(bound);
   try {
     await app.startGossip();
   } catch (err) {

@@ -28,9 +28,13 @@ export function sendAnswer(down: Downstream, a: Answer, reusable: boolean, done:
   const length = 'length' in a ? a.length : -1;
   down.answerHead(a.status, a.headers, length, reusable && length >= 0);
   let sent = 0;
+  // Each chunk is flushed: answerHead corks the connection, and a body larger than the socket's
+  // buffer would otherwise wait (paused) for a drain that a corked socket never gives.
   body.on('data', (chunk: Buffer) => {
     sent += chunk.length;
-    if (!down.body(chunk)) body.pause();
+    const more = down.body(chunk);
+    down.flush();
+    if (!more) body.pause();
   });
   body.once('end', () => done(length < 0 || sent === length));
   body.once('error', () => done(false));

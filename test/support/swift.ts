@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after } from 'node:test';
 import { waitFor } from './wait.js';
 
 export interface SwiftStore {
@@ -48,7 +47,9 @@ async function attach(): Promise<SwiftStore> {
   mkdirSync(join(dir, 'clients'), { recursive: true });
   const mark = join(dir, 'clients', String(process.pid));
   writeFileSync(mark, '');
-  after(() => rmSync(mark, { force: true }));
+  // Not node:test's after(): called from a hook it would run when that hook's suite ends. The
+  // keeper also treats a mark whose process is gone as released.
+  process.once('exit', () => rmSync(mark, { force: true }));
   await withLock(join(dir, '..', `${dir.split('/').pop()}.lock`), async () => {
     if (existsSync(join(dir, 'state.json')) && await answers(dir)) return;
     rmSync(join(dir, 'state.json'), { force: true });

@@ -1,0 +1,135 @@
+/**
+ * Entries as the rest of the cache sees them: found through the memory tier, then the store;
+ * saved (metadata after body); removed. Every store call is timed, and a failing one marks the
+ * store down so later requests bypass the cache rather than wait on it.
+ */
+import type { Readable } from 'node:stream';
+import { isVaryIndex, parseStored, type Entry, type VaryIndex } from './entry.js';
+import { BODY, META, hostDir, variantDir, type EntryKeys } from './key.js';
+import type { MemoryTier } from './memory-tier.js';
+import type { CacheStats } from './stats.js';
+import type { StoreHealth } from './store-health.js';
+import type { ByteRange, S3Store } from './store/s3-store.js';
+import { variantId } from './vary.js';
+
+export interface Located {
+  readonly entry: Entry;
+  /** The variant's directory in the bucket (also its memory-tier key). */
+  readonly dir: string;
+  /** The body, when the memory tier holds it. */
+  readonly body: Buffer | undefined;
+}
+
+/** How many URLs' Vary fields are remembered, so a memory-tier hit needs no store call. */
+const VARY_MEMORY = 10_000;
+
+export class Entries {
+  readonly store: S3Store;
+  readonly memory: MemoryTier | null;
+  private readonly health: StoreHealth;
+  private readonly stats: CacheStats;
+  private readonly varyOf = new Map<string, readonly string[]>();
+
+  constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats) {
+    this.store = store;
+    this.memory = memory;
+    this.health = health;
+    this.stats = stats;
+  }
+
+  /** Runs a store call, timed; a failure marks the store down and is rethrown. */
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.stats.timed(work());
+    } catch (err) {
+      this.stats.storeErrors++;
+      this.health.failed(err);
+      throw err;
+    }
+  }
+
+  async find(keys: EntryKeys, header: (name: string) => string | undefined): Promise<Located | null> {
+    const known = this.varyOf.get(keys.dir);
+    if (known !== undefined && this.memory !== null) {
+      const dir = variantDir(keys, variantId(known, header));
+      const held = this.memory.get(dir);
+      if (held !== undefined) return { entry: held.entry, dir, body: held.body };
+    }
+    const top = await this.readMeta(keys.dir);
+    if (top === null) return null;
+    if (!isVaryIndex(top)) return this.located(keys.dir, top);
+    this.rememberVary(keys.dir, top.varyIndex);
+    const dir = variantDir(keys, variantId(top.varyIndex, header));
+    const variant = await this.readMeta(dir);
+    return variant === null || isVaryIndex(variant) ? null : this.located(dir, variant);
+  }
+
+  private located(dir: string, entry: Entry): Located {
+    const held = this.memory?.get(dir);
+    return { entry, dir, body: held !== undefined && held.entry.bodyEtag === entry.bodyEtag ? held.body : undefined };
+  }
+
+  private async readMeta(dir: string): Promise<Entry | VaryIndex | null> {
+    const text = await this.call(() => this.store.getText(dir + META));
+    return text === null ? null : parseStored(text);
+  }
+
+  private rememberVary(dir: string, fields: readonly string[]): void {
+    this.varyOf.delete(dir);
+    this.varyOf.set(dir, fields);
+    if (this.varyOf.size > VARY_MEMORY) this.varyOf.delete(this.varyOf.keys().next().value as string);
+  }
+
+  /** The stored body (or a range of it), only while it is the one the entry names; null otherwise. */
+  openBody(located: Located, range?: ByteRange): Promise<Readable | null> {
+    return this.call(() => this.store.getBody(located.dir + BODY, located.entry.bodyEtag, range));
+  }
+
+  bodyKey(dir: string): string {
+    return dir + BODY;
+  }
+
+  /** Writes an entry's metadata (its body is already stored), and the Vary index above it. */
+  async save(keys: EntryKeys, dir: string, entry: Entry, body: Buffer | undefined): Promise<void> {
+    await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
+    if (dir !== keys.dir) {
+      const index: VaryIndex = { v: 1, url: entry.url, varyIndex: entry.vary };
+      await this.call(() => this.store.putText(keys.dir + META, JSON.stringify(index)));
+      this.rememberVary(keys.dir, entry.vary);
+    }
+    if (body !== undefined) this.memory?.set(dir, entry, body);
+    this.stats.memoryBytes = this.memory?.bytes ?? 0;
+  }
+
+  /** Rewrites the metadata only (after a 304). */
+  async update(dir: string, entry: Entry): Promise<void> {
+    this.memory?.update(dir, entry);
+    await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
+  }
+
+  /** Drops every variant of a URL. */
+  async remove(keys: EntryKeys): Promise<number> {
+    this.memory?.deletePrefix(keys.dir);
+    this.varyOf.delete(keys.dir);
+    this.stats.memoryBytes = this.memory?.bytes ?? 0;
+    return this.call(() => this.store.deletePrefix(keys.dir));
+  }
+
+  /** Drops every entry whose URL starts with `urlPrefix` on one host (an admin purge). */
+  async removeUrlPrefix(prefix: string, authority: string, urlPrefix: string): Promise<number> {
+    this.memory?.deleteUrlPrefix(urlPrefix);
+    let removed = 0;
+    const host = hostDir(prefix, authority);
+    const dirs = new Set<string>();
+    for await (const key of this.store.list(host)) {
+      if (!key.endsWith(`/${META}`)) continue;
+      const stored = parseStored((await this.call(() => this.store.getText(key))) ?? '');
+      if (stored !== null && stored.url.startsWith(urlPrefix)) dirs.add(key.slice(0, host.length + 65));
+    }
+    for (const dir of dirs) {
+      this.varyOf.delete(dir);
+      removed += await this.call(() => this.store.deletePrefix(dir));
+    }
+    return removed;
+  }
+}

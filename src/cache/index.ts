@@ -1,0 +1,68 @@
+/**
+ * The cache's composition, loaded by dynamic import only when --cache-endpoint is set, so the
+ * AWS SDK and http-cache-semantics cost nothing to a sidecar without a cache.
+ */
+import type tls from 'node:tls';
+import type { RequestView } from '../proxy/pipeline.js';
+import { Entries } from './entries.js';
+import { CacheFilter } from './filter.js';
+import { MemoryTier } from './memory-tier.js';
+import type { CacheSettings } from './settings.js';
+import { CacheStats } from './stats.js';
+import { StoreHealth } from './store-health.js';
+import { S3Store } from './store/s3-store.js';
+
+const MiB = 1024 * 1024;
+
+export interface CacheDeps {
+  readonly settings: CacheSettings;
+  /** 'http' or 'https' (the listener's scheme, part of every key). */
+  readonly scheme: string;
+  readonly anyReady: () => boolean;
+  /** One line per store health flip. */
+  readonly log: (message: string) => void;
+  readonly refresh: ((req: RequestView) => void) | null;
+  /** For https endpoints: the backend TLS options. */
+  readonly secureContext: tls.SecureContext | undefined;
+  readonly insecure: boolean;
+  readonly clock?: () => number;
+}
+
+export interface CacheRuntime {
+  readonly filter: CacheFilter;
+  readonly stats: CacheStats;
+  readonly health: StoreHealth;
+  stop(): void;
+}
+
+export function createCache(deps: CacheDeps): CacheRuntime {
+  const s = deps.settings;
+  const store = new S3Store({
+    endpoint: s.endpoint, accessKey: s.accessKey, secretKey: s.secretKey, bucket: s.bucket, region: s.region,
+    secureContext: deps.secureContext, insecure: deps.insecure,
+  });
+  const stats = new CacheStats();
+  const health = new StoreHealth({
+    intervalMs: s.healthIntervalMs,
+    probe: () => store.probe(),
+    report: (up, reason) => {
+      stats.storeUp = up ? 1 : 0;
+      deps.log(up
+        ? `cache store ${s.endpoint}/${s.bucket} is up`
+        : `cache store ${s.endpoint}/${s.bucket} is down, requests bypass the cache: ${reason}`);
+    },
+  });
+  const memory = s.memoryBytes > 0 ? new MemoryTier(s.memoryBytes) : null;
+  const filter = new CacheFilter(new Entries(store, memory, health, stats), health, stats, {
+    prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs,
+    maxBuffered: 32 * MiB, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,
+  });
+  void health.start();
+  return {
+    filter, stats, health,
+    stop: () => {
+      health.stop();
+      store.destroy();
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/** The cache's counters, plain fields read at scrape time, and their Prometheus exposition. */
+
+export class CacheStats {
+  hits = 0;
+  /** Hits answered from the memory tier (also counted in hits). */
+  memoryHits = 0;
+  misses = 0;
+  /** Misses that joined another request's fetch (single flight). */
+  collapsed = 0;
+  revalidated = 0;
+  /** Stale entries served because the backend could not answer (stale-if-error, --cache-serve-stale-on-error). */
+  staleOnError = 0;
+  /** Requests sent on without the cache because the store was down. */
+  bypassed = 0;
+  fillsCompleted = 0;
+  fillsAborted = 0;
+  bytesServed = 0;
+  bytesStored = 0;
+  invalidations = 0;
+  storeErrors = 0;
+  storeUp = 0;
+  storeLatencySumMs = 0;
+  storeLatencyCount = 0;
+  memoryBytes = 0;
+
+  /** Times one store call. */
+  async timed<T>(work: Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await work;
+    } finally {
+      this.storeLatencySumMs += performance.now() - started;
+      this.storeLatencyCount++;
+    }
+  }
+
+  text(): string {
+    const out: string[] = [];
+    const counter = (name: string, help: string, value: number): void => {
+      out.push(`# HELP outrigger_cache_${name} ${help}`, `# TYPE outrigger_cache_${name} counter`, `outrigger_cache_${name} ${value}`);
+    };
+    const gauge = (name: string, help: string, value: number): void => {
+      out.push(`# HELP outrigger_cache_${name} ${help}`, `# TYPE outrigger_cache_${name} gauge`, `outrigger_cache_${name} ${value}`);
+    };
+    counter('hits_total', 'responses served from the cache', this.hits);
+    counter('memory_hits_total', 'hits served from the memory tier', this.memoryHits);
+    counter('misses_total', 'cacheable requests not answered from the cache', this.misses);
+    counter('collapsed_total', 'misses that shared another request\'s upstream fetch', this.collapsed);
+    counter('revalidated_total', 'stored responses confirmed by a 304', this.revalidated);
+    counter('stale_on_error_total', 'stale responses served because the backend failed', this.staleOnError);
+    counter('bypassed_total', 'requests sent on without the cache while the store was down', this.bypassed);
+    counter('fills_completed_total', 'bodies stored completely', this.fillsCompleted);
+    counter('fills_aborted_total', 'fills abandoned (body cut short, wrong length, slow store, client left)', this.fillsAborted);
+    counter('served_bytes_total', 'body bytes served from the cache', this.bytesServed);
+    counter('stored_bytes_total', 'body bytes stored', this.bytesStored);
+    counter('invalidations_total', 'entries dropped after unsafe requests or purges', this.invalidations);
+    counter('store_errors_total', 'failed store operations', this.storeErrors);
+    counter('store_latency_ms_sum', 'time spent in store calls', Math.round(this.storeLatencySumMs));
+    counter('store_latency_ms_count', 'store calls timed', this.storeLatencyCount);
+    gauge('store_up', '1 while the store answers its probe', this.storeUp);
+    gauge('memory_bytes', 'bytes held by the memory tier', this.memoryBytes);
+    return `${out.join('\n')}\n`;
+  }
+}

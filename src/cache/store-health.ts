@@ -1,0 +1,75 @@
+/**
+ * Whether the store is usable. A HeadBucket probe runs every interval; a failed store operation
+ * marks it down at once, and only a probe brings it back. While down the cache is bypassed (every
+ * request goes to the backends as if there were no cache). Each flip is reported once.
+ */
+export interface StoreHealthOptions {
+  readonly intervalMs: number;
+  readonly probe: () => Promise<void>;
+  /** Called on every flip, never twice for the same state. */
+  readonly report: (up: boolean, reason: string) => void;
+  readonly setTimer?: (fn: () => void, ms: number) => { unref?(): void } & object;
+  readonly clearTimer?: (timer: unknown) => void;
+}
+
+export class StoreHealth {
+  /** Unknown until the first probe answers: the cache is bypassed meanwhile. */
+  up = false;
+  private probed = false;
+  private timer: unknown = null;
+  private stopped = false;
+  private readonly options: StoreHealthOptions;
+
+  constructor(options: StoreHealthOptions) {
+    this.options = options;
+  }
+
+  /** Probes now, then every interval. Resolves after the first probe. */
+  async start(): Promise<void> {
+    await this.check();
+  }
+
+  async check(): Promise<void> {
+    try {
+      await this.options.probe();
+      this.flip(true, 'the store answers');
+    } catch (err) {
+      this.flip(false, describe(err));
+    }
+    this.schedule();
+  }
+
+  /** A store operation failed: bypass until a probe succeeds. */
+  failed(err: unknown): void {
+    this.flip(false, describe(err));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== null) (this.options.clearTimer ?? clearTimeout)(this.timer as NodeJS.Timeout);
+    this.timer = null;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const set = this.options.setTimer ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
+    const timer = set(() => { void this.check(); }, this.options.intervalMs);
+    timer.unref?.();
+    this.timer = timer;
+  }
+
+  private flip(up: boolean, reason: string): void {
+    if (this.probed && this.up === up) return;
+    this.probed = true;
+    this.up = up;
+    this.options.report(up, reason);
+  }
+}
+
+/** A store error in one line: the S3 error code and HTTP status when there are some. */
+export function describe(err: unknown): string {
+  const e = err as { name?: string; message?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  const parts = [e.code ?? e.name, status === undefined ? undefined : `HTTP ${status}`, e.message].filter((p) => p !== undefined && p !== '');
+  return parts.join(': ') || String(err);
+}
