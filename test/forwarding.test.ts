@@ -188,6 +188,12 @@ test('an absolute-form request target goes only to the configured backend, with 
   assert.equal(r.status, 200);
   assert.equal(r.seen.url, '/a/./b/../c%2E%2E/', 'the path is not normalised, exactly like an origin-form one');
 
+  // RFC 9112 §3.2.2: the target's authority wins over Host (issue 13.15: it was sent with Host: x).
+  r = await viaRawClient('GET http://other.example/a HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.equal(r.status, 200);
+  assert.deepEqual(all(pairs(r.seen.rawHeaders), 'host'), ['other.example']);
+  assert.deepEqual(all(pairs(r.seen.rawHeaders), 'x-forwarded-host'), ['other.example']);
+
   r = await viaRawClient('GET http://evil.example?only=query HTTP/1.1\r\nHost: evil.example\r\n\r\n');
   assert.equal(r.status, 200);
   assert.equal(r.seen.url, '/?only=query');

@@ -229,6 +229,11 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     return this.relay.data(conn, buf, n);
   }
 
+  /** A 101 went out for the current request: the connection is a tunnel now. */
+  get inTunnel(): boolean {
+    return this.req !== null && this.relay.tunnel;
+  }
+
   get waitingOnClient(): boolean {
     return this.relay.waitingOnClient;
   }

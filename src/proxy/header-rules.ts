@@ -8,7 +8,8 @@
  *   Transfer-Encoding (a relayed HTTP/1.1 body keeps its framing) and Trailer on responses;
  * - X-Forwarded-For gets the client appended; X-Forwarded-Host (the client's Host, only when it
  *   sent one), X-Forwarded-Proto and X-Real-IP are replaced;
- * - Host is the client's (HTTP/2: :authority); without one the backend's own authority is sent;
+ * - Host is the client's (HTTP/2: :authority; an absolute-form target's authority wins over
+ *   Host, RFC 9112 §3.2.2); without one the backend's own authority is sent;
  * - TE: trailers is passed on; an HTTP/1.1 Upgrade is passed on for bodiless requests only;
  * - responses get X-Proxy: true.
  * Strings are latin1: every byte round-trips exactly.
@@ -77,9 +78,13 @@ export function h1UpstreamHeaderBlock(h: RequestHead, facts: RequestFacts): stri
   const offsets = h.offsets;
   let out = '';
   let forwardedFor = '';
+  // RFC 9112 §3.2.2: an absolute-form target's authority replaces Host.
+  const absolute = h.authorityStart >= 0;
+  const host = absolute ? buf.toString('latin1', h.authorityStart, h.authorityEnd) : h.hostStart >= 0 ? buf.toString('latin1', h.hostStart, h.hostEnd) : '';
+  if (absolute) out = `Host: ${host}\r\n`;
   for (let i = 0; i < h.headerCount; i++) {
     const rule = requestFieldRule(h.flags[i]!);
-    if (rule === FieldRule.DROP) continue;
+    if (rule === FieldRule.DROP || (absolute && (h.flags[i]! & KIND_MASK) === HeaderKind.HOST)) continue;
     const o = i * FIELD_STRIDE;
     if (rule === FieldRule.APPEND_FOR) {
       const v = buf.toString('latin1', offsets[o + VALUE_START]!, offsets[o + VALUE_END]!);
@@ -90,7 +95,7 @@ export function h1UpstreamHeaderBlock(h: RequestHead, facts: RequestFacts): stri
   }
   if (h.teTrailers) out += 'TE: trailers\r\n';
   if (upgradeRequested(h)) out += `Connection: Upgrade\r\nUpgrade: ${buf.toString('latin1', h.upgradeStart, h.upgradeEnd)}\r\n`;
-  return out + forwardingLines(forwardedFor, h.hostStart >= 0 ? buf.toString('latin1', h.hostStart, h.hostEnd) : '', facts);
+  return out + forwardingLines(forwardedFor, host, facts);
 }
 
 /** Kinds of request field names an HTTP/2 client may send (lower case, as HTTP/2 requires). */

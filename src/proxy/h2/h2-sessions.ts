@@ -26,6 +26,7 @@ export class H2Sessions implements StreamOwner {
   /** Open sessions, each with its streams open now and its client's address. */
   private readonly sessions = new Map<http2.Http2Session, SessionInfo>();
   private draining = false;
+  private readonly onClosed: () => void;
   /** Stream adapters (each with its Forwarder) whose stream ended cleanly, ready for the next one. */
   private readonly spare: StreamDownstream[] = [];
 
@@ -37,7 +38,9 @@ export class H2Sessions implements StreamOwner {
     if (!info.session.closed) info.session.setTimeout(this.limits.idleTimeoutMs);
   };
 
-  constructor(ctx: ProxyContext, limits: H2Limits) {
+  /** `onClosed`: a session closed (the engine's drain watches for the last one). */
+  constructor(onClosed: () => void, ctx: ProxyContext, limits: H2Limits) {
+    this.onClosed = onClosed;
     this.ctx = ctx;
     this.limits = limits;
     this.server = http2.createServer({ settings: { maxHeaderListSize: limits.maxHeaderListSize } });
@@ -83,7 +86,10 @@ export class H2Sessions implements StreamOwner {
 
   private readonly onSession = (session: http2.ServerHttp2Session): void => {
     const info = this.infoOf(session);
-    session.once('close', () => this.sessions.delete(session));
+    session.once('close', () => {
+      this.sessions.delete(session);
+      this.onClosed();
+    });
     session.on('error', () => {}); // the session is destroyed; its streams hear 'close'
     session.setTimeout(this.limits.idleTimeoutMs, () => {
       if (info.open === 0) session.close();

@@ -72,6 +72,11 @@ export class ClientConnection implements Downstream {
     socket.on('drain', this.onDrain);
   }
 
+  /** The connection carries an upgraded protocol (a WebSocket), no HTTP exchange. */
+  get inTunnel(): boolean {
+    return this.forwarder.inTunnel;
+  }
+
   /** Idle between requests: nothing received, nothing in progress. */
   get idle(): boolean {
     return !this.busy && this.pending === null;
@@ -154,9 +159,9 @@ export class ClientConnection implements Downstream {
     }
     const ctx = this.host.ctx;
     const req = new ProxyRequest({
-      protocol: 'http/1.1', method: head.method, target: head.path, authority: head.host, clientIp: this.clientIp,
+      protocol: 'http/1.1', method: head.method, target: head.path, authority: head.authorityStart >= 0 ? head.authority : head.host, clientIp: this.clientIp,
       hasBody: head.bodyKind !== Body.NONE, headerBlock: h1UpstreamHeaderBlock(head, { clientIp: this.clientIp, proto: ctx.proto }),
-      hostMissing: head.hostStart < 0, versionMinor: head.versionMinor,
+      hostMissing: head.hostStart < 0 && head.authorityStart < 0, versionMinor: head.versionMinor,
     });
     if (ctx.console.debug) req.debugHeaders = { requestHeaders: headerObject(head), responseHeaders: {} };
     this.keepAliveClient = head.keepAlive && head.versionMinor === 1;

@@ -29,7 +29,7 @@ export class RawEngine implements Engine, ClientHost {
     this.limits = { ...FIXED_LIMITS, ...timeouts };
     // allowHalfOpen: a client that shuts down its sending side still receives its answers.
     const netOptions = { allowHalfOpen: true, noDelay: true };
-    this.h2 = serving === null ? null : new H2Sessions(ctx, { idleTimeoutMs: this.limits.idleTimeoutMs, maxHeaderListSize: 2 * this.limits.maxHeadSize });
+    this.h2 = serving === null ? null : new H2Sessions(() => this.closeTunnelsIfAlone(), ctx, { idleTimeoutMs: this.limits.idleTimeoutMs, maxHeaderListSize: 2 * this.limits.maxHeadSize });
     this.server = serving === null
       ? net.createServer(netOptions, this.onConnection)
       : serving.createServer(netOptions, this.onConnection, this.h2, (message) => ctx.console.info(message));
@@ -72,11 +72,24 @@ export class RawEngine implements Engine, ClientHost {
       });
       for (const c of this.connections) c.closeWhenIdle();
       this.h2?.drain();
+      this.closeTunnelsIfAlone();
     });
+  }
+
+  /**
+   * While draining: once every HTTP exchange has finished (HTTP/1.1 and HTTP/2 alike), the
+   * tunnels left (WebSockets) are closed on both sides. Closing frames are the backend's
+   * business; a drain must not wait the whole shutdown timeout for a socket that never idles.
+   */
+  private closeTunnelsIfAlone(): void {
+    if (!this.draining || (this.h2?.size ?? 0) > 0) return;
+    for (const c of this.connections) if (!c.inTunnel) return;
+    for (const c of this.connections) c.socket.destroy();
   }
 
   forget(conn: ClientConnection): void {
     this.connections.delete(conn);
+    this.closeTunnelsIfAlone();
   }
 
   private readonly onConnection = (socket: net.Socket): void => {
