@@ -66,3 +66,19 @@ test('--health-path without its leading slash is refused, naming the fix', { tim
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--health-path: "ready" must start with "\/" \(did you mean "\/ready"\?\)/);
 });
+
+// 13.8: request timeouts count toward taking a backend out (the upstream timeouts are core's; the
+// verdict is the passive check's: three in ten seconds).
+test('upstream response timeouts on requests take a hung backend out, with no probe deciding', async () => {
+  const b = await new TestBackend('hung', () => { /* never answers */ }).listen();
+  const o = await startOutrigger(['--health-path', '/health', '--health-duration', '1m', '--health-timeout', '1m',
+    '--response-timeout', '300ms', '--log', b.url]);
+  cleanup.track(o, b);
+  await o.output(/is up/);
+  b.healthGate = never;
+  const statuses: number[] = [];
+  for (let i = 0; i < 3; i++) statuses.push((await request(`${o.base}/x`)).status);
+  assert.deepEqual(statuses, [504, 504, 504]);
+  await o.output(new RegExp(`${b.url} is down: .*`));
+  assert.doesNotMatch(o.stdout, /health check timed out/);
+});
