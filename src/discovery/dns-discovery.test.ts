@@ -170,4 +170,22 @@ describe('Membership', () => {
     await membership.apply();
     assert.deepEqual(urls(upstreams), ['http://10.0.0.1:1', 'http://10.0.0.2:1']);
   });
+
+  it('make before break: a ready backend replaced by a new one serves until the new one has been probed', async () => {
+    const upstreams = new UpstreamSet([], options);
+    const membership = new Membership(upstreams, null, 5_000);
+    const source = new HandSource(sitesOf('http://10.0.0.1:1'));
+    membership.add(source);
+    await membership.start();
+    const [old] = upstreams.backends();
+    upstreams.probeResult(old!, true, '', 1, 1);
+    source.set(sitesOf('http://10.0.0.2:1'));
+    const applied = membership.apply();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(urls(upstreams), ['http://10.0.0.2:1', 'http://10.0.0.1:1'], 'both while the new one is unknown');
+    assert.equal(upstreams.pick(null), old);
+    upstreams.probeResult(upstreams.backends()[0]!, true, '', 1, 1);
+    await applied;
+    assert.deepEqual(urls(upstreams), ['http://10.0.0.2:1']);
+  });
 });

@@ -7,6 +7,7 @@
 import type { BackendSpec, SiteSpec } from '../config/types.js';
 import type { BackendSource } from './sources.js';
 import type { MembershipChange, UpstreamSet } from './upstream-set.js';
+import type { Backend } from './backend.js';
 
 /** Turns host names into addresses before the set is applied (src/discovery/dns-discovery.ts). */
 export interface NameResolution {
@@ -17,6 +18,8 @@ export interface NameResolution {
 }
 
 const NO_CHANGE: MembershipChange = { added: [], removed: [] };
+/** How often a make-before-break change looks whether the new backends have been probed. */
+const PROBE_POLL_MS = 20;
 
 export class Membership {
   private readonly upstreams: UpstreamSet;
@@ -74,9 +77,33 @@ export class Membership {
 
   private async applyNow(): Promise<MembershipChange> {
     const merged = this.merged();
-    if (this.resolution === null) return this.upstreams.replace(merged);
-    await this.resolution.prepare(merged, this.boundMs);
-    return this.upstreams.replace(this.resolution.expand(merged));
+    if (this.resolution !== null) await this.resolution.prepare(merged, this.boundMs);
+    const target = this.resolution === null ? merged : this.resolution.expand(merged);
+    const leaving = this.leavingReady(target);
+    if (leaving.length === 0) return this.upstreams.replace(target);
+    // Make before break: ready backends that leave keep serving until the new ones have had their
+    // first probe (at most boundMs), so replacing a site's only backend opens no window of 502s.
+    const interim = target.map((site, i) => ({ ...site, backends: [...site.backends, ...leaving.filter((b) => b.site === i).map((b) => b.spec)] }));
+    const first = this.upstreams.replace(interim);
+    await this.firstProbes(first.added, this.boundMs);
+    const last = this.upstreams.replace(target);
+    return { added: first.added.filter((b) => !last.removed.includes(b)), removed: [...first.removed, ...last.removed] };
+  }
+
+  /** Backends in rotation now that `target` drops, with their site. */
+  private leavingReady(target: readonly SiteSpec[]): { site: number; spec: BackendSpec }[] {
+    const staying = new Set(target.flatMap((s) => s.backends.map((b) => `${s.index} ${b.url}`)));
+    const out: { site: number; spec: BackendSpec }[] = [];
+    for (const site of this.upstreams.sites) {
+      for (const b of site.ready) if (site.index < target.length && !staying.has(`${site.index} ${b.url}`)) out.push({ site: site.index, spec: b.spec });
+    }
+    return out;
+  }
+
+  /** Until every backend in `added` has a first verdict (or `boundMs` passed). */
+  private async firstProbes(added: readonly Backend[], boundMs: number): Promise<void> {
+    const deadline = Date.now() + boundMs;
+    while (added.some((b) => !b.probed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, PROBE_POLL_MS));
   }
 }
 
