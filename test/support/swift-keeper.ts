@@ -7,7 +7,7 @@
  * written when the store answers, DIR/failed when it cannot start).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync, openSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +104,9 @@ async function main(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  writeFileSync(join(dir, 'state.json'), JSON.stringify({ endpoint: `http://127.0.0.1:${proxy}`, keeper: process.pid }));
+  // Written aside and renamed: a reader never sees a half-written file.
+  writeFileSync(join(dir, 'state.json.tmp'), JSON.stringify({ endpoint: `http://127.0.0.1:${proxy}`, keeper: process.pid }));
+  renameSync(join(dir, 'state.json.tmp'), join(dir, 'state.json'));
   // Stop when no user has been alive for a few seconds (a test file may start just after another ends).
   let idle = 0;
   setInterval(() => {

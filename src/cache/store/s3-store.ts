@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type tls from 'node:tls';
 import {
-  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
@@ -127,7 +127,23 @@ export class S3Store {
       if (out.ETag === undefined) throw new Error(`the store returned no ETag for ${key}`);
       return out.ETag;
     });
-    return { done, abort: () => upload.abort() };
+    const abort = async (): Promise<void> => {
+      await upload.abort();
+      await done.catch(() => undefined);
+      await this.abortLeftovers(key);
+    };
+    return { done, abort };
+  }
+
+  /**
+   * An abort that lands while CreateMultipartUpload is in flight leaves lib-storage without the
+   * upload's id, and the store keeps the upload open: list this key's open uploads and abort them.
+   * (A concurrent fill of the same key by another sidecar loses its upload too: never a wrong byte.)
+   */
+  private async abortLeftovers(key: string): Promise<void> {
+    const open = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: key }));
+    await Promise.all((open.Uploads ?? []).filter((u) => u.Key === key && u.UploadId !== undefined).map((u) =>
+      this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.UploadId })).catch(() => undefined)));
   }
 
   /** Every key under a prefix. */
