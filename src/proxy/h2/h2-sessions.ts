@@ -5,6 +5,7 @@
  */
 import http2 from 'node:http2';
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ProxyContext } from '../context.js';
 import { clientAddress } from '../header-rules.js';
 import { StreamDownstream, type SessionInfo, type StreamOwner } from './stream-downstream.js';
@@ -53,7 +54,7 @@ export class H2Sessions implements StreamOwner {
     return this.sessions.size;
   }
 
-  accept(socket: net.Socket): void {
+  accept(socket: net.Socket | Duplex): void {
     if (this.draining) {
       socket.destroy();
       return;

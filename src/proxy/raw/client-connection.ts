@@ -23,6 +23,17 @@ export interface ClientHost {
   readonly limits: ClientLimits;
   readonly draining: boolean;
   forget(conn: ClientConnection): void;
+  /** The client opened with the HTTP/2 preface (h2c with prior knowledge): serve the socket as HTTP/2. */
+  toH2c(socket: net.Socket, received: Buffer): void;
+}
+
+/** The HTTP/2 connection preface (RFC 9113 §3.4). */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+
+/** `buf` starts like the HTTP/2 preface (as much of it as arrived, at least its request line's start). */
+function looksLikeH2Preface(buf: Buffer): boolean {
+  const n = Math.min(buf.length, H2_PREFACE.length);
+  return n >= 4 && buf.compare(H2_PREFACE, 0, n, 0, n) === 0;
 }
 
 /**
@@ -72,6 +83,22 @@ export class ClientConnection implements Downstream {
     socket.on('drain', this.onDrain);
   }
 
+  /** Nothing has been read yet. */
+  private fresh = true;
+
+  private handOverToH2c(received: Buffer): void {
+    const socket = this.socket;
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('error', this.onError);
+    socket.off('close', this.onClose);
+    socket.off('timeout', this.onTimeout);
+    socket.off('drain', this.onDrain);
+    socket.setTimeout(0);
+    this.host.forget(this);
+    this.host.toH2c(socket, received);
+  }
+
   /** The connection carries an upgraded protocol (a WebSocket), no HTTP exchange. */
   get inTunnel(): boolean {
     return this.forwarder.inTunnel;
@@ -89,6 +116,11 @@ export class ClientConnection implements Downstream {
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    if (this.fresh) {
+      this.fresh = false;
+      // One byte compare on a connection's first read: 'P' never starts a method we forward but PRI.
+      if (chunk[0] === 0x50 && looksLikeH2Preface(chunk)) return this.handOverToH2c(chunk);
+    }
     if (this.closing && !this.busy) return;
     if (this.busy) {
       this.toForwarder(chunk);

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { Duplex } from 'node:stream';
 import type { ListenAddress } from '../../config/types.js';
 import type { Engine } from '../engine.js';
 import type { ProxyContext } from '../context.js';
@@ -20,8 +21,10 @@ export class RawEngine implements Engine, ClientHost {
   draining = false;
   private readonly server: net.Server;
   private readonly connections = new Set<ClientConnection>();
-  /** HTTP/2 connections: only over TLS, when the client asks for 'h2' by ALPN. */
-  private readonly h2: H2Sessions | null;
+  /** HTTP/2 connections: over TLS when the client asks for 'h2' by ALPN, or h2c with prior knowledge on a plain port. */
+  private readonly h2: H2Sessions;
+  /** With TLS: the server the port's TLS connections are handed to. */
+  private tlsServer: net.Server | null = null;
 
   /** `serving`: listen with TLS (--cert/--key, --auto-tls-host); the same ClientConnection runs on each TLSSocket. */
   constructor(ctx: ProxyContext, timeouts: Pick<ClientLimits, 'headerTimeoutMs' | 'idleTimeoutMs'>, serving: ServingTls | null = null) {
@@ -29,10 +32,14 @@ export class RawEngine implements Engine, ClientHost {
     this.limits = { ...FIXED_LIMITS, ...timeouts };
     // allowHalfOpen: a client that shuts down its sending side still receives its answers.
     const netOptions = { allowHalfOpen: true, noDelay: true };
-    this.h2 = serving === null ? null : new H2Sessions(() => this.closeTunnelsIfAlone(), ctx, { idleTimeoutMs: this.limits.idleTimeoutMs, maxHeaderListSize: 2 * this.limits.maxHeadSize });
-    this.server = serving === null
-      ? net.createServer(netOptions, this.onConnection)
-      : serving.createServer(netOptions, this.onConnection, this.h2, (message) => ctx.console.info(message));
+    this.h2 = new H2Sessions(() => this.closeTunnelsIfAlone(), ctx, { idleTimeoutMs: this.limits.idleTimeoutMs, maxHeaderListSize: 2 * this.limits.maxHeadSize });
+    if (serving === null) {
+      this.server = net.createServer(netOptions, this.onConnection);
+    } else {
+      // The TLS server never listens itself: the port's first byte says whether a client speaks TLS.
+      this.tlsServer = serving.createServer(netOptions, this.onConnection, this.h2, (message) => ctx.console.info(message));
+      this.server = net.createServer(netOptions, this.sniffTls);
+    }
     // Before any other listener, on the TCP socket (before a TLS handshake): over the cap, closed unread.
     if (ctx.connectionCap != null) this.server.prependListener('connection', this.admit);
   }
@@ -63,7 +70,7 @@ export class RawEngine implements Engine, ClientHost {
     return new Promise((resolve) => {
       let cut = 0;
       const timer = setTimeout(() => {
-        cut = this.connections.size + (this.h2?.destroyAll() ?? 0);
+        cut = this.connections.size + this.h2.destroyAll();
         for (const c of this.connections) c.socket.destroy();
       }, timeoutMs);
       this.server.close(() => {
@@ -71,7 +78,7 @@ export class RawEngine implements Engine, ClientHost {
         resolve(cut);
       });
       for (const c of this.connections) c.closeWhenIdle();
-      this.h2?.drain();
+      this.h2.drain();
       this.closeTunnelsIfAlone();
     });
   }
@@ -82,10 +89,40 @@ export class RawEngine implements Engine, ClientHost {
    * business; a drain must not wait the whole shutdown timeout for a socket that never idles.
    */
   private closeTunnelsIfAlone(): void {
-    if (!this.draining || (this.h2?.size ?? 0) > 0) return;
+    if (!this.draining || (this.h2.size ?? 0) > 0) return;
     for (const c of this.connections) if (!c.inTunnel) return;
     for (const c of this.connections) c.socket.destroy();
   }
+
+  toH2c(socket: net.Socket, received: Buffer): void {
+    // node:http2 reads a net.Socket's handle directly, past anything unshifted: hand it a stream
+    // that replays the bytes already read (once per h2c connection, not per request).
+    this.h2.accept(replaying(socket, received));
+  }
+
+  /**
+   * A connection to the TLS port: a TLS handshake starts with a record of type 22 (0x16). Anything
+   * else (plain HTTP sent to an https port) gets a 400 saying so, instead of an empty reply.
+   */
+  private readonly sniffTls = (socket: net.Socket): void => {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    socket.setTimeout(this.limits.headerTimeoutMs, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      if (first[0] === 0x16) {
+        socket.unshift(first);
+        this.tlsServer!.emit('connection', socket);
+        return;
+      }
+      const body = 'This port speaks TLS: use https://\n';
+      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    });
+  };
 
   forget(conn: ClientConnection): void {
     this.connections.delete(conn);
@@ -100,4 +137,21 @@ export class RawEngine implements Engine, ClientHost {
     }
     this.connections.add(new ClientConnection(socket, this));
   };
+}
+
+/** `socket` as a Duplex that first yields `first` (bytes already read from it). */
+function replaying(socket: net.Socket, first: Buffer): Duplex {
+  const d = new Duplex({
+    read() { socket.resume(); },
+    write(chunk: Buffer, _enc, cb) { socket.write(chunk, cb); },
+    final(cb) { socket.end(); cb(); },
+    destroy(err, cb) { socket.destroy(err ?? undefined); cb(err); },
+  });
+  Object.defineProperty(d, 'remoteAddress', { value: socket.remoteAddress });
+  d.push(first);
+  socket.on('data', (c: Buffer) => { if (!d.push(c)) socket.pause(); });
+  socket.once('end', () => d.push(null));
+  socket.once('close', () => d.destroy());
+  socket.on('error', (e) => d.destroy(e));
+  return d;
 }
