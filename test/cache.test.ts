@@ -287,6 +287,18 @@ describe('cache: what must never be served', { skip, timeout: 180_000 }, () => {
     await waitFor(async () => (await client.call({ path: '/doc/other', headers: { 'cache-control': 'only-if-cached' } })).status === 504, 10_000, 'Location invalidated');
   });
 
+  test('stale-while-revalidate: the stale entry is served at once and refreshed in the background', async () => {
+    const path = '/doc/swr?cc=max-age%3D1%2C%20stale-while-revalidate%3D600';
+    await client.call({ path });
+    await stored(client, path);
+    let stale: Reply | undefined;
+    // Fresh for one second: poll until the entry is served stale.
+    await waitFor(async () => /stale-while-revalidate/.test(status(stale = await client.call({ path }))), 20_000, 'a stale answer');
+    assert.equal(stale!.status, 200);
+    assert.equal(stale!.text, 'version 1');
+    await waitFor(() => count('/doc/swr') === 2, 20_000, 'the background refresh to reach the backend');
+  });
+
   test('purge drops a URL on request', async () => {
     const path = '/doc/purged';
     await client.call({ path });
