@@ -24,6 +24,7 @@ export interface GossipSettings {
 }
 
 const JOIN_BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
+const RECONNECT_INTERVAL_MS = 15_000;
 
 /** memberlist GetPrivateIP, roughly: the first non-internal IPv4 address, else loopback. */
 function defaultAdvertiseHost(bindHost: string): string {
@@ -37,6 +38,7 @@ function defaultAdvertiseHost(bindHost: string): string {
 export class GossipAgent {
   readonly rtt = new RttHistogram();
   private joinTimer: NodeJS.Timeout | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
 
   private constructor(readonly settings: GossipSettings, readonly memberlist: Memberlist, private readonly transport: NetTransport,
     private readonly info: (msg: string) => void) {}
@@ -65,6 +67,8 @@ export class GossipAgent {
     memberlist.start();
     info(`gossip: ${settings.nodeName} on ${settings.bind.host || '0.0.0.0'}:${transport.port}, advertising ${advertiseAddr}:${advertisePort}`);
     if (settings.seeds.length > 0) agent.joinWithBackoff(0);
+    agent.reconnectTimer = setInterval(() => agent!.reconnect(), RECONNECT_INTERVAL_MS);
+    agent.reconnectTimer.unref();
     return agent;
   }
 
@@ -83,6 +87,24 @@ export class GossipAgent {
       this.joinTimer = setTimeout(() => this.joinWithBackoff(attempt + 1), wait);
       this.joinTimer.unref();
     });
+  }
+
+  /**
+   * memberlist alone never heals a partition that outlived GossipToTheDeadTime:
+   * each side stops talking to the members it declared dead. Like Serf's
+   * reconnect, push/pull now and then with one failed member, or with the
+   * seeds when nobody else is alive.
+   */
+  private reconnect(): void {
+    const failed = this.memberlist.members().filter((m) => m.state === 'dead');
+    const alone = this.memberlist.liveMembers().length <= 1;
+    const target = failed[Math.floor(Math.random() * failed.length)];
+    if (target !== undefined) {
+      this.memberlist.pushPullNode({ addr: target.addr, port: target.port }, false).catch(() => {});
+    }
+    if (alone && this.settings.seeds.length > 0) {
+      void this.memberlist.join(this.settings.seeds.map((s) => ({ addr: s.host, port: s.port })));
+    }
   }
 
   members(): Member[] { return this.memberlist.members(); }
@@ -105,6 +127,7 @@ export class GossipAgent {
     if (this.stopped) return;
     this.stopped = true;
     if (this.joinTimer !== null) clearTimeout(this.joinTimer);
+    if (this.reconnectTimer !== null) clearInterval(this.reconnectTimer);
     await this.memberlist.leave(leaveTimeoutMs);
     this.memberlist.shutdown();
     this.transport.close();
@@ -114,6 +137,7 @@ export class GossipAgent {
   crash(): void {
     this.stopped = true;
     if (this.joinTimer !== null) clearTimeout(this.joinTimer);
+    if (this.reconnectTimer !== null) clearInterval(this.reconnectTimer);
     this.memberlist.shutdown();
     this.transport.close();
   }

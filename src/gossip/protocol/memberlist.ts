@@ -4,11 +4,9 @@
  * the codec here; the transitions live in state.ts, probing in probe.ts.
  */
 import type { Keyring } from '../codec/crypto.js';
-import { ENCRYPT_OVERHEAD } from '../codec/crypto.js';
 import { bytesToIp, ipToBytes } from '../codec/ip.js';
-import { makeCompound, MAX_COMPOUND_PARTS } from '../codec/layers.js';
 import { encodeAck, encodeErr, encodeNack, encodePing, encodeUserPacket, type Alive, type IndirectPing, type Ping } from '../codec/messages.js';
-import { decodePacket, sealPacket, type PacketMessage, type WireOptions } from '../codec/packet.js';
+import { decodePacket, type PacketMessage, type WireOptions } from '../codec/packet.js';
 import { encodePushPull, encodeUserStream, parseStream, sealStream, streamPreamble, type StreamMessage } from '../codec/stream.js';
 import { AckHandlers } from './ack-handlers.js';
 import { Awareness } from './awareness.js';
@@ -16,6 +14,7 @@ import { BroadcastQueue } from './broadcast-queue.js';
 import { pushPullScale, type GossipConfig } from './config.js';
 import { NodeTable, snapshot, type NodeRecord } from './node-table.js';
 import { Prober } from './probe.js';
+import { Sender } from './sender.js';
 import { localNodeStates, verifyProtocol } from './push-pull.js';
 import { MembershipState } from './state.js';
 import { GossipStats } from './stats.js';
@@ -53,6 +52,7 @@ export class Memberlist implements InboundHandler {
   private readonly transport: Transport;
   private readonly random: () => number;
   private readonly prober: Prober;
+  private readonly sender: Sender;
   private readonly timers = new Set<Timer>();
   private seq = 0;
   private stopped = false;
@@ -72,6 +72,7 @@ export class Memberlist implements InboundHandler {
     this.acks = new AckHandlers(o.clock);
     this.state = new MembershipState(this);
     this.prober = new Prober(this);
+    this.sender = new Sender(this, this.delegate, o.transport);
   }
 
   /** setAlive and the schedules (memberlist Create + schedule). */
@@ -127,49 +128,11 @@ export class Memberlist implements InboundHandler {
 
   nextSeqNo(): number { this.seq = (this.seq + 1) >>> 0; return this.seq; }
 
-  // ---- sending ----
+  sendMsg(to: Address, msg: Uint8Array): void { this.sender.sendMsg(to, msg); }
 
-  private send(to: Address, msg: Uint8Array, crc: boolean): void {
-    const buf = sealPacket(msg, this.wire, crc);
-    this.stats.packetsSent++;
-    this.stats.bytesSent += buf.length;
-    this.transport.sendPacket(to, buf);
-  }
+  sendRaw(to: Address, msg: Uint8Array, crc: boolean): void { this.sender.send(to, msg, crc); }
 
-  private packetBudget(): number {
-    let budget = this.config.udpBufferSize - 2;
-    if (this.wire.keyring !== null) budget -= ENCRYPT_OVERHEAD;
-    if (this.config.label !== '') budget -= 2 + Buffer.byteLength(this.config.label);
-    return budget;
-  }
-
-  /** memberlist getBroadcasts: ours first, then the delegate's user broadcasts (08-prefixed). */
-  private takeBroadcasts(overhead: number, limit: number): Uint8Array[] {
-    const msgs = this.broadcasts.get(overhead, limit).slice(0, MAX_COMPOUND_PARTS - 1);
-    if (this.delegate === null) return msgs;
-    const used = msgs.reduce((n, m) => n + overhead + m.length, 0);
-    const user = this.delegate.getBroadcasts(overhead + 1, limit - used).map(encodeUserPacket);
-    return [...msgs, ...user].slice(0, MAX_COMPOUND_PARTS - 1);
-  }
-
-  sendMsg(to: Address, msg: Uint8Array): void {
-    const extra = this.takeBroadcasts(2, this.packetBudget() - msg.length);
-    this.send(to, extra.length === 0 ? msg : makeCompound([msg, ...extra]), false);
-  }
-
-  sendRaw(to: Address, msg: Uint8Array, crc: boolean): void { this.send(to, msg, crc); }
-
-  /** Gossip to up to GossipNodes members: alive, suspect, or recently dead. */
-  gossip(): void {
-    const now = this.clock.now();
-    const peers = this.table.kRandom(this.config.gossipNodes, (n) => n.name === this.config.name || n.state === 'left'
-      || (n.state === 'dead' && now - n.stateChange > this.config.gossipToTheDeadTime));
-    for (const peer of peers) {
-      const msgs = this.takeBroadcasts(2, this.packetBudget());
-      if (msgs.length === 0) return;
-      this.send({ addr: peer.addr, port: peer.port }, msgs.length === 1 ? msgs[0]! : makeCompound(msgs), (peer.vsn[1] ?? 0) >= 5);
-    }
-  }
+  gossip(): void { this.sender.gossip(); }
 
   // ---- receiving ----
 
@@ -335,7 +298,7 @@ export class Memberlist implements InboundHandler {
   get health(): number { return this.awareness.health; }
 
   sendBestEffort(to: Member, payload: Uint8Array): void {
-    this.send({ addr: to.addr, port: to.port }, encodeUserPacket(payload), (to.vsn[1] ?? 0) >= 5);
+    this.sender.send({ addr: to.addr, port: to.port }, encodeUserPacket(payload), (to.vsn[1] ?? 0) >= 5);
   }
 
   async sendReliable(to: Member, payload: Uint8Array): Promise<void> {
