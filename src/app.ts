@@ -23,6 +23,7 @@ import { lookupFor } from './discovery/lookup.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
 import { GossipAgent } from './gossip/agent.js';
 import { gossipSettings } from './gossip/settings.js';
+import type { Delegate } from './gossip/protocol/types.js';
 import { Ambassador } from './ambassador/setup.js';
 
 /** Requests wait for the first round of health checks, but never longer than the health timeout. */
@@ -183,11 +184,15 @@ export class App {
     this.console.info(`reloaded: ${added} backends added, ${removed} removed`);
   }
 
-  /** Bind the gossip member and start joining; throws if the address cannot be bound. */
-  async startGossip(): Promise<void> {
+  /**
+   * Bind the gossip member and start joining; throws if the address cannot be bound.
+   * `delegate` (memberlist's Delegate shape, src/gossip/protocol/types.ts) is where the
+   * service catalog plugs in: meta, user messages and push/pull state.
+   */
+  async startGossip(delegate: Delegate | null = null): Promise<void> {
     const settings = gossipSettings(this.config);
     if (settings === undefined) return;
-    this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.console.info(message); });
+    this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.console.info(message); }, delegate);
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
- * The gossip simulator: `node dist/bench/gossip-sim/sim.js [quick]` prints
- * the tables of bench/gossip-sim/RESULTS.md. Deterministic for given seeds.
+ * The gossip simulator: `node dist/bench/gossip-sim/sim.js [quick] [detection|fp] [MEMBERS:TRIALS…]`
+ * prints the tables of bench/gossip-sim/RESULTS.md. Deterministic for given seeds.
  */
 import { detection, falsePositives, type Stall } from './scenarios.js';
 
@@ -11,7 +11,9 @@ const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - 
 async function detectionTable(): Promise<void> {
   console.log('| members | trials | first detection s (median, max) | all members know s (median, max) | UDP msgs/member/s | UDP bytes/member/s | TCP bytes/member/s | wall s |');
   console.log('|---|---|---|---|---|---|---|---|');
-  const plan: [number, number][] = quick ? [[10, 3], [100, 2]] : [[10, 10], [100, 5], [1000, 1]];
+  // Sizes as MEMBERS:TRIALS arguments, e.g. `sim.js detection 10:10 100:5 1000:1`.
+  const given = process.argv.filter((a) => /^\d+:\d+$/.test(a)).map((a) => a.split(':').map(Number) as [number, number]);
+  const plan: [number, number][] = given.length > 0 ? given : quick ? [[10, 3], [100, 2]] : [[10, 10], [100, 5], [1000, 1]];
   for (const [n, trials] of plan) {
     const started = Date.now();
     const runs = [];

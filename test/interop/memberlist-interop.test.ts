@@ -137,6 +137,8 @@ describe('interop with Go memberlist 0.2.2', { skip: reason ?? false, timeout: 1
     assert.equal(wrongWay, 0, 'Go cannot read the new primary key yet');
     agent.memberlist.wire.keyring!.use(Buffer.from(KEY_HEX, 'hex'));
     assert.equal(await agent.memberlist.join([{ addr: '127.0.0.1', port: go.port }]), 1, 'after use(old) the join works');
+    // Go answers a push/pull before merging it: wait until it lists ts-r.
+    await go.waitEvent((e) => e.event === 'join' && e.node === 'ts-r', 10_000, 'Go to list ts-r');
     go.command('sendrel ts-r rotated');
     await waitFor(() => d.msgs.includes('rotated'), 10_000, 'message after rotation');
   });
