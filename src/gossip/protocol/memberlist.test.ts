@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SimCluster, nameOf, addressOf } from '../sim/cluster.js';
-import { encodeSuspect } from '../codec/messages.js';
+import { encodeAlive, encodeIndirectPing, encodeSuspect } from '../codec/messages.js';
 import { sealPacket } from '../codec/packet.js';
 import type { Delegate } from './types.js';
 
@@ -147,5 +147,24 @@ test('indirect probes: with the direct path lost, relays keep a member alive', a
   await c.clock.advance(30_000);
   assert.equal(c.stateOf(0, 1), 'alive');
   assert.equal(c.stateOf(1, 0), 'alive');
+  c.shutdown();
+});
+
+test('hostile but well-formed messages (bad address lengths, short Vsn) are dropped without effect', async () => {
+  const c = new SimCluster({ seed: 13 });
+  await c.form(3);
+  const m = c.get(0);
+  const before = m.stats.badPackets;
+  const bad = [
+    encodeAlive({ incarnation: 9, node: 'evil', addr: Uint8Array.of(1, 2, 3, 4, 5), port: 1, meta: null, vsn: Uint8Array.of(1, 5, 2, 0, 0, 0) }),
+    encodeAlive({ incarnation: 9, node: 'short-vsn', addr: Uint8Array.of(1, 2, 3, 4), port: 1, meta: null, vsn: Uint8Array.of(1, 5) }),
+    encodeIndirectPing({ seqNo: 1, node: 'x', target: Uint8Array.of(9), port: 1, nack: true }),
+  ];
+  for (const b of bad) m.handlePacket(sealPacket(b, m.wire, false), addressOf(9));
+  await c.clock.advance(1000);
+  assert.equal(m.nodeRecord('evil'), undefined);
+  assert.equal(m.nodeRecord('short-vsn'), undefined);
+  assert.ok(m.stats.badPackets >= before + 2);
+  assert.equal(m.liveMembers().length, 3);
   c.shutdown();
 });

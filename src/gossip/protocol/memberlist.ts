@@ -150,7 +150,15 @@ export class Memberlist implements InboundHandler {
       this.log('debug', `gossip: dropped a packet from ${from.addr}:${from.port}: ${(err as Error).message}`);
       return;
     }
-    for (const m of messages) this.handleMessage(m, from);
+    for (const m of messages) {
+      // A well-formed message can still carry nonsense (a 5-byte address): drop it, never crash.
+      try {
+        this.handleMessage(m, from);
+      } catch (err) {
+        this.stats.badPackets++;
+        this.log('debug', `gossip: dropped a ${m.kind} from ${from.addr}:${from.port}: ${(err as Error).message}`);
+      }
+    }
   }
 
   private handleMessage(m: PacketMessage, from: Address): void {
