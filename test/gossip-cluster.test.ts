@@ -47,7 +47,7 @@ test('5 processes form a cluster; kill -9 is detected, restart rejoins, leave sh
   const seedAddr = `127.0.0.1:${await gossipPort(seed)}`;
   const others = await Promise.all(['n1', 'n2', 'n3', 'n4'].map((n) => node(n, ['--join', seedAddr])));
   const all = [seed, ...others];
-  await waitFor(async () => (await Promise.all(all.map(members))).every((d) => d.members.filter((m) => m.state === 'alive').length === 5), 15_000, '5 alive members everywhere');
+  await waitFor(async () => (await Promise.all(all.map(members))).every((d) => d.members.filter((m) => m.state === 'alive').length === 5), 40_000, '5 alive members everywhere');
 
   const metrics = await (await fetch(`${seed.base}/.prometheus/metrics`)).text();
   assert.match(metrics, /outrigger_gossip_members\{state="alive"\} 5/);
@@ -67,13 +67,13 @@ test('5 processes form a cluster; kill -9 is detected, restart rejoins, leave sh
 
   // Same address: memberlist refuses a dead name on a new address until it is reaped (DeadNodeReclaimTime 0).
   const back = await node('n4', ['--join', seedAddr], victimPort);
-  await waitFor(everyoneSees([...survivors, back], 'n4', 'alive'), 15_000, 'n4 alive again');
+  await waitFor(everyoneSees([...survivors, back], 'n4', 'alive'), 30_000, 'n4 alive again');
   assert.ok((await members(seed)).members.find((m) => m.name === 'n4')!.incarnation >= 2, 'rejoined by refuting its old entry');
 
   const leaver = others[2]!;
   const leftAt = Date.now();
   leaver.signal('SIGTERM');
-  await waitFor(everyoneSees([seed, others[0]!, others[1]!, back], 'n3', 'left'), 5000, 'n3 left everywhere');
+  await waitFor(everyoneSees([seed, others[0]!, others[1]!, back], 'n3', 'left'), 10_000, 'n3 left everywhere');
   t.diagnostic(`SIGTERM → left at all others after ${Date.now() - leftAt} ms`);
   await seed.output(/gossip: member n3 left/);
 });
@@ -102,5 +102,5 @@ test('SIDECAR_SEEDS is honoured as the seed list', async () => {
   const seeds = `127.0.0.1:${await gossipPort(a)}`;
   const b = await startOutrigger(['--gossip-bind', '127.0.0.1:0', '--node-name', 's1', SITE], { SIDECAR_SEEDS: seeds });
   cleanup.track(b);
-  await waitFor(async () => (await stateOf(a, 's1')) === 'alive' && (await stateOf(b, 's0')) === 'alive', 10_000, 's0 and s1 see each other');
+  await waitFor(async () => (await stateOf(a, 's1')) === 'alive' && (await stateOf(b, 's0')) === 'alive', 30_000, 's0 and s1 see each other');
 });

@@ -53,7 +53,7 @@ describe('interop with Go memberlist 0.2.2', { skip: reason ?? false, timeout: 1
     if (bin === null) return t.skip('go is not installed (apt-get install golang-go)');
     const { agent, d } = await tsNode('ts-a');
     const go = await peer(['-name', 'go-a', '-meta', 'meta-go', '-state', 'state-go', '-join', `127.0.0.1:${agent.port}`]);
-    await waitFor(() => stateIn(agent, 'go-a') === 'alive', 10_000, 'go-a alive at ts-a');
+    await waitFor(() => stateIn(agent, 'go-a') === 'alive', 30_000, 'go-a alive at ts-a');
     assert.deepEqual(await go.members(), ['go-a', 'ts-a']);
     assert.equal(Buffer.from(agent.members().find((m) => m.name === 'go-a')!.meta).toString(), 'meta-go');
     const join = await go.waitEvent((e) => e.event === 'join' && e.node === 'ts-a', 5000, 'Go join event for ts-a');
@@ -80,8 +80,8 @@ describe('interop with Go memberlist 0.2.2', { skip: reason ?? false, timeout: 1
     const { agent: other } = await tsNode('ts-c', { seeds: [{ host: '127.0.0.1', port: agent.port }] });
     const go = await peer(['-name', 'go-b', '-join', `127.0.0.1:${agent.port}`]);
     const go2 = await peer(['-name', 'go-c', '-join', `127.0.0.1:${agent.port}`]);
-    await waitFor(() => ['ts-c', 'go-b', 'go-c'].every((n) => stateIn(agent, n) === 'alive'), 10_000, 'all alive at ts-b');
-    await waitFor(async () => (await go.members()).length === 4, 10_000, '4 members at go-b');
+    await waitFor(() => ['ts-c', 'go-b', 'go-c'].every((n) => stateIn(agent, n) === 'alive'), 30_000, 'all alive at ts-b');
+    await waitFor(async () => (await go.members()).length === 4, 30_000, '4 members at go-b');
     // Go dies: both TS members mark it dead.
     const killedAt = Date.now();
     await go2.stop();
@@ -110,7 +110,7 @@ describe('interop with Go memberlist 0.2.2', { skip: reason ?? false, timeout: 1
     if (bin === null) return t.skip('go is not installed');
     const { agent, d } = await tsNode('ts-e', { keys: [Buffer.from(KEY_HEX, 'hex')] });
     const go = await peer(['-name', 'go-e', '-key', KEY_HEX, '-state', 'secret-state', '-join', `127.0.0.1:${agent.port}`]);
-    await waitFor(() => stateIn(agent, 'go-e') === 'alive', 10_000, 'go-e alive at ts-e');
+    await waitFor(() => stateIn(agent, 'go-e') === 'alive', 30_000, 'go-e alive at ts-e');
     assert.ok(d.merged.some((m) => m.data === 'secret-state'));
     go.command('send ts-e enc-udp');
     go.command('sendrel ts-e enc-tcp');
@@ -150,7 +150,7 @@ describe('interop with Go memberlist 0.2.2', { skip: reason ?? false, timeout: 1
     cleanup.track(o);
     const state = async (name: string): Promise<string | undefined> =>
       ((await (await fetch(`${o.base}/v1/members`)).json()) as { members: { name: string; state: string }[] }).members.find((m) => m.name === name)?.state;
-    await waitFor(async () => (await state('go-p')) === 'alive', 10_000, 'go-p alive in /v1/members');
+    await waitFor(async () => (await state('go-p')) === 'alive', 30_000, 'go-p alive in /v1/members');
     await go.waitEvent((e) => e.event === 'join' && e.node === 'ts-p', 5000, 'Go to see ts-p');
     await go.stop();
     await waitFor(async () => (await state('go-p')) === 'dead', 30_000, 'go-p dead in /v1/members');
