@@ -1,18 +1,14 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ListenAddress } from '../config/types.js';
 import { METRICS_CONTENT_TYPE, METRICS_PATH } from './metrics.js';
+import { listenSide, type SideListener } from './side-listener.js';
 
 /** Anything that can produce the exposition text (one process's Metrics, or the workers' sum). */
 export interface MetricsSource {
   text(): Promise<string>;
 }
 
-export interface MetricsServer {
-  readonly host: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type MetricsServer = SideListener;
 
 /**
  * The optional `--metrics-address` listener: a small node:http server of its own, so scrapes can
@@ -35,20 +31,5 @@ export function serveMetrics(address: ListenAddress, metrics: MetricsSource): Pr
       (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
     );
   });
-  server.keepAliveTimeout = 30_000;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(address.port, address.host === '' ? undefined : address.host, () => {
-      server.off('error', reject);
-      const a = server.address() as AddressInfo;
-      resolve({
-        host: a.address,
-        port: a.port,
-        close: () => new Promise((done) => {
-          server.close(() => done());
-          server.closeAllConnections();
-        }),
-      });
-    });
-  });
+  return listenSide(server, address);
 }
