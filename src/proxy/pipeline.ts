@@ -7,12 +7,14 @@
  *   1. head received   the client adapter (HTTP/1.1 connection or HTTP/2 stream) builds the
  *                      request's state from copies (never offsets into a read buffer)
  *   2. request         filters in order: local endpoints first, then cache lookup, rate limits...
- *                      each may answer (an Answer ends the request here) or edit the request
+ *                      each may answer (an Answer ends the request here) or edit the request;
+ *                      request-body taps (the mirror's copy) see the client's body as data spans
  *   3. pick            a BackendChooser picks among the ready backends (site failover, balance,
  *                      hash keys), excluding those this request already tried
  *   4. upstream        the head goes out over a pooled HTTP/1.1 connection; the body follows once
  *                      the connection is open; failures go through retry.ts (try elsewhere?)
  *   5. response head   filters may replace the backend's head with an Answer (304 -> stored body)
+ *                      or add fields to it (a sticky cookie's Set-Cookie)
  *   6. body            taps observe or copy the body as data spans, with their own backpressure;
  *                      with no tap the bytes are relayed as they are (zero copy)
  *   7. done            filters see the outcome: status, bytes, the typed error if any (logging)
