@@ -82,8 +82,14 @@ export class Mirror {
       return;
     }
     const target = this.targets[this.next++ % this.targets.length]!;
+    const body = copy.body();
     this.inFlight++;
     this.stats.sent++;
+    this.dispatch(target, head, copyHeaders(head.headers, body.length, target), body);
+  }
+
+  /** One copy on its way; its answer is read and dropped, its status and duration counted once. */
+  private dispatch(target: BackendSpec, head: MirroredHead, headers: string[], body: Buffer): void {
     const started = performance.now();
     let done = false;
     const finish = (status: number): void => {
@@ -93,15 +99,10 @@ export class Mirror {
       this.stats.statuses.set(status, (this.stats.statuses.get(status) ?? 0) + 1);
       this.stats.latency.observe(performance.now() - started);
     };
-    const body = copy.body();
-    const headers = withoutFraming(head.headers);
-    // A request that had a body keeps one (even empty); a GET gets no framing field of its own.
-    if (body.length > 0 || headers.length < head.headers.length) headers.push('Content-Length', String(body.length));
-    // With headers given as pairs, node:http adds no Host of its own.
-    if (!headers.some((h, i) => i % 2 === 0 && h.toLowerCase() === 'host')) headers.push('Host', `${target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname}:${target.port}`);
-    const req = (target.protocol === 'https:' ? https : http).request({
+    const tls = target.protocol === 'https:';
+    const req = (tls ? https : http).request({
       host: target.hostname, port: target.port, method: head.method, path: target.basePath + head.path, headers,
-      agent: target.protocol === 'https:' ? this.agents.https : this.agents.http, timeout: this.settings.timeoutMs,
+      agent: tls ? this.agents.https : this.agents.http, timeout: this.settings.timeoutMs,
     }, (res) => {
       res.on('end', () => finish(res.statusCode ?? 0));
       res.on('error', () => finish(0));
@@ -123,13 +124,25 @@ export class Mirror {
   }
 }
 
-/** The copy carries its body whole, so the client's own framing fields do not apply (hop-by-hop ones are already gone). */
-function withoutFraming(headers: readonly string[]): string[] {
+/**
+ * The copy's fields: the client's (hop-by-hop ones already gone) with its own framing, since the
+ * body goes whole; a request that had a body keeps one (even empty), a GET gets none. With fields
+ * given as pairs, node:http adds no Host: the mirror's own is added when the client sent none.
+ */
+function copyHeaders(fields: readonly string[], bodyLength: number, target: BackendSpec): string[] {
   const out: string[] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) {
-    const name = headers[i]!.toLowerCase();
-    if (name === 'content-length' || name === 'transfer-encoding') continue;
-    out.push(headers[i]!, headers[i + 1]!);
+  let framed = false;
+  let host = false;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!.toLowerCase();
+    if (name === 'content-length' || name === 'transfer-encoding') {
+      framed = true;
+      continue;
+    }
+    if (name === 'host') host = true;
+    out.push(fields[i]!, fields[i + 1]!);
   }
+  if (bodyLength > 0 || framed) out.push('Content-Length', String(bodyLength));
+  if (!host) out.push('Host', `${target.hostname.includes(':') ? `[${target.hostname}]` : target.hostname}:${target.port}`);
   return out;
 }
