@@ -21,7 +21,7 @@ import { StaticSource } from './upstream/sources.js';
 import { SitesFileSource, type SitesFileRead } from './sites/sites-file.js';
 import { lookupFor } from './discovery/lookup.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
-import { GossipAgent } from './gossip/agent.js';
+import type { GossipAgent } from './gossip/agent.js';
 import { gossipSettings } from './gossip/settings.js';
 import type { Delegate } from './gossip/protocol/types.js';
 import { Ambassador } from './ambassador/setup.js';
@@ -192,6 +192,8 @@ export class App {
   async startGossip(delegate: Delegate | null = null): Promise<void> {
     const settings = gossipSettings(this.config);
     if (settings === undefined) return;
+    // Loaded only when gossip is on: the codec brings @msgpack/msgpack with it.
+    const { GossipAgent } = await import('./gossip/agent.js');
     this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.console.info(message); }, delegate);
   }
 
