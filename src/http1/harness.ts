@@ -55,15 +55,3 @@ export function parseGrowing(parser: HeadParser<MessageHead>, buf: Buffer, start
     if (r !== PARSE_NEED_MORE || len === buf.length) return snapshot(r, parser);
   }
 }
-
-/** A deterministic PRNG (mulberry32) so fuzz runs are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FIELD_VALUE, TARGET } from './chars.js';
-import { prng } from './harness.js';
+import { seededRandom } from '../seeded-random.js';
 import { skipFieldValue, skipTarget, viewOf } from './swar.js';
 
 function byTable(table: Uint8Array, buf: Uint8Array, i: number, end: number): number {
@@ -28,7 +28,7 @@ test('word-wise scans stop exactly where the byte tables do, for every byte at e
 });
 
 test('word-wise scans agree with the tables on random bytes and bounds', () => {
-  const rand = prng(42);
+  const rand = seededRandom(42);
   const pool = [0x09, 0x20, 0x61, 0x7e, 0x7f, 0x80, 0xff, 0x0d, 0x00, 0x21];
   for (let n = 0; n < 5000; n++) {
     const len = Math.floor(rand() * 40);

@@ -5,7 +5,8 @@
 import { makeConfig, type GossipConfig, type Profile } from '../protocol/config.js';
 import { Memberlist } from '../protocol/memberlist.js';
 import type { Address, Delegate, EventDelegate, Member } from '../protocol/types.js';
-import { seededRandom, VirtualClock } from './virtual-clock.js';
+import { VirtualClock } from './virtual-clock.js';
+import { seededRandom } from '../../seeded-random.js';
 import { VirtualNetwork, type LinkModel } from './virtual-network.js';
 
 export interface ClusterOptions {
