@@ -8,7 +8,7 @@ import net from 'node:net';
 import { RawClient, closedPort } from './support/wire.js';
 import { waitFor } from './support/wait.js';
 import { Fixtures } from './support/fixtures.js';
-import { listenLoopback } from './support/cleanup.js';
+import { echoTunnelBackend } from './support/tunnel-backend.js';
 
 const LIMIT = { timeout: 30_000 };
 const cleanup = new Fixtures();
@@ -74,34 +74,8 @@ test('a burst of pipelined requests answered 502 at once (every backend down) is
 });
 
 test('an upgraded connection reads on after more than 64 KiB sent right behind the handshake', LIMIT, async () => {
-  // A backend that answers any request with 101 and then echoes every byte back.
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    let head = Buffer.alloc(0);
-    const onHead = (chunk: Buffer): void => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      socket.off('data', onHead);
-      if (/^GET \/health /.test(head.toString('latin1'))) {
-        socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
-        return;
-      }
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
-      socket.write(head.subarray(end + 4));
-      socket.pipe(socket);
-    };
-    socket.on('data', onHead);
-    socket.on('error', () => socket.destroy());
-  });
-  const port = await listenLoopback(server);
-  cleanup.push(() => new Promise((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(resolve);
-  }));
-  const o = await outrigger(['--health-path', '/health', `http://127.0.0.1:${port}`]);
+  const backend = await echoTunnelBackend(cleanup);
+  const o = await outrigger(['--health-path', '/health', backend]);
   const c = await rawClient(o.port);
   const payload = Buffer.alloc(300 * 1024, 'e');
   c.write(Buffer.concat([Buffer.from('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n'), payload]));

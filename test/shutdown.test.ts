@@ -5,47 +5,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { Fixtures } from './support/fixtures.js';
-import { listenLoopback } from './support/cleanup.js';
+import { echoTunnelBackend } from './support/tunnel-backend.js';
 import { deferred, within } from './support/flow.js';
 import type { RawClient } from './support/wire.js';
 
 const LIMIT = { timeout: 60_000 };
 const fx = new Fixtures();
 
-/** A backend that answers GET /slow when released, and turns an Upgrade request into an echo tunnel. */
-async function tunnelBackend(release: Promise<void>, slowArrived: () => void): Promise<string> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-    let head = Buffer.alloc(0);
-    const onHead = (chunk: Buffer): void => {
-      head = Buffer.concat([head, chunk]);
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      socket.off('data', onHead);
-      const line = head.toString('latin1', 0, head.indexOf('\r\n'));
-      if (line.startsWith('GET /health ')) return void socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
-      if (line.startsWith('GET /slow ')) {
-        slowArrived();
-        void release.then(() => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndone'));
-        return;
-      }
-      socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n');
-      socket.write(head.subarray(end + 4));
-      socket.pipe(socket);
-    };
-    socket.on('data', onHead);
+/** A tunnel backend that also answers GET /slow, once released. */
+function tunnelBackend(release: Promise<void>, slowArrived: () => void): Promise<string> {
+  return echoTunnelBackend(fx, (line, socket) => {
+    if (!line.startsWith('GET /slow ')) return false;
+    slowArrived();
+    void release.then(() => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndone'));
+    return true;
   });
-  const port = await listenLoopback(server);
-  fx.add(() => new Promise((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(resolve);
-  }));
-  return `http://127.0.0.1:${port}`;
 }
 
 async function openTunnel(c: RawClient): Promise<number> {
