@@ -1,20 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCommandLine, type ParseOutcome } from '../config/parse.js';
-import type { Config } from '../config/types.js';
+import { parseCommandLine } from '../config/parse.js';
+import { configOf, errorsOf } from '../config/harness.js';
 import { usageText } from '../config/help.js';
 import { formatByteSize, parseByteSize } from './size.js';
 import { cacheSettings } from './settings.js';
 
-function config(outcome: ParseOutcome): Config {
-  if (outcome.kind !== 'config') assert.fail(`expected a config, got ${JSON.stringify(outcome)}`);
-  return outcome.config;
-}
-
-function errors(outcome: ParseOutcome): string[] {
-  if (outcome.kind !== 'error') assert.fail(`expected errors, got ${outcome.kind}`);
-  return outcome.errors;
-}
 
 const SITE = 'http://minio:9000';
 const SIDEKICK_ENV = {
@@ -47,7 +38,7 @@ describe('parseByteSize', () => {
 
 describe('cache options', () => {
   it('is off by default, with sidekick-compatible defaults for the rest', () => {
-    const c = config(parseCommandLine([SITE], {}));
+    const c = configOf(parseCommandLine([SITE], {}));
     assert.equal(c.cacheEndpoint, undefined);
     assert.equal(cacheSettings(c), undefined);
     assert.equal(c.cacheMinSize, 1024 * 1024);
@@ -58,7 +49,7 @@ describe('cache options', () => {
   });
 
   it("takes sidekick's SIDEKICK_CACHE_* variables unchanged", () => {
-    const s = cacheSettings(config(parseCommandLine([SITE], SIDEKICK_ENV)));
+    const s = cacheSettings(configOf(parseCommandLine([SITE], SIDEKICK_ENV)));
     assert.ok(s !== undefined);
     assert.equal(s.endpoint, 'http://minio-remote:9000');
     assert.equal(s.accessKey, 'minio');
@@ -70,14 +61,14 @@ describe('cache options', () => {
 
   it('a flag wins over OUTRIGGER_CACHE_*, which wins over SIDEKICK_CACHE_*', () => {
     const env = { ...SIDEKICK_ENV, OUTRIGGER_CACHE_BUCKET: 'from-outrigger', OUTRIGGER_CACHE_MIN_SIZE: '32MiB' };
-    const c = config(parseCommandLine(['--cache-min-size', '0', SITE], env));
+    const c = configOf(parseCommandLine(['--cache-min-size', '0', SITE], env));
     assert.equal(c.cacheBucket, 'from-outrigger');
     assert.equal(c.cacheMinSize, 0);
-    assert.equal(config(parseCommandLine([SITE], env)).cacheMinSize, 32 * 1024 * 1024);
+    assert.equal(configOf(parseCommandLine([SITE], env)).cacheMinSize, 32 * 1024 * 1024);
   });
 
   it('names each missing piece when the endpoint is set without keys or bucket', () => {
-    const found = errors(parseCommandLine(['--cache-endpoint', 'http://127.0.0.1:9000', SITE], {}));
+    const found = errorsOf(parseCommandLine(['--cache-endpoint', 'http://127.0.0.1:9000', SITE], {}));
     assert.equal(found.length, 3);
     assert.match(found[0]!, /cache-access-key/);
     assert.match(found[1]!, /cache-secret-key/);
@@ -95,13 +86,13 @@ describe('cache options', () => {
       [['--cache-serve-stale-on-error', 'forever'], {}, /--cache-serve-stale-on-error: .*not a duration/],
     ];
     for (const [args, env, pattern] of cases) {
-      const found = errors(parseCommandLine([...args, SITE], env));
+      const found = errorsOf(parseCommandLine([...args, SITE], env));
       assert.ok(found.some((e) => pattern.test(e)), `${args.join(' ')} ${JSON.stringify(env)} -> ${found.join(' | ')}`);
     }
   });
 
   it('normalises the endpoint and the key prefix', () => {
-    const c = config(parseCommandLine(['--cache-prefix', '/team/a', '--cache-endpoint', 'HTTPS://Store.example:443/', SITE], {
+    const c = configOf(parseCommandLine(['--cache-prefix', '/team/a', '--cache-endpoint', 'HTTPS://Store.example:443/', SITE], {
       OUTRIGGER_CACHE_ACCESS_KEY: 'a', OUTRIGGER_CACHE_SECRET_KEY: 'b', OUTRIGGER_CACHE_BUCKET: 'bkt',
     }));
     assert.equal(c.cacheEndpoint, 'https://store.example');

@@ -1,20 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseCommandLine, type ParseOutcome } from './parse.js';
-import type { Config } from './types.js';
+import { parseCommandLine } from './parse.js';
+import { configOf, errorsOf } from './harness.js';
 
-function config(outcome: ParseOutcome): Config {
-  if (outcome.kind !== 'config') assert.fail(`expected a config, got ${JSON.stringify(outcome)}`);
-  return outcome.config;
-}
-
-function errors(outcome: ParseOutcome): readonly string[] {
-  if (outcome.kind !== 'error') assert.fail(`expected errors, got ${outcome.kind}`);
-  return outcome.errors;
-}
 
 test('ambassador options are all off by default', () => {
-  const c = config(parseCommandLine(['m:9000'], {}));
+  const c = configOf(parseCommandLine(['m:9000'], {}));
   assert.deepEqual(
     [c.hashKey, c.hashBalanceFactor, c.stickyCookie, c.split, c.rateLimit, c.maxConnsPerClient, c.outlier5xx, c.outlierGateway, c.outlierSuccessRate, c.mirror],
     [undefined, 0, undefined, undefined, undefined, 0, 0, 0, 0, undefined],
@@ -22,7 +13,7 @@ test('ambassador options are all off by default', () => {
 });
 
 test('ambassador options parse from flags and env', () => {
-  const c = config(parseCommandLine([
+  const c = configOf(parseCommandLine([
     '--host-balance', 'hash', '--hash-key', 'header:X-User', '--hash-balance-factor', '1.25', '--sticky-cookie', 'lb',
     '--split', '95/5', '--rate-limit', '100/s,burst=200', '--max-conns-per-client', '50', '--outlier-5xx', '5',
     '--outlier-ejection', '2s', '--outlier-max-share', '34%', '--mirror', 'http://shadow{1...2}:9000', '--mirror-sample', '10%',
@@ -38,13 +29,13 @@ test('ambassador options parse from flags and env', () => {
 });
 
 test('bad ambassador options and combinations exit with every reason', () => {
-  const e = errors(parseCommandLine([
+  const e = errorsOf(parseCommandLine([
     '--hash-key', 'host', '--hash-balance-factor', '0.5', '--sticky-cookie', 'a b', '--rate-limit', '100', '--mirror', 'ftp://x',
     '--mirror-sample', '2', 'm:9000',
   ], {}));
   assert.equal(e.length, 6, e.join('\n'));
   assert.ok(e.every((m) => /^--(hash-key|hash-balance-factor|sticky-cookie|rate-limit|mirror|mirror-sample): /.test(m)), e.join('\n'));
-  assert.deepEqual(errors(parseCommandLine(['--split', '95/5', 'm:9000'], {})), ['--split: 2 weights for 1 site (give one weight per SITE)']);
-  assert.deepEqual(errors(parseCommandLine(['--hash-balance-factor', '1.25', 'm:9000'], {})), ['--hash-balance-factor needs --host-balance hash or --sticky-cookie']);
-  assert.deepEqual(errors(parseCommandLine(['--hash-key', 'path', 'm:9000'], {})), ['--hash-key needs --host-balance hash, --sticky-cookie or --split']);
+  assert.deepEqual(errorsOf(parseCommandLine(['--split', '95/5', 'm:9000'], {})), ['--split: 2 weights for 1 site (give one weight per SITE)']);
+  assert.deepEqual(errorsOf(parseCommandLine(['--hash-balance-factor', '1.25', 'm:9000'], {})), ['--hash-balance-factor needs --host-balance hash or --sticky-cookie']);
+  assert.deepEqual(errorsOf(parseCommandLine(['--hash-key', 'path', 'm:9000'], {})), ['--hash-key needs --host-balance hash, --sticky-cookie or --split']);
 });

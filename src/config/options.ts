@@ -79,6 +79,9 @@ const file = (long: string, help: string, defaultText = 'none'): SingleOption<st
 /** A count that turns a feature on: 0 (the default) leaves it off. */
 const countOrOff = (long: string, help: string): SingleOption<number> =>
   ({ long, kind: 'string', default: 0, defaultText: 'off', parse: integerIn(0, Number.MAX_SAFE_INTEGER), valueName: 'N', help });
+/** A feature switched on by giving its value: off (undefined) by default. */
+const offUnlessGiven = <T>(long: string, parse: Parser<T>, valueName: string, help: string): SingleOption<T | undefined> =>
+  ({ long, kind: 'string', default: undefined, defaultText: 'off', parse, valueName, help });
 /** A duration in milliseconds, shown in whole seconds. */
 const seconds = (long: string, ms: number, help: string): SingleOption<number> =>
   ({ long, kind: 'string', default: ms, defaultText: `${ms / 1000}s`, parse: durationMs({ allowZero: false }), valueName: 'DURATION', help });
@@ -284,18 +287,9 @@ export const OPTION_TABLE: OptionTable = {
     long: 'hash-balance-factor', kind: 'string', default: 0, defaultText: 'off', parse: parseBalanceFactor, valueName: 'C',
     help: 'bounded loads: no backend above C × the average in flight (1.25)',
   },
-  stickyCookie: {
-    long: 'sticky-cookie', kind: 'string', default: undefined, defaultText: 'off', parse: parseCookieName, valueName: 'NAME',
-    help: 'pin clients to a backend by this cookie (else hashing)',
-  },
-  split: {
-    long: 'split', kind: 'string', default: undefined, defaultText: 'off', parse: parseSplit, valueName: 'W/W',
-    help: 'weights per site (95/5): split across sites, then fail over',
-  },
-  rateLimit: {
-    long: 'rate-limit', kind: 'string', default: undefined, defaultText: 'off', parse: parseRateLimits, valueName: 'RULES',
-    help: '100/s,burst=200[,by=header:NAME][,prefix=/p], rules split by ;',
-  },
+  stickyCookie: offUnlessGiven('sticky-cookie', parseCookieName, 'NAME', 'pin clients to a backend by this cookie (else hashing)'),
+  split: offUnlessGiven('split', parseSplit, 'W/W', 'weights per site (95/5): split across sites, then fail over'),
+  rateLimit: offUnlessGiven('rate-limit', parseRateLimits, 'RULES', '100/s,burst=200[,by=header:NAME][,prefix=/p], rules split by ;'),
   maxConnsPerClient: countOrOff('max-conns-per-client', 'open connections allowed per client address'),
   outlier5xx: countOrOff('outlier-5xx', 'eject a backend after N consecutive 5xx answers'),
   outlierGateway: countOrOff('outlier-gateway', 'eject after N consecutive 502/503/504 or failed attempts'),
@@ -310,10 +304,7 @@ export const OPTION_TABLE: OptionTable = {
     long: 'outlier-max-share', kind: 'string', default: 0.5, defaultText: '50%', parse: parseShare, valueName: 'SHARE',
     help: 'never eject more than this share of a site',
   },
-  mirror: {
-    long: 'mirror', kind: 'string', default: undefined, defaultText: 'off', parse: parseMirrorSite, valueName: 'SITE',
-    help: 'also send requests to this site; its answers are dropped',
-  },
+  mirror: offUnlessGiven('mirror', parseMirrorSite, 'SITE', 'also send requests to this site; its answers are dropped'),
   mirrorSample: {
     long: 'mirror-sample', kind: 'string', default: 1, defaultText: '100%', parse: parseShare, valueName: 'SHARE',
     help: 'share of requests mirrored (0.1 or 10%)',
