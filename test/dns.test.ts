@@ -18,6 +18,7 @@ import { Outrigger, startOutrigger } from './support/outrigger.js';
 import { issueCertificate } from '../src/tls/x509.js';
 import { request } from './support/client.js';
 import { waitFor } from './support/wait.js';
+import { closeSession } from './support/h2-session.js';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 after(async () => { await Promise.all(cleanup.map((f) => f())); });
@@ -107,7 +108,7 @@ test('HTTP/2 clients (Exchange and the backend http.Agent) move to the new addre
   await waitFor(() => /listening on https:\/\/\S+:(\d+)/.test(o.stdout) || o.proc.exitCode !== null, 10_000, 'outrigger to listen');
   o.port = Number(/listening on https:\/\/\S+:(\d+)/.exec(o.stdout)?.[1]);
   const session = http2.connect(`https://127.0.0.1:${o.port}`, { rejectUnauthorized: false });
-  cleanup.push(async () => session.close());
+  cleanup.push(() => closeSession(session));
   const who = (): Promise<string> => new Promise((resolve, reject) => {
     const req = session.request({ ':path': '/x' });
     req.once('response', (headers) => resolve(String(headers['x-backend'])));
@@ -158,7 +159,7 @@ test('https backend by name: connects to the address, verifies and sends SNI for
   assert.equal(h1, 'tls');
   // HTTP/2: the node:http2 front and the backend's https.Agent.
   const session = http2.connect(`https://127.0.0.1:${o.port}`, { rejectUnauthorized: false });
-  cleanup.push(async () => session.close());
+  cleanup.push(() => closeSession(session));
   const h2 = await new Promise<string>((resolve, reject) => {
     const req = session.request({ ':path': '/y' });
     req.once('response', (headers) => resolve(String(headers['x-backend'])));

@@ -10,6 +10,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { Fixtures } from './support/fixtures.js';
 import { Outrigger } from './support/outrigger.js';
+import { closeSession } from './support/h2-session.js';
 
 const LIMIT = { timeout: 60_000 };
 const fx = new Fixtures();
@@ -29,7 +30,7 @@ test('plain HTTP on the TLS port: 400 saying the port speaks TLS; TLS clients ar
   assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
   assert.match(answer, /This port speaks TLS: use https:\/\//);
   const session = http2.connect(`https://127.0.0.1:${o.port}`, { rejectUnauthorized: false });
-  fx.add(async () => session.destroy());
+  fx.add(() => closeSession(session));
   const status = await new Promise<number>((resolve, reject) => {
     const r = session.request({ ':path': '/x' });
     r.once('response', (h) => resolve(Number(h[':status'])));
@@ -48,7 +49,7 @@ test('HTTP/2 with prior knowledge (h2c) on the plain port goes through the forwa
   });
   const o = await fx.outrigger(['--health-path', '/health', b.url]);
   const session = http2.connect(`http://127.0.0.1:${o.port}`);
-  fx.add(async () => session.destroy());
+  fx.add(() => closeSession(session));
   const call = (path: string, body?: string): Promise<{ status: number; text: string }> => new Promise((resolve, reject) => {
     const r = session.request({ ':path': path, ':method': body === undefined ? 'GET' : 'POST' }, { endStream: body === undefined });
     let status = 0;

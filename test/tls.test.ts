@@ -19,6 +19,7 @@ import { TestBackend } from './support/backends.js';
 import { Outrigger, runCli } from './support/outrigger.js';
 import { waitFor } from './support/wait.js';
 import { issueCertificate, type IssuedCertificate } from '../src/tls/x509.js';
+import { closeSession } from './support/h2-session.js';
 
 const cleanup: (() => unknown)[] = [];
 after(async () => {
@@ -199,7 +200,7 @@ describe('--auto-tls-host, and HTTP/2', () => {
   test('an HTTP/2 client (ALPN h2) reaches the backend; HTTP/1.1 is still offered', async () => {
     const pem = (await get(`https://127.0.0.1:${o.port}/v1/certificates`, { rejectUnauthorized: false })).text;
     const session = http2.connect(`https://localhost:${o.port}`, { ca: pem });
-    cleanup.push(() => session.destroy());
+    cleanup.push(() => closeSession(session));
     type H2Reply = { headers: http2.IncomingHttpHeaders; trailers: http2.IncomingHttpHeaders; text: string };
     const call = (headers: http2.OutgoingHttpHeaders, body?: string): Promise<H2Reply> =>
       new Promise((resolve, reject) => {
@@ -255,7 +256,7 @@ describe('--auto-tls-host, and HTTP/2', () => {
 test('SIGTERM closes idle HTTP/2 and HTTP/1.1 TLS connections gracefully: nothing is left to cut', async () => {
   const o = await start(['--auto-tls-host', '127.0.0.1', '--shutdown-timeout', '20s', echo.url]);
   const session = http2.connect(`https://127.0.0.1:${o.port}`, { rejectUnauthorized: false });
-  cleanup.push(() => session.destroy());
+  cleanup.push(() => closeSession(session));
   const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     const stream = session.request({ ':path': '/before-sigterm' });

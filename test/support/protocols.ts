@@ -5,6 +5,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import { Outrigger } from './outrigger.js';
+import { closeSession } from './h2-session.js';
 
 export type Protocol = 'http/1.1' | 'h2';
 export const PROTOCOLS: readonly Protocol[] = ['http/1.1', 'h2'];
@@ -43,7 +44,7 @@ export async function startFor(protocol: Protocol, args: readonly string[], trac
 
 export abstract class ProtocolClient {
   abstract call(c: Call): Promise<Reply>;
-  abstract close(): void;
+  abstract close(): Promise<void>;
 
   static open(protocol: Protocol, o: Outrigger): ProtocolClient {
     return protocol === 'h2' ? new H2Client(o.port) : new H1Client(o.port);
@@ -86,8 +87,9 @@ class H1Client extends ProtocolClient {
     });
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.agent.destroy();
+    return Promise.resolve();
   }
 }
 
@@ -133,7 +135,7 @@ class H2Client extends ProtocolClient {
     });
   }
 
-  close(): void {
-    this.session.destroy();
+  close(): Promise<void> {
+    return closeSession(this.session);
   }
 }
