@@ -23,8 +23,8 @@ import { lookupFor } from './discovery/lookup.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
 import type { GossipAgent } from './gossip/agent.js';
 import { gossipSettings } from './gossip/settings.js';
-import type { Delegate } from './gossip/protocol/types.js';
 import { Ambassador } from './ambassador/setup.js';
+import { CatalogRuntime, catalogWanted } from './catalog/runtime.js';
 
 /** Requests wait for the first round of health checks, but never longer than the health timeout. */
 class FirstRound implements StartupGate {
@@ -72,6 +72,8 @@ export class App {
   readonly tls: TlsSetup;
   /** The gossip member (--gossip-bind, --join), started by main through startGossip(). */
   gossip: GossipAgent | null = null;
+  /** The service catalog (src/catalog): with gossip, local services or a sidecar:// SITE; started by main through startCatalog(). */
+  readonly catalog: CatalogRuntime | null;
   /** The cache's filter position (--cache-endpoint); filled by startCache(). Null when the cache is off. */
   readonly cacheSlot: CacheSlot | null;
   cache: CacheRuntime | null = null;
@@ -87,6 +89,8 @@ export class App {
     this.upstreams = new UpstreamSet(config.sites, { ...config, addresses: this.dns.cache, backendTls: tls.backend });
     this.membership = new Membership(this.upstreams, this.dns, config.healthTimeout);
     this.membership.add(new StaticSource(config.sites));
+    this.catalog = catalogWanted(config) ? new CatalogRuntime(config, (message) => this.console.info(message)) : null;
+    if (this.catalog !== null) this.membership.add(this.catalog.source);
     if (config.sitesFile !== undefined && sitesFile !== null) {
       this.membership.add(new SitesFileSource(config.sitesFile, config.address, sitesFile.read, sitesFile.seen, (m) => this.console.info(m)));
     }
@@ -185,16 +189,22 @@ export class App {
   }
 
   /**
-   * Bind the gossip member and start joining; throws if the address cannot be bound.
-   * `delegate` (memberlist's Delegate shape, src/gossip/protocol/types.ts) is where the
-   * service catalog plugs in: meta, user messages and push/pull state.
+   * Bind the gossip member and start joining; throws if the address cannot be bound. The service
+   * catalog rides on it as memberlist's Delegate (meta, user messages, push/pull state) and
+   * EventDelegate (a member that leaves or dies has its services tombstoned).
    */
-  async startGossip(delegate: Delegate | null = null): Promise<void> {
+  async startGossip(): Promise<void> {
     const settings = gossipSettings(this.config);
     if (settings === undefined) return;
     // Loaded only when gossip is on: the codec brings @msgpack/msgpack with it.
     const { GossipAgent } = await import('./gossip/agent.js');
-    this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.console.info(message); }, delegate);
+    const catalog = this.catalog?.catalog ?? null;
+    this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.console.info(message); }, catalog, catalog);
+  }
+
+  /** Start the catalog's checks, listeners and API; resolves with the API's address (null: no API). Throws when it cannot listen. */
+  async startCatalog(): Promise<{ host: string; port: number } | null> {
+    return this.catalog === null ? null : this.catalog.start();
   }
 
   /**
@@ -223,6 +233,7 @@ export class App {
     this.liveView?.stop();
     // Leave first, so peers see "left" at once rather than a failure later.
     await this.gossip?.stop(Math.min(timeoutMs, 3000));
+    await this.catalog?.stop();
     this.health.stop();
     this.ambassador.stop();
     this.membership.stop();

@@ -124,6 +124,14 @@ async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesF
     process.stderr.write(`outrigger: cannot start gossip${b ? ` on ${b.host}:${b.port}` : ''}: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  let api: { host: string; port: number } | null = null;
+  try {
+    api = await app.startCatalog();
+  } catch (err) {
+    const a = config.apiAddress;
+    process.stderr.write(`outrigger: cannot serve the catalog API${a ? ` on ${a.host}:${a.port}` : ''}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   let metricsServer: MetricsServer | null = null;
   if (worker) {
     // The primary serves --metrics-address with every worker's readings summed.
@@ -156,6 +164,11 @@ async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesF
   if (metricsServer !== null) {
     const mh = metricsServer.host.includes(':') ? `[${metricsServer.host}]` : metricsServer.host;
     app.console.info(`metrics on http://${mh}:${metricsServer.port}/.prometheus/metrics`, { MetricsAddress: `${mh}:${metricsServer.port}` });
+  }
+
+  if (api !== null) {
+    const ah = api.host.includes(':') ? `[${api.host}]` : api.host;
+    app.console.info(`catalog API on http://${ah}:${api.port}/api/services.json`, { ApiAddress: `${ah}:${api.port}` });
   }
 
   process.on('SIGHUP', () => {

@@ -19,7 +19,7 @@ async function members(o: Outrigger): Promise<MembersDoc> {
 }
 
 async function node(name: string, extra: string[] = [], port = 0): Promise<Outrigger> {
-  const o = await startOutrigger(['--gossip-bind', `127.0.0.1:${port}`, '--node-name', name, '--log', ...extra, SITE]);
+  const o = await startOutrigger(['--gossip-bind', `127.0.0.1:${port}`, '--api-address', '127.0.0.1:0', '--node-name', name, '--log', ...extra, SITE]);
   cleanup.track(o);
   return o;
 }
@@ -100,7 +100,7 @@ test('gossip flags: bad values and an address in use exit non-zero naming the pr
 test('SIDECAR_SEEDS is honoured as the seed list', async () => {
   const a = await node('s0');
   const seeds = `127.0.0.1:${await gossipPort(a)}`;
-  const b = await startOutrigger(['--gossip-bind', '127.0.0.1:0', '--node-name', 's1', SITE], { SIDECAR_SEEDS: seeds });
+  const b = await startOutrigger(['--gossip-bind', '127.0.0.1:0', '--api-address', '127.0.0.1:0', '--node-name', 's1', SITE], { SIDECAR_SEEDS: seeds });
   cleanup.track(b);
   await waitFor(async () => (await stateOf(a, 's1')) === 'alive' && (await stateOf(b, 's0')) === 'alive', 30_000, 's0 and s1 see each other');
 });

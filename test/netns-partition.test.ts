@@ -48,7 +48,7 @@ interface Node { base: string; out: string }
 
 async function startIn(i: number, extra: string[]): Promise<Node> {
   const p = spawn('ip', ['netns', 'exec', ns(i), process.execPath, MAIN, '--address', `${subnet}.${i}:0`,
-    '--gossip-bind', `${subnet}.${i}:0`, '--node-name', `ns${i}`, '--log', ...extra, 'http://127.0.0.1:9'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--gossip-bind', `${subnet}.${i}:0`, '--api-address', 'off', '--node-name', `ns${i}`, '--log', ...extra, 'http://127.0.0.1:9'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const node: Node = { base: '', out: '' };
   p.stdout.setEncoding('utf8').on('data', (s: string) => { node.out += s; });
   p.stderr.setEncoding('utf8').on('data', (s: string) => { node.out += s; });

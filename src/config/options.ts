@@ -17,6 +17,7 @@ import { parseSplit } from '../balance/split.js';
 import { parseBalanceFactor, parseCookieName } from '../balance/option-values.js';
 import { parseRateLimits } from '../limit/rate-spec.js';
 import { parseMirrorSite, parseShare } from '../mirror/option-values.js';
+import { API_ADDRESS, parseApiAddress, parseListenerUrl, parseService, parseStaticConfigFile } from '../catalog/option-values.js';
 import { parseBucket, parseByteSize, parseCacheEndpoint, parseKeyPrefix, parseSecretText } from '../cache/option-values.js';
 
 /** Config fields that options fill; the sites come from positional arguments. */
@@ -278,6 +279,24 @@ export const OPTION_TABLE: OptionTable = {
     long: 'gossip-profile', kind: 'string', default: 'lan', parse: oneOf(['lan', 'wan'] as const), valueName: 'PROFILE',
     help: 'memberlist timings: lan (DefaultLANConfig) or wan',
   },
+  // The service catalog (src/catalog), Sidecar's: on with gossip, --service, a static file or a sidecar:// SITE.
+  apiAddress: {
+    long: 'api-address', kind: 'string', default: API_ADDRESS, defaultText: '127.0.0.1:7777', parse: parseApiAddress,
+    valueName: 'ADDR', help: 'the service catalog API when the catalog runs; off: none',
+  },
+  services: {
+    long: 'service', kind: 'repeatable', default: [], parse: parseService, valueName: 'NAME=URL',
+    help: 'announce a local service, checked by GET of URL (repeatable)',
+  },
+  staticConfigFile: {
+    long: 'static-config-file', kind: 'string', default: undefined, defaultText: 'none', parse: parseStaticConfigFile,
+    valueName: 'FILE', legacyEnv: 'STATIC_CONFIG_FILE', help: 'local services in Sidecar\'s static JSON; watched',
+  },
+  listenerUrls: {
+    long: 'listener-url', kind: 'repeatable', default: [], parse: parseListenerUrl, valueName: 'URL', legacyEnv: 'LISTENERS_URLS',
+    help: 'POST the catalog state here on every change (repeatable)',
+  },
+  serviceCheckInterval: seconds('service-check-interval', 3_000, 'how often local services are checked'),
   // Ambassador features: sharding, stickiness, splitting, rate limits, outlier ejection, shadowing.
   hashKey: {
     long: 'hash-key', kind: 'string', default: undefined, defaultText: 'client', parse: parseHashKey, valueName: 'KEY',

@@ -38,6 +38,7 @@ describe('parseCommandLine', () => {
       'cacheEndpoint', 'cacheAccessKey', 'cacheSecretKey', 'cacheBucket', 'cacheRegion', 'cachePrefix', 'cacheMinSize',
       'cacheHealthDuration', 'cacheMemory', 'cacheServeStaleOnError',
       'gossipBind', 'gossipAdvertise', 'join', 'clusterName', 'nodeName', 'gossipKeys', 'gossipProfile',
+      'apiAddress', 'services', 'staticConfigFile', 'listenerUrls', 'serviceCheckInterval',
       'hashKey', 'hashBalanceFactor', 'stickyCookie', 'split', 'rateLimit', 'maxConnsPerClient', 'outlier5xx', 'outlierGateway',
       'outlierSuccessRate', 'outlierInterval', 'outlierEjection', 'outlierMaxEjection', 'outlierMaxShare', 'mirror', 'mirrorSample', 'mirrorBodyLimit'];
     assert.deepEqual(Object.keys(c).sort(), [...keys].sort());

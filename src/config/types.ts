@@ -31,12 +31,27 @@ export interface BackendSpec {
   readonly origin?: string;
 }
 
+/** `sidecar://NAME[:SERVICEPORT]`: the instances of a service in the catalog (src/catalog). */
+export interface CatalogRef {
+  readonly name: string;
+  /** Only instances publishing this ServicePort; undefined: each instance's first TCP port. */
+  readonly servicePort: number | undefined;
+}
+
 export interface SiteSpec {
   /** 0-based position in failover order. */
   readonly index: number;
   /** The argument as given on the command line. */
   readonly source: string;
   readonly backends: readonly BackendSpec[];
+  /** Catalog services whose ALIVE instances join this site's backends (filled by the catalog source). */
+  readonly catalog?: readonly CatalogRef[];
+}
+
+/** `--service NAME=URL`: a local service, checked by GET of the URL. */
+export interface ServiceFlag {
+  readonly name: string;
+  readonly url: string;
 }
 
 export interface Config {
@@ -159,6 +174,17 @@ export interface Config {
   readonly mirrorSample: number;
   /** Bytes of request body copied at most; larger requests are not mirrored. */
   readonly mirrorBodyLimit: number;
+  // The service catalog (src/catalog): on with gossip, local services or a sidecar:// SITE.
+  /** Sidecar's HTTP API and the dashboard; undefined: off. */
+  readonly apiAddress: ListenAddress | undefined;
+  /** --service NAME=URL, local services announced in the catalog. */
+  readonly services: readonly ServiceFlag[];
+  /** Sidecar's static discovery file (STATIC_CONFIG_FILE), watched. */
+  readonly staticConfigFile: string | undefined;
+  /** URLs POSTed the state on every catalog change (LISTENERS_URLS). */
+  readonly listenerUrls: readonly string[];
+  /** Milliseconds between checks of the local services. */
+  readonly serviceCheckInterval: number;
   /** --sites-file: more SITEs, one per line, watched and re-read (src/sites/sites-file.ts). */
   readonly sitesFile: string | undefined;
   readonly sites: readonly SiteSpec[];

@@ -3,13 +3,13 @@
  * joined to its seeds with backoff, membership changes in the log, and the
  * views for GET /v1/members and the metrics. Only src/app.ts uses this.
  */
-import { networkInterfaces } from 'node:os';
 import { Keyring } from './codec/crypto.js';
 import { makeConfig, type Profile } from './protocol/config.js';
 import { Memberlist } from './protocol/memberlist.js';
 import type { Address, Delegate, EventDelegate, Member } from './protocol/types.js';
 import { NetTransport, realClock } from './transport/net-transport.js';
 import { renderGossipMetrics, RttHistogram } from './metrics.js';
+import { defaultAdvertiseHost } from './settings.js';
 
 export interface GossipSettings {
   readonly bind: { readonly host: string; readonly port: number };
@@ -26,15 +26,6 @@ export interface GossipSettings {
 const JOIN_BACKOFF_MS = [500, 1000, 2000, 5000, 10_000, 30_000];
 const RECONNECT_INTERVAL_MS = 15_000;
 
-/** memberlist GetPrivateIP, roughly: the first non-internal IPv4 address, else loopback. */
-function defaultAdvertiseHost(bindHost: string): string {
-  if (bindHost !== '' && bindHost !== '0.0.0.0' && bindHost !== '::') return bindHost;
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return '127.0.0.1';
-}
-
 export class GossipAgent {
   readonly rtt = new RttHistogram();
   private joinTimer: NodeJS.Timeout | null = null;
@@ -43,7 +34,9 @@ export class GossipAgent {
   private constructor(readonly settings: GossipSettings, readonly memberlist: Memberlist, private readonly transport: NetTransport,
     private readonly info: (msg: string) => void) {}
 
-  static async start(settings: GossipSettings, info: (msg: string) => void, delegate: Delegate | null = null): Promise<GossipAgent> {
+  /** `delegate` and `listener` are where the service catalog rides: user messages, push/pull state, member events. */
+  static async start(settings: GossipSettings, info: (msg: string) => void, delegate: Delegate | null = null,
+    listener: EventDelegate | null = null): Promise<GossipAgent> {
     const log = (level: string, msg: string): void => { if (level !== 'debug') info(msg); };
     const transport = await NetTransport.listen({ host: settings.bind.host, port: settings.bind.port, tcpTimeoutMs: 10_000, log });
     const advertiseAddr = settings.advertise?.host || defaultAdvertiseHost(settings.bind.host);
@@ -53,9 +46,9 @@ export class GossipAgent {
     });
     let agent: GossipAgent | null = null;
     const events: EventDelegate = {
-      notifyJoin: (n) => info(`gossip: member ${n.name} (${n.addr}:${n.port}) joined`),
-      notifyLeave: (n) => info(`gossip: member ${n.name} ${n.state === 'left' ? 'left' : 'failed'}`),
-      notifyUpdate: (n) => info(`gossip: member ${n.name} updated its meta`),
+      notifyJoin: (n) => { info(`gossip: member ${n.name} (${n.addr}:${n.port}) joined`); listener?.notifyJoin(n); },
+      notifyLeave: (n) => { info(`gossip: member ${n.name} ${n.state === 'left' ? 'left' : 'failed'}`); listener?.notifyLeave(n); },
+      notifyUpdate: (n) => { info(`gossip: member ${n.name} updated its meta`); listener?.notifyUpdate(n); },
     };
     const memberlist = new Memberlist({
       config, clock: realClock, random: Math.random, transport, delegate, events, log,

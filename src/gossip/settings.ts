@@ -3,6 +3,7 @@ import type { Config } from '../config/types.js';
 import type { GossipSettings } from './agent.js';
 import { parseKey } from './codec/crypto.js';
 import { GOSSIP_PORT } from './values.js';
+import { networkInterfaces } from 'node:os';
 
 type GossipFields = Pick<Config, 'gossipBind' | 'gossipAdvertise' | 'join' | 'clusterName' | 'nodeName' | 'gossipKeys' | 'gossipProfile' | 'workers'>;
 
@@ -31,4 +32,13 @@ export function gossipSettings(c: GossipFields): GossipSettings | undefined {
     keys: c.gossipKeys.map(parseKey),
     profile: c.gossipProfile,
   };
+}
+
+/** memberlist GetPrivateIP, roughly: the bind host when it is one address, else the first non-internal IPv4, else loopback. */
+export function defaultAdvertiseHost(bindHost: string): string {
+  if (bindHost !== '' && bindHost !== '0.0.0.0' && bindHost !== '::') return bindHost;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
 }

@@ -7,6 +7,7 @@ import { parseSites } from '../sites/parse.js';
 export function parseMirrorSite(text: string): Result<SiteSpec> {
   const { sites, errors } = parseSites([text.trim()], { host: '', port: 0 });
   if (errors.length > 0) return fail(errors.join('; '));
+  if (sites[0]!.catalog !== undefined) return fail('a mirror site cannot name catalog services (sidecar://)');
   return ok(sites[0]!);
 }
 

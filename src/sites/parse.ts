@@ -1,8 +1,9 @@
 /** SITE arguments -> validated backends, in failover order. */
-import type { BackendSpec, ListenAddress, SiteSpec } from '../config/types.js';
+import type { BackendSpec, CatalogRef, ListenAddress, SiteSpec } from '../config/types.js';
 import { parseBackendUrl } from './backend-url.js';
 import { expandEllipsis } from './ellipsis.js';
 import { pointsAtSelf } from './self-loop.js';
+import { isSidecarRef, parseSidecarRef } from './sidecar-ref.js';
 
 export interface SitesParse {
   /** Meaningful only when `errors` is empty; sites keep their valid backends otherwise. */
@@ -23,7 +24,8 @@ interface Context {
  * Each argument is a site; commas split it into zones whose backends are pooled;
  * each zone is ellipsis-expanded; each name must be an http(s) URL. Sidekick
  * accepted duplicates (silently doubling a backend's weight) and its own address
- * (an infinite loop): both are errors here.
+ * (an infinite loop): both are errors here. A `sidecar://NAME` zone names a catalog service
+ * instead: its instances come and go with the catalog (src/catalog/source.ts).
  */
 export function parseSites(args: readonly string[], listen: ListenAddress): SitesParse {
   const ctx: Context = { listen, seen: new Map(), errors: [] };
@@ -41,10 +43,17 @@ interface SiteRef {
 function parseSite(arg: string, index: number, ctx: Context): SiteSpec {
   const label = `site ${index + 1} "${arg}"`;
   const backends: BackendSpec[] = [];
+  const catalog: CatalogRef[] = [];
   for (const rawZone of arg.split(',')) {
     const zone = rawZone.trim();
     if (zone === '') {
       ctx.errors.push(`${label}: empty zone (a stray comma?)`);
+      continue;
+    }
+    if (isSidecarRef(zone)) {
+      const ref = parseSidecarRef(zone);
+      if (ref.ok) catalog.push(ref.value);
+      else ctx.errors.push(`${label}: ${ref.reason}`);
       continue;
     }
     const names = expandEllipsis(zone);
@@ -54,7 +63,7 @@ function parseSite(arg: string, index: number, ctx: Context): SiteSpec {
   if (new Set(backends.map((backend) => backend.protocol)).size > 1) {
     ctx.errors.push(`${label}: mixes http and https; use one scheme per site`);
   }
-  return { index, source: arg, backends };
+  return catalog.length > 0 ? { index, source: arg, backends, catalog } : { index, source: arg, backends };
 }
 
 /** Parses the expanded names of one zone. A bad pattern fails every name alike, so each reason is reported once. */

@@ -32,6 +32,9 @@ export function parseSitesText(text: string, file: string, listen: ListenAddress
   // parseSites names a site by its position ("site 2 ..."); here the line says more.
   const located = errors.map((e) => e.replace(/^site (\d+) /, (_, n: string) => `${file}:${lines[Number(n) - 1]}: `));
   if (args.length === 0) located.push(`${file}: no SITE in the file (one per line)`);
+  sites.forEach((site, i) => {
+    if (site.catalog !== undefined) located.push(`${file}:${lines[i]}: sidecar:// sites are given on the command line only`);
+  });
   return { sites, errors: located };
 }
 

@@ -1,0 +1,53 @@
+/** Parsers of the catalog's flags (--api-address, --service, --static-config-file, --listener-url). */
+import fs from 'node:fs';
+import type { ListenAddress, ServiceFlag } from '../config/types.js';
+import { parseListenAddress } from '../config/listen.js';
+import { fail, ok, type Result } from '../config/result.js';
+import { fileError } from '../watch/file-watch.js';
+import { parseServiceFlag, parseStaticConfig } from './local-config.js';
+
+/** Sidecar's API port, on loopback: the API can drain services, so it is not served to the network unless asked. */
+export const API_ADDRESS: ListenAddress = { host: '127.0.0.1', port: 7777 };
+
+/** "host:port", or "off". */
+export function parseApiAddress(text: string): Result<ListenAddress | undefined> {
+  return text.trim().toLowerCase() === 'off' ? ok(undefined) : parseListenAddress(text);
+}
+
+const SERVICE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** NAME=http://host:port/health-path */
+export function parseService(text: string): Result<ServiceFlag> {
+  const parsed = parseServiceFlag(text.trim(), 'check');
+  if (!parsed.ok) return fail(parsed.errors.join('; '));
+  const eq = text.indexOf('=');
+  const name = text.slice(0, eq).trim();
+  if (!SERVICE_NAME.test(name)) return fail(`--service ${text}: the name may hold letters, digits, . _ - only`);
+  return ok({ name, url: text.slice(eq + 1).trim() });
+}
+
+/** The file must be readable and valid at start; later edits are checked again and a bad one keeps the last good services. */
+export function parseStaticConfigFile(text: string): Result<string> {
+  const file = text.trim();
+  if (file === '') return fail('needs a file name');
+  let content: string;
+  try { content = fs.readFileSync(file, 'utf8'); } catch (err) { return fail(`${file}: cannot read it (${fileError(err)})`); }
+  const parsed = parseStaticConfig(content, 'check', '127.0.0.1');
+  return parsed.ok ? ok(file) : fail(`${file}: ${parsed.errors.join('; ')}`);
+}
+
+export function parseListenerUrl(text: string): Result<string> {
+  let url: URL;
+  try { url = new URL(text.trim()); } catch { return fail(`${JSON.stringify(text)} is not a URL (http://host:port/path)`); }
+  if (url.protocol !== 'http:') return fail(`${JSON.stringify(text)}: listeners are http:// URLs`);
+  return ok(url.href);
+}
+
+/** The catalog runs in one process: its API port and local checks cannot be shared by workers yet. */
+export function catalogOptionErrors(values: { services?: readonly unknown[]; staticConfigFile?: string | undefined; workers?: number },
+  sites: readonly { catalog?: readonly unknown[] }[]): string[] {
+  const local = (values.services?.length ?? 0) > 0 || values.staticConfigFile !== undefined || sites.some((s) => s.catalog !== undefined);
+  return local && (values.workers ?? 1) > 1
+    ? ['the service catalog (--service, --static-config-file, sidecar:// sites) runs in a single process for now: it cannot be combined with --workers > 1']
+    : [];
+}
