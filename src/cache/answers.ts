@@ -65,12 +65,12 @@ export function planHit(method: string, header: (name: string) => string | undef
   const range = plan.kind === 'partial' ? plan.range : undefined;
   if (range !== undefined) headers['content-range'] = `bytes ${range.start}-${range.end}/${entry.size}`;
   const length = range === undefined ? entry.size : range.end - range.start + 1;
-  // HEAD: the GET's fields, Content-Length included, and no body.
-  if (method === 'HEAD') return { kind: 'empty', answer: emptyAnswer(status, { ...headers, 'content-length': String(length) }, -1) };
+  // HEAD: the GET's fields, Content-Length included (the core sends no body for a HEAD).
+  if (method === 'HEAD') return { kind: 'empty', answer: emptyAnswer(status, headers, length) };
   return { kind: 'body', status, headers, range, length };
 }
 
-/** A bodiless answer. `length` -1 leaves Content-Length to the fields given (HEAD). */
+/** A bodiless answer; `length` is the Content-Length sent (a HEAD's is that of the GET). */
 function emptyAnswer(status: number, headers: Record<string, string>, length: number): StreamAnswer {
   return { status, headers, body: Readable.from([]), length };
 }

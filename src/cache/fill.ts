@@ -46,6 +46,8 @@ export class Fill {
   state: FillState = 'writing';
   /** Why it was aborted, for logs and metrics. */
   reason = '';
+  /** Resolves once an aborted upload has been cleaned up in the store (no object, no open upload). */
+  cleanedUp: Promise<void> = Promise.resolve();
   /** Bytes given to write(), whether or not the store has taken them yet. */
   private written = 0;
   private readonly guard: LengthGuard;
@@ -107,7 +109,8 @@ export class Fill {
     } catch (err) {
       this.state = 'aborted';
       this.reason = (err as Error).message;
-      await this.upload.abort().catch(() => undefined);
+      this.cleanedUp = this.upload.abort().catch(() => undefined);
+      await this.cleanedUp;
       return null;
     }
   }
@@ -118,6 +121,6 @@ export class Fill {
     this.state = 'aborted';
     this.reason = reason;
     this.guard.destroy(new Error(reason));
-    void this.upload.abort().catch(() => undefined);
+    this.cleanedUp = this.upload.abort().catch(() => undefined);
   }
 }

@@ -19,6 +19,7 @@ import { Flight } from './flight.js';
 import { invalidates, invalidationTargets } from './invalidate.js';
 import { entryKeys, variantDir, type EntryKeys } from './key.js';
 import { prepareResponse, requestFacts, storeVerdict, StoredPolicy, type Clock, type PreparedResponse, type RequestFacts } from './policy.js';
+import { finishWithoutClient, type QuickAbort } from './quick-abort.js';
 import { isPurgePath, parsePurge, purgeAnswer } from './purge.js';
 import type { CacheStats } from './stats.js';
 import type { StoreHealth } from './store-health.js';
@@ -30,6 +31,8 @@ export interface CacheFilterOptions {
   readonly scheme: string;
   readonly minSize: number;
   readonly staleOnErrorMs: number;
+  /** Whether a fill goes on when its client leaves mid-body. */
+  readonly quickAbort: QuickAbort;
   /** Bytes a fill may hold waiting for the store before it is abandoned. */
   readonly maxBuffered: number;
   /** Bytes of a fetch kept for followers that join late or read slowly. */
@@ -42,7 +45,8 @@ export interface CacheFilterOptions {
 }
 
 interface Pending {
-  readonly mode: 'miss' | 'revalidate' | 'unsafe';
+  /** range: a Range request on a miss, relayed as it is (its 206 may start a whole fill in the background). */
+  readonly mode: 'miss' | 'revalidate' | 'unsafe' | 'range';
   readonly facts: RequestFacts;
   readonly keys: EntryKeys;
   /** The entry being revalidated (or kept for stale-if-error). */
@@ -138,7 +142,11 @@ export class CacheFilter implements ProxyFilter {
     this.stats.misses++;
     this.relayed.set(req, { fwd: 'uri-miss' });
     // Only a plain GET can fill the cache; HEAD and ranges go on as they are (§3.3: no partial storage).
-    if (req.method !== 'GET' || req.header('range') !== undefined || facts.directives.has('no-store')) return null;
+    if (req.method !== 'GET' || facts.directives.has('no-store')) return null;
+    if (req.header('range') !== undefined) {
+      this.pending.set(req, { mode: 'range', facts, keys, found: null, flight: null, locations: [], fillStarted: false });
+      return null;
+    }
     const running = this.flights.get(keys.url);
     if (running !== undefined && running.joinable) return this.follow(req, facts, running);
     const flight = new Flight(this.options.flightWindow);
@@ -234,7 +242,22 @@ export class CacheFilter implements ProxyFilter {
       return null;
     }
     if (pending.mode === 'revalidate') return this.revalidated(req, pending, head);
+    if (pending.mode === 'range') this.fillAfterRange(req, pending, head);
     return null;
+  }
+
+  /**
+   * A Range miss answered with a 206: when the whole object is cheap to read (no more than a fill
+   * would go on reading for nobody, --cache-quick-abort-max), it is fetched whole in the
+   * background, so the next ranges of it are hits (S3 clients read big objects as many ranges).
+   */
+  private fillAfterRange(req: RequestView, pending: Pending, head: ResponseView): void {
+    const contentRange = head.fields.find(([n]) => n.toLowerCase() === 'content-range')?.[1] ?? '';
+    const total = Number(/\/(\d+)\s*$/.exec(contentRange)?.[1] ?? NaN);
+    if (head.status !== 206 || !(total >= this.options.minSize && total <= this.options.quickAbort.maxLeft)) return;
+    if (this.flights.has(pending.keys.url)) return;
+    this.stats.rangeFills++;
+    this.options.refresh?.(req);
   }
 
   private revalidated(req: RequestView, pending: Pending, head: ResponseView): Answer | null {
@@ -259,6 +282,17 @@ export class CacheFilter implements ProxyFilter {
     void this.entries.update(found.dir, entry).catch(() => undefined);
     const updated = new StoredPolicy(entry.policy, this.options.clock);
     return this.answerLater(req, pending, { ...found, entry }, updated, { fwd: 'stale', fwdStatus: 304, ttl: updated.ttl() });
+  }
+
+  /** No response came at all (connect refused or timed out, no backend): a stale entry may answer (stale-if-error). */
+  failed(req: RequestView): Answer | null {
+    const pending = this.pending.get(req);
+    if (pending === undefined || pending.mode !== 'revalidate') return null;
+    const found = pending.found!;
+    const policy = new StoredPolicy(found.entry.policy, this.options.clock);
+    if (!policy.usableOnError(pending.facts, this.options.staleOnErrorMs)) return null;
+    this.stats.staleOnError++;
+    return this.answerLater(req, pending, found, policy, { fwd: 'stale', detail: 'stale-if-error' });
   }
 
   /**
@@ -290,7 +324,7 @@ export class CacheFilter implements ProxyFilter {
 
   responseBody(req: RequestView, head: ResponseView, _flow: TapFlow): BodyTap | null {
     const pending = this.pending.get(req);
-    if (pending === undefined || pending.mode === 'unsafe' || pending.fillStarted) return null;
+    if (pending === undefined || pending.mode === 'unsafe' || pending.mode === 'range' || pending.fillStarted) return null;
     const prepared = prepareResponse(head.status, head.fields);
     const verdict = storeVerdict(pending.facts, prepared, this.options.clock);
     const lengthText = head.fields.find(([n]) => n.toLowerCase() === 'content-length')?.[1];
@@ -317,6 +351,12 @@ export class CacheFilter implements ProxyFilter {
       fill, flight,
       keepUpTo: this.entries.memory?.maxObject ?? 0,
       aborted: () => { this.stats.fillsAborted++; flight?.settle(null); },
+      keepGoing: (received) => {
+        const followers = flight?.followers ?? 0;
+        const finish = followers > 0 || (fill.state === 'writing' && finishWithoutClient(this.options.quickAbort, received, expected, 0));
+        if (finish) this.stats.fillsFinishedWithoutClient++;
+        return finish;
+      },
       ended: (body) => {
         void fill.finish().then(async (etag) => {
           const invalidated = (this.invalidatedAt.get(pending.keys.url) ?? -1) >= startedAt;

@@ -48,6 +48,11 @@ export class Flight {
     this.resolveStored(catchup);
   }
 
+  /** Followers reading this fetch now. */
+  get followers(): number {
+    return this.readers.size;
+  }
+
   /** Followers can still join at byte 0: the window has not moved (even once the body has ended). */
   get joinable(): boolean {
     return this.state === 'waiting' || ((this.state === 'streaming' || this.state === 'ended') && this.windowStart === 0);

@@ -54,7 +54,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   });
   const memory = s.memoryBytes > 0 ? new MemoryTier(s.memoryBytes) : null;
   const filter = new CacheFilter(new Entries(store, memory, health, stats), health, stats, {
-    prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs,
+    prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, quickAbort: s.quickAbort,
     maxBuffered: 32 * MiB, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,
   });
   void health.start();

@@ -51,7 +51,7 @@ describe('ranges on a stored object', () => {
     const cond = planHit('GET', (n) => (n === 'if-none-match' ? 'W/"e1"' : undefined), e, headers());
     assert.ok(cond.kind === 'empty' && cond.answer.status === 304);
     const head = planHit('HEAD', none, e, headers());
-    assert.ok(head.kind === 'empty' && head.answer.headers['content-length'] === '10' && head.answer.length === -1);
+    assert.ok(head.kind === 'empty' && head.answer.length === 10);
     assert.equal(headers().age, '5');
     assert.equal(notModified((n) => (n === 'if-modified-since' ? 'Sun, 29 Nov 2026 08:00:00 GMT' : undefined), headers()), true);
   });

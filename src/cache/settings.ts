@@ -1,5 +1,6 @@
 /** The cache's own view of the configuration, and the checks that need several --cache-* options at once. */
 import type { Config } from '../config/types.js';
+import type { QuickAbort } from './quick-abort.js';
 
 export interface CacheSettings {
   readonly endpoint: string;
@@ -12,10 +13,12 @@ export interface CacheSettings {
   readonly healthIntervalMs: number;
   readonly memoryBytes: number;
   readonly staleOnErrorMs: number;
+  readonly quickAbort: QuickAbort;
 }
 
 type CacheFields = Pick<Config, 'cacheEndpoint' | 'cacheAccessKey' | 'cacheSecretKey' | 'cacheBucket' | 'cacheRegion' | 'cachePrefix'
-  | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheServeStaleOnError'>;
+  | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheServeStaleOnError'
+  | 'cacheQuickAbortMin' | 'cacheQuickAbortMax' | 'cacheQuickAbortPct'>;
 
 const NEEDED = [
   ['cacheAccessKey', '--cache-access-key (or SIDEKICK_CACHE_ACCESS_KEY)'],
@@ -42,5 +45,6 @@ export function cacheSettings(config: CacheFields): CacheSettings | undefined {
     healthIntervalMs: config.cacheHealthDuration,
     memoryBytes: config.cacheMemory,
     staleOnErrorMs: config.cacheServeStaleOnError,
+    quickAbort: { minLeft: config.cacheQuickAbortMin, maxLeft: config.cacheQuickAbortMax, percent: config.cacheQuickAbortPct },
   };
 }

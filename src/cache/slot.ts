@@ -4,10 +4,11 @@
  * cache is off, every phase lets the request pass as if there were no cache.
  */
 import type { Answer, BodyTap, Outcome, ProxyFilter, RequestEdit, RequestView, ResponseView, TapFlow } from '../proxy/pipeline.js';
+import type { ProxyError } from '../proxy/errors.js';
 import type { Backend } from '../upstream/backend.js';
 
 /** The phases the cache implements. */
-export type CachePhases = Required<Pick<ProxyFilter, 'request' | 'responseHead' | 'responseFields' | 'responseBody' | 'done'>>;
+export type CachePhases = Required<Pick<ProxyFilter, 'request' | 'responseHead' | 'responseFields' | 'responseBody' | 'failed' | 'done'>>;
 
 export class CacheSlot implements ProxyFilter {
   readonly name = 'cache';
@@ -27,6 +28,10 @@ export class CacheSlot implements ProxyFilter {
 
   responseBody(req: RequestView, head: ResponseView, flow: TapFlow): BodyTap | null {
     return this.inner === null ? null : this.inner.responseBody(req, head, flow);
+  }
+
+  failed(req: RequestView, err: ProxyError): Answer | null {
+    return this.inner === null ? null : this.inner.failed(req, err);
   }
 
   done(req: RequestView, outcome: Outcome): void {

@@ -14,6 +14,10 @@ export class CacheStats {
   bypassed = 0;
   fillsCompleted = 0;
   fillsAborted = 0;
+  /** Fills whose client left mid-body and that went on (quick-abort policy, or followers reading). */
+  fillsFinishedWithoutClient = 0;
+  /** Whole fills started in the background by a Range miss. */
+  rangeFills = 0;
   bytesServed = 0;
   bytesStored = 0;
   invalidations = 0;
@@ -51,6 +55,8 @@ export class CacheStats {
     counter('bypassed_total', 'requests sent on without the cache while the store was down', this.bypassed);
     counter('fills_completed_total', 'bodies stored completely', this.fillsCompleted);
     counter('fills_aborted_total', 'fills abandoned (body cut short, wrong length, slow store, client left)', this.fillsAborted);
+    counter('fills_without_client_total', 'fills that went on after their client left (quick-abort policy or followers)', this.fillsFinishedWithoutClient);
+    counter('range_fills_total', 'whole fills started in the background by a Range miss', this.rangeFills);
     counter('served_bytes_total', 'body bytes served from the cache', this.bytesServed);
     counter('stored_bytes_total', 'body bytes stored', this.bytesStored);
     counter('invalidations_total', 'entries dropped after unsafe requests or purges', this.invalidations);

@@ -250,6 +250,18 @@ export const OPTION_TABLE: OptionTable = {
     long: 'cache-serve-stale-on-error', kind: 'string', default: 0, defaultText: 'off', parse: durationMs({ allowZero: true }),
     valueName: 'DURATION', help: 'when no backend answers, serve entries stale by up to this long',
   },
+  cacheQuickAbortMin: {
+    long: 'cache-quick-abort-min', kind: 'string', default: 1024 * 1024, defaultText: '1MiB', parse: parseByteSize, valueName: 'SIZE',
+    help: 'client gone mid-fill: finish it when at most this is left',
+  },
+  cacheQuickAbortMax: {
+    long: 'cache-quick-abort-max', kind: 'string', default: 64 * 1024 * 1024, defaultText: '64MiB', parse: parseByteSize, valueName: 'SIZE',
+    help: 'client gone mid-fill: abort it when more than this is left',
+  },
+  cacheQuickAbortPct: {
+    long: 'cache-quick-abort-pct', kind: 'string', default: 75, parse: integerIn(0, 100), valueName: 'PERCENT',
+    help: 'client gone mid-fill: in between, finish once this % was read',
+  },
   // Gossip membership (src/gossip), wire-compatible with HashiCorp memberlist; off unless bound or joining.
   gossipBind: {
     long: 'gossip-bind', kind: 'string', default: undefined, defaultText: 'off', parse: parseGossipAddress,

@@ -37,6 +37,7 @@ describe('parseCommandLine', () => {
       'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey',
       'cacheEndpoint', 'cacheAccessKey', 'cacheSecretKey', 'cacheBucket', 'cacheRegion', 'cachePrefix', 'cacheMinSize',
       'cacheHealthDuration', 'cacheMemory', 'cacheServeStaleOnError',
+      'cacheQuickAbortMin', 'cacheQuickAbortMax', 'cacheQuickAbortPct',
       'gossipBind', 'gossipAdvertise', 'join', 'clusterName', 'nodeName', 'gossipKeys', 'gossipProfile',
       'apiAddress', 'services', 'staticConfigFile', 'listenerUrls', 'serviceCheckInterval',
       'hashKey', 'hashBalanceFactor', 'stickyCookie', 'split', 'rateLimit', 'maxConnsPerClient', 'outlier5xx', 'outlierGateway',

@@ -132,6 +132,10 @@ export interface Config {
   readonly cacheMemory: number;
   /** Milliseconds of staleness allowed when every backend fails; 0: only what stale-if-error allows. */
   readonly cacheServeStaleOnError: number;
+  /** What a fill does when its client leaves mid-body (src/cache/quick-abort.ts): bytes, bytes, percent. */
+  readonly cacheQuickAbortMin: number;
+  readonly cacheQuickAbortMax: number;
+  readonly cacheQuickAbortPct: number;
   // Gossip membership (src/gossip): on when gossipBind or join is set.
   /** UDP+TCP address of the gossip member; undefined with no --join: gossip off. */
   readonly gossipBind: ListenAddress | undefined;

@@ -13,19 +13,28 @@ export interface AnswerStream {
 
 /**
  * Writes `a`; `done(complete)` runs when its body has been handed over (at once for a string
- * body) or has failed. Returns the stream being read, or null.
+ * body) or has failed. Returns the stream being read, or null. `headRequest`: the answer to a
+ * HEAD, whose head describes the body a GET would get and which sends none (RFC 9110 §9.3.2).
  */
-export function sendAnswer(down: Downstream, a: Answer, reusable: boolean, done: (complete: boolean) => void): Readable | null {
+export function sendAnswer(down: Downstream, a: Answer, reusable: boolean, done: (complete: boolean) => void, headRequest = false): Readable | null {
   const body = a.body;
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     down.answerHead(a.status, a.headers, bytes.length, reusable);
-    if (bytes.length > 0) down.body(bytes);
+    if (bytes.length > 0 && !headRequest) down.body(bytes);
     down.flush();
     done(true);
     return null;
   }
   const length = 'length' in a ? a.length : -1;
+  if (headRequest) {
+    body.destroy();
+    // No body follows whatever the length: the connection stays reusable.
+    down.answerHead(a.status, a.headers, length, reusable);
+    down.flush();
+    done(true);
+    return null;
+  }
   down.answerHead(a.status, a.headers, length, reusable && length >= 0);
   let sent = 0;
   // Each chunk is flushed: answerHead corks the connection, and a body larger than the socket's

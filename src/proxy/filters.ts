@@ -10,6 +10,7 @@ export class FilterChain {
   readonly responseFields: readonly ProxyFilter[];
   readonly responseHead: readonly ProxyFilter[];
   readonly responseBody: readonly ProxyFilter[];
+  readonly failed: readonly ProxyFilter[];
   readonly done: readonly ProxyFilter[];
 
   constructor(filters: readonly ProxyFilter[]) {
@@ -18,6 +19,7 @@ export class FilterChain {
     this.responseFields = filters.filter((f) => f.responseFields !== undefined);
     this.responseHead = filters.filter((f) => f.responseHead !== undefined);
     this.responseBody = filters.filter((f) => f.responseBody !== undefined);
+    this.failed = filters.filter((f) => f.failed !== undefined);
     this.done = filters.filter((f) => f.done !== undefined);
   }
 }

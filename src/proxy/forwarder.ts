@@ -51,6 +51,8 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
   private filterAt = 0;
   /** The body of a stream Answer being sent. */
   private answerStream: Readable | null = null;
+  /** The client left mid-body and a body tap wanted the rest: the response is read for it alone. */
+  private clientGone = false;
 
   constructor(ctx: ProxyContext, down: Downstream) {
     this.ctx = ctx;
@@ -68,6 +70,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
   start(req: ProxyRequest, bodyKind: number, contentLength: number, upgrade: boolean): void {
     this.req = req;
     this.upgrade = upgrade;
+    this.clientGone = false;
     this.body.start(bodyKind, contentLength);
     if (!this.body.done && this.ctx.filters.requestBody.length > 0) this.tapBody(req);
     this.runRequestFilters(0);
@@ -169,7 +172,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     const req = this.req!;
     const b = fresh ?? this.ctx.chooser.pick(req, req.tried);
     if (b === null) {
-      this.answer(noBackendLeft(req.error, req.target));
+      this.answerFailure(req.error ?? new ProxyError('NO_BACKEND', 'no backend is ready'), noBackendLeft(req.error, req.target));
       return;
     }
     req.attempts++;
@@ -274,7 +277,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     this.finishAttempt(false);
     relay.finishBody();
     this.finish();
-    this.down.end(this.body.done);
+    if (!this.clientGone) this.down.end(this.body.done);
   }
 
   clientDrained(): void {
@@ -332,7 +335,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
       this.attempt();
       return;
     }
-    this.answer(errorAnswer(error, req.target));
+    this.answerFailure(error, errorAnswer(error, req.target));
   }
 
   malformed(_conn: UpstreamConnection, why: string): void {
@@ -340,7 +343,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     this.dropConnection(false);
     req.error = new ProxyError('UPSTREAM_MALFORMED', `malformed response from backend: ${why}`);
     this.finishAttempt(true);
-    this.answer(errorAnswer(req.error, req.target));
+    this.answerFailure(req.error, errorAnswer(req.error, req.target));
   }
 
   /** The response head went out but its body did not finish: the client must see it broken. */
@@ -352,7 +355,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     this.finishAttempt(true);
     this.relay.abortTaps(why);
     this.finish();
-    this.down.abort();
+    if (!this.clientGone) this.down.abort();
   }
 
   /** Phase-2 answers, errors before a response, and answers replacing a backend head. */
@@ -365,7 +368,20 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
       return;
     }
     req.responded = true;
-    this.answerStream = sendAnswer(this.down, a, this.body.done, this.onAnswerSent);
+    this.answerStream = sendAnswer(this.down, a, this.body.done, this.onAnswerSent, req.method === 'HEAD');
+  }
+
+  /** No response came: a failure filter may answer instead (a stale stored response), else `fallback`. */
+  private answerFailure(err: ProxyError, fallback: Answer): void {
+    const req = this.req!;
+    for (const f of this.ctx.filters.failed) {
+      const instead = f.failed!(req, err);
+      if (instead !== null) {
+        this.answer(instead);
+        return;
+      }
+    }
+    this.answer(fallback);
   }
 
   private readonly onAnswerSent = (complete: boolean): void => {
@@ -439,15 +455,21 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
 
   clientClosed(): void {
     const req = this.req;
-    if (req === null) return;
+    if (req === null || this.clientGone) return;
     this.clearConnectTimer();
+    const left = new ProxyError('CLIENT_CLOSED', 'client closed the connection');
+    if (this.conn !== null && this.body.done && this.relay.clientLeft(left)) {
+      // A body tap (the cache's fill) wants the rest: the response is read for it alone and the request ends with it.
+      this.clientGone = true;
+      if (!this.relay.waitingOnClient) this.resumeUpstream();
+      return;
+    }
     this.dropConnection(false);
     // The client's own cancellation never counts against the backend.
     this.finishAttempt(false);
     const stream = this.answerStream;
     this.answerStream = null;
     stream?.destroy();
-    const left = new ProxyError('CLIENT_CLOSED', 'client closed the connection');
     if (req.status === 0) req.error = left;
     this.relay.abortTaps(left);
     this.finish();

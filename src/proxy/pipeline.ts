@@ -14,9 +14,11 @@
  *   4. upstream        the head goes out over a pooled HTTP/1.1 connection; the body follows once
  *                      the connection is open; failures go through retry.ts (try elsewhere?)
  *   5. response head   filters may replace the backend's head with an Answer (304 -> stored body)
- *                      or add fields to it (a sticky cookie's Set-Cookie)
+ *                      or add fields to it (a sticky cookie's Set-Cookie); with no head at all
+ *                      (connect refused, timeout, no backend) they may answer instead of the error
  *   6. body            taps observe or copy the body as data spans, with their own backpressure;
- *                      with no tap the bytes are relayed as they are (zero copy)
+ *                      with no tap the bytes are relayed as they are (zero copy); a tap may ask
+ *                      for the rest of the body after the client left (the body is then read for it)
  *   7. done            filters see the outcome: status, bytes, the typed error if any (logging)
  *
  * A request no filter wants costs nothing extra: filters that do not implement a phase are not
@@ -104,6 +106,12 @@ export interface BodyTap {
   end(): void;
   /** The body broke off or the client left: what the tap saw must not be used as a whole body. */
   abort(err: ProxyError): void;
+  /**
+   * The client left mid-body. Return true to have the core read the rest of the body for the taps
+   * alone (a cache finishing its fill, as Squid's quick_abort); end() or abort() follows as usual.
+   * Absent or false: abort() at once.
+   */
+  clientLeft?(): boolean;
 }
 
 /** What the done phase reports. */
@@ -150,6 +158,12 @@ export interface ProxyFilter {
   responseFields?(req: RequestView, backend: Backend): readonly string[] | null;
   /** Phase 5. Return an Answer to send instead of the backend's response (whose body is then dropped). */
   responseHead?(req: RequestView, head: ResponseView): Answer | null;
+  /**
+   * Phase 5, instead of a response: the request failed before any response head (connect refused
+   * or timed out, no answer in time, no backend left). Return an Answer to send instead of the
+   * error (a stored stale response), or null.
+   */
+  failed?(req: RequestView, err: ProxyError): Answer | null;
   /** Phase 6. A tap to observe the body of this response, or null. Called once per response. */
   responseBody?(req: RequestView, head: ResponseView, flow: TapFlow): BodyTap | null;
   /** Phase 7. The request ended (answered, relayed, failed or abandoned by the client). */

@@ -84,6 +84,16 @@ export class ResponsePhases {
     }
   }
 
+  /** The client left mid-body: taps that want the rest keep it, the others are aborted. True when some tap kept it. */
+  clientLeft(err: ProxyError): boolean {
+    const taps = this.taps;
+    if (taps === null) return false;
+    const kept = taps.filter((tap) => tap.clientLeft?.() === true);
+    for (const tap of taps) if (!kept.includes(tap)) tap.abort(err);
+    this.taps = kept.length > 0 ? kept : null;
+    return this.taps !== null;
+  }
+
   abort(err: ProxyError): void {
     const taps = this.taps;
     this.reset();

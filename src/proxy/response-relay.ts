@@ -56,6 +56,8 @@ export class ResponseRelay implements SpanSink {
   keepAlive = false;
   /** A 101 went out: bytes flow both ways until either side closes. */
   tunnel = false;
+  /** The client left mid-body and a tap wants the rest: the body is read for the taps alone. */
+  private clientGone = false;
 
   constructor(filters: FilterChain, down: Downstream, owner: RelayOwner, resume: () => void) {
     this.down = down;
@@ -71,7 +73,7 @@ export class ResponseRelay implements SpanSink {
     this.upgrade = upgrade;
     this.parser.reset();
     this.pending = this.framer = null;
-    this.tunnel = this.downloadPaused = false;
+    this.tunnel = this.downloadPaused = this.clientGone = false;
   }
 
   /** The response head has been relayed (its body, if any, is on its way). */
@@ -100,6 +102,7 @@ export class ResponseRelay implements SpanSink {
       if (pos < 0) return true;
     }
     const flowing = this.body(conn, data, pos, end) || req !== this.req;
+    if (this.clientGone) return flowing;
     this.down.flush();
     // A write that did not complete at once still points into the read buffer: read elsewhere next.
     if (data === buf && this.down.holdsData) conn.retainReadBuffer();
@@ -190,7 +193,7 @@ export class ResponseRelay implements SpanSink {
     }
     let flowing = true;
     if (k > 0) {
-      if (this.down.rawFraming) flowing = this.toClient(data, pos, pos + k);
+      if (this.down.rawFraming && !this.clientGone) flowing = this.toClient(data, pos, pos + k);
       // Chunked bodies report their spans during feed(); other framings are all data.
       if (!this.rawRelay && framer !== this.chunked) this.span(data, pos, pos + k);
       if (!this.rawRelay) flowing &&= this.spansFlowing;
@@ -201,7 +204,7 @@ export class ResponseRelay implements SpanSink {
 
   /** SpanSink: data bytes of the response, for an HTTP/2 client and for taps. */
   span(buf: Buffer, start: number, end: number): void {
-    if (!this.down.rawFraming) {
+    if (!this.down.rawFraming && !this.clientGone) {
       this.req!.tx += end - start;
       if (!this.down.body(start === 0 && end === buf.length ? buf : buf.subarray(start, end))) {
         this.downloadPaused = true;
@@ -234,12 +237,23 @@ export class ResponseRelay implements SpanSink {
   finishBody(): void {
     const chunked = this.framer === this.chunked;
     const t = chunked && !this.rawRelay ? this.chunked.trailers : null;
-    if (t !== null && t.count > 0 && !this.down.rawFraming) {
+    if (t !== null && t.count > 0 && !this.down.rawFraming && !this.clientGone) {
       const fields: string[] = [];
       for (let i = 0; i < t.count; i++) fields.push(t.nameAt(i), t.valueAt(i));
       this.down.trailers(fields);
     }
     this.phases.end(t);
+  }
+
+  /**
+   * The client left mid-body. True when a tap wants the rest of the body: from now on it is read
+   * for the taps alone (nothing goes to the client); false when the response is to be dropped.
+   */
+  clientLeft(err: ProxyError): boolean {
+    if (this.framer === null || this.tunnel || !this.phases.clientLeft(err)) return false;
+    this.clientGone = true;
+    this.downloadPaused = false;
+    return true;
   }
 
   /** The response will not complete: taps must not use what they saw. */

@@ -130,6 +130,10 @@ export class S3Store {
     const abort = async (): Promise<void> => {
       await upload.abort();
       await done.catch(() => undefined);
+      // An abort during CreateMultipartUpload: lib-storage (pinned version) drops that call's id; wait for it and abort that upload.
+      const creating = (upload as unknown as { createMultiPartPromise?: Promise<{ UploadId?: string }> }).createMultiPartPromise;
+      const UploadId = (await creating?.catch(() => undefined))?.UploadId;
+      if (UploadId !== undefined) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId })).catch(() => undefined);
       await this.abortLeftovers(key);
     };
     return { done, abort };

@@ -1,0 +1,307 @@
+/**
+ * The shared cache's edges, through the real CLI against a real S3 store (Swift + s3api): a
+ * client that leaves mid-fill (quick-abort policy, followers), stale responses when the backend
+ * refuses connections or does not answer in time, HEAD hits on a kept-alive connection, Range
+ * misses that fill the whole object, and multi-range requests. Skipped where Swift is missing.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import http2 from 'node:http2';
+import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { Fixtures } from './support/fixtures.js';
+import { ProtocolClient, startFor, type Protocol, type Reply } from './support/protocols.js';
+import { sharedSwift, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { waitFor } from './support/wait.js';
+import type { TestBackend } from './support/backends.js';
+import type { Outrigger } from './support/outrigger.js';
+
+const skip = swiftMissing();
+const fx = new Fixtures();
+const MiB = 1024 * 1024;
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+const BODY = randomBytes(8 * MiB);
+const bodyOf = (size: number): Buffer => BODY.subarray(0, size);
+
+const fetches = new Map<string, number>();
+const count = (path: string): number => fetches.get(path) ?? 0;
+/** Gated bodies wait here, by id, before sending their second part. */
+const gates = new Map<string, () => void>();
+let hang = false;
+
+/**
+ * /obj/<size>            <size> bytes, a strong ETag, single byte ranges honoured (206)
+ * /gated/<size>?at=N&id  the first N bytes, then the rest once the test opens gate <id>
+ * /doc/<name>?cc=...     "version 1" with that Cache-Control; no answer at all while `hang`
+ */
+function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const url = new URL(req.url!, 'http://x');
+  fetches.set(url.pathname, count(url.pathname) + 1);
+  const [, kind, arg] = url.pathname.split('/') as [string, string, string];
+  req.resume();
+  res.on('error', () => undefined);
+  if (kind === 'doc') {
+    if (hang) return;
+    res.writeHead(200, { 'Content-Type': 'text/plain', ETag: `"${arg}"`, 'Cache-Control': url.searchParams.get('cc') ?? 'max-age=600' }).end('version 1');
+    return;
+  }
+  const body = bodyOf(Number(arg));
+  const headers = { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'max-age=600', ETag: `"${kind}-${arg}"`, 'Accept-Ranges': 'bytes' };
+  if (kind === 'obj') {
+    const range = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '');
+    if (range === null) res.writeHead(200, { ...headers, 'Content-Length': body.length }).end(body);
+    else {
+      const [start, end] = [Number(range[1]), Math.min(Number(range[2]), body.length - 1)];
+      res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${body.length}`, 'Content-Length': end - start + 1 }).end(body.subarray(start, end + 1));
+    }
+  } else if (kind === 'gated') {
+    const at = Number(url.searchParams.get('at'));
+    res.writeHead(200, { ...headers, 'Content-Length': body.length });
+    res.write(body.subarray(0, at));
+    gates.set(url.searchParams.get('id')!, () => res.end(body.subarray(at)));
+  } else res.writeHead(404).end();
+}
+
+let swift: SwiftStore;
+let s3: S3Client;
+let bucket: string;
+let backend: TestBackend;
+
+function cacheArgs(origin: TestBackend, extra: string[] = []): string[] {
+  return ['--health-path', '/health', '--health-duration', '1s', '--health-timeout', '30s', '--cache-endpoint', swift.endpoint,
+    '--cache-access-key', swift.accessKey, '--cache-secret-key', swift.secretKey, '--cache-bucket', bucket,
+    '--cache-min-size', '0', ...extra, origin.url];
+}
+
+async function start(protocol: Protocol, origin: TestBackend, extra: string[] = []): Promise<{ o: Outrigger; client: ProtocolClient }> {
+  const o = await startFor(protocol, cacheArgs(origin, extra), (started) => fx.track(started));
+  await o.output(/cache store .* is up/, 30_000);
+  const client = ProtocolClient.open(protocol, o);
+  fx.add(async () => client.close());
+  return { o, client };
+}
+
+async function openUploads(): Promise<number> {
+  return (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0;
+}
+
+async function stored(client: ProtocolClient, path: string): Promise<Reply> {
+  let last: Reply | undefined;
+  await waitFor(async () => (last = await client.call({ path, headers: { 'cache-control': 'only-if-cached' } })).status !== 504,
+    30_000, `${path} to be stored`, 50);
+  return last!;
+}
+
+async function metric(client: ProtocolClient, name: string): Promise<number> {
+  const text = (await client.call({ path: '/.prometheus/metrics' })).text;
+  return Number(new RegExp(`^outrigger_cache_${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+/** Waits until a counter of the cache went past `from`. */
+async function counted(client: ProtocolClient, name: string, from: number): Promise<void> {
+  await waitFor(async () => (await metric(client, name)) > from, 20_000, `${name} to count`, 50);
+}
+
+const status = (r: Reply): string => String(r.headers['cache-status'] ?? '');
+
+/** A GET read as it arrives; `leave()` drops it (socket closed, or HTTP/2 stream cancelled). */
+interface Partial {
+  /** Resolves once at least `bytes` bytes arrived. */
+  readonly reached: Promise<void>;
+  readonly done: Promise<{ body: Buffer; headers: Record<string, unknown>; complete: boolean }>;
+  leave(): void;
+}
+
+function partialGet(protocol: Protocol, port: number, path: string, bytes: number): Partial {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  let reachedNow!: () => void;
+  const reached = new Promise<void>((resolve) => { reachedNow = resolve; });
+  let finish!: (complete: boolean) => void;
+  let headers: Record<string, unknown> = {};
+  const done = new Promise<{ body: Buffer; headers: Record<string, unknown>; complete: boolean }>((resolve) => {
+    finish = (complete) => resolve({ body: Buffer.concat(chunks), headers, complete });
+  });
+  const onData = (d: Buffer): void => {
+    chunks.push(d);
+    got += d.length;
+    if (got >= bytes) reachedNow();
+  };
+  if (protocol === 'h2') {
+    const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+    session.on('error', () => undefined);
+    const stream = session.request({ ':path': path });
+    stream.on('response', (h) => { headers = h; });
+    stream.on('data', onData);
+    stream.on('error', () => undefined);
+    stream.once('close', () => { finish(stream.rstCode === 0); session.close(); });
+    return { reached, done, leave: () => stream.close(http2.constants.NGHTTP2_CANCEL) };
+  }
+  const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+    headers = res.headers;
+    res.on('data', onData);
+    res.once('end', () => finish(res.complete));
+    res.once('error', () => finish(false));
+  });
+  req.on('error', () => finish(false));
+  return { reached, done, leave: () => req.destroy() };
+}
+
+before(async () => {
+  if (skip !== undefined) return;
+  swift = await sharedSwift();
+  bucket = uniqueBucket('edge');
+  s3 = new S3Client({ endpoint: swift.endpoint, region: swift.region, forcePathStyle: true,
+    credentials: { accessKeyId: swift.accessKey, secretAccessKey: swift.secretKey } });
+  fx.add(async () => s3.destroy());
+  // A store that has just started may still answer 503 (SlowDown) for a while.
+  await waitFor(() => s3.send(new CreateBucketCommand({ Bucket: bucket })).then(() => true, () => false), 60_000, 'the test bucket', 500);
+  backend = await fx.backendOf('origin', handler);
+});
+
+for (const protocol of ['http/1.1', 'h2'] as const) {
+  describe(`a client leaves mid-fill (${protocol}; quick-abort defaults: finish when ≤1MiB is left)`, { skip, timeout: 180_000 }, () => {
+    let o: Outrigger;
+    let client: ProtocolClient;
+    const p = protocol === 'h2' ? 'h2' : 'h1';
+    before(async () => {
+      ({ o, client } = await start(protocol, backend));
+    });
+
+    test('with little left, the fill is finished without the client and the object is stored whole', async () => {
+      const path = `/gated/${8 * MiB}?at=${7 * MiB}&id=finish-${p}`;
+      const before = await metric(client, 'fills_without_client_total');
+      const fetched = count(`/gated/${8 * MiB}`);
+      const leaver = partialGet(protocol, o.port, path, 7 * MiB);
+      await leaver.reached;
+      leaver.leave();
+      await counted(client, 'fills_without_client_total', before);
+      gates.get(`finish-${p}`)!();
+      const hit = await stored(client, path);
+      assert.equal(hit.status, 200);
+      assert.match(status(hit), /hit/);
+      assert.equal(sha(hit.body), sha(bodyOf(8 * MiB)));
+      assert.equal(count(`/gated/${8 * MiB}`), fetched + 1, 'one backend fetch');
+    });
+
+    test('with most of it left, the fill is aborted: no object, no open upload', async () => {
+      const path = `/gated/${8 * MiB}?at=${MiB}&id=abort-${p}`;
+      const before = await metric(client, 'fills_aborted_total');
+      const leaver = partialGet(protocol, o.port, path, MiB);
+      await leaver.reached;
+      leaver.leave();
+      await counted(client, 'fills_aborted_total', before);
+      gates.get(`abort-${p}`)!();
+      await waitFor(async () => (await openUploads()) === 0, 30_000, 'no open multipart upload');
+      const after = await client.call({ path, headers: { 'cache-control': 'only-if-cached' } });
+      assert.equal(after.status, 504, 'nothing stored');
+    });
+  });
+}
+
+describe('a leader leaves while a follower reads the same fetch', { skip, timeout: 180_000 }, () => {
+  test('the fetch goes on: the follower gets the whole body and the object is stored', async () => {
+    const { o, client } = await start('http/1.1', backend);
+    const path = `/gated/${8 * MiB}?at=${MiB}&id=follow`;
+    const before = await metric(client, 'fills_without_client_total');
+    const fetched = count(`/gated/${8 * MiB}`);
+    const leader = partialGet('http/1.1', o.port, path, MiB);
+    await leader.reached;
+    const follower = partialGet('http/1.1', o.port, path, MiB);
+    await follower.reached;
+    leader.leave();
+    await counted(client, 'fills_without_client_total', before);
+    gates.get('follow')!();
+    const got = await follower.done;
+    assert.ok(got.complete);
+    assert.match(String(got.headers['cache-status']), /collapsed/);
+    assert.equal(sha(got.body), sha(bodyOf(8 * MiB)));
+    const hit = await stored(client, path);
+    assert.equal(sha(hit.body), sha(bodyOf(8 * MiB)));
+    assert.equal(count(`/gated/${8 * MiB}`), fetched + 1, 'one backend fetch for both');
+  });
+});
+
+describe('stale-if-error when no response comes at all', { skip, timeout: 180_000 }, () => {
+  test('a backend that does not answer in time, then refuses connections: stale-if-error entries answer, others get the error', async () => {
+    const own = await fx.backendOf('stale-origin', handler);
+    // A long probe interval: the backend stays "ready", so requests really go to it and fail.
+    const { client } = await start('http/1.1', own, ['--response-timeout', '2s']);
+    const allowed = '/doc/sie?cc=max-age%3D0%2C%20stale-if-error%3D3600';
+    const plain = '/doc/plain?cc=max-age%3D0';
+    const filled = await metric(client, 'fills_completed_total');
+    await client.call({ path: allowed });
+    await client.call({ path: plain });
+    // Stored stale (max-age=0): only-if-cached cannot show them, the fill counter can.
+    await waitFor(async () => (await metric(client, 'fills_completed_total')) >= filled + 2, 20_000, 'both entries stored', 50);
+    hang = true;
+    const late = await client.call({ path: allowed });
+    assert.equal(late.status, 200);
+    assert.equal(late.text, 'version 1');
+    assert.match(status(late), /fwd=stale; detail=stale-if-error/);
+    hang = false;
+    await own.kill();
+    const refused = await client.call({ path: allowed });
+    assert.equal(refused.status, 200);
+    assert.equal(refused.text, 'version 1');
+    assert.match(status(refused), /stale-if-error/);
+    assert.equal((await client.call({ path: plain })).status, 502);
+  });
+});
+
+describe('cache answers on HTTP/1.1 details', { skip, timeout: 180_000 }, () => {
+  let client: ProtocolClient;
+  let o: Outrigger;
+  before(async () => {
+    ({ o, client } = await start('http/1.1', backend));
+  });
+
+  test('a HEAD hit keeps the connection alive (Content-Length of the GET, no body)', async () => {
+    const path = '/obj/4096?head=1';
+    await client.call({ path });
+    await stored(client, path);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    fx.add(async () => agent.destroy());
+    const call = (method: string): Promise<{ status: number; length: string | undefined; body: number; reused: boolean; cacheStatus: string }> =>
+      new Promise((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port: o.port, path, method, agent }, (res) => {
+          let body = 0;
+          res.on('data', (d: Buffer) => { body += d.length; });
+          res.once('end', () => resolve({ status: res.statusCode!, length: res.headers['content-length'], body, reused: req.reusedSocket, cacheStatus: String(res.headers['cache-status']) }));
+        });
+        req.once('error', reject);
+        req.end();
+      });
+    const head = await call('HEAD');
+    assert.deepEqual([head.status, head.length, head.body], [200, '4096', 0]);
+    assert.match(head.cacheStatus, /hit/);
+    const get = await call('GET');
+    assert.equal(get.body, 4096);
+    assert.ok(get.reused, 'the GET went on the connection of the HEAD');
+  });
+
+  test('a Range miss is relayed as asked and starts a whole fill in the background; the next range is a hit', async () => {
+    const path = `/obj/${2 * MiB}?range=1`;
+    const first = await client.call({ path, headers: { range: 'bytes=100-199' } });
+    assert.equal(first.status, 206);
+    assert.deepEqual(first.body, bodyOf(2 * MiB).subarray(100, 200));
+    const hit = await stored(client, path);
+    assert.equal(sha(hit.body), sha(bodyOf(2 * MiB)));
+    const second = await client.call({ path, headers: { range: 'bytes=1000-1999' } });
+    assert.equal(second.status, 206);
+    assert.match(status(second), /hit/);
+    assert.deepEqual(second.body, bodyOf(2 * MiB).subarray(1000, 2000));
+    assert.equal(count(`/obj/${2 * MiB}`), 2, 'the range and one whole fetch');
+  });
+
+  test('a multi-range request on a hit gets the whole object (200), as RFC 9110 §14.2 allows', async () => {
+    const path = '/obj/1000?multi=1';
+    await client.call({ path });
+    await stored(client, path);
+    const multi = await client.call({ path, headers: { range: 'bytes=0-9,20-29' } });
+    assert.equal(multi.status, 200);
+    assert.match(status(multi), /hit/);
+    assert.deepEqual(multi.body, bodyOf(1000));
+  });
+});
