@@ -75,6 +75,11 @@ function emptyAnswer(status: number, headers: Record<string, string>, length: nu
   return { status, headers, body: Readable.from([]), length };
 }
 
+/** A short plain-text answer of the cache's own. */
+export function textAnswer(status: number, message: string): StreamAnswer {
+  return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: Readable.from([Buffer.from(`${message}\n`)]), length: Buffer.byteLength(message) + 1 };
+}
+
 /** A Buffer as the body of an answer (memory-tier hits). */
 export function bufferBody(body: Buffer, range: ByteRange | undefined): Readable {
   const bytes = range === undefined ? body : body.subarray(range.start, range.end + 1);

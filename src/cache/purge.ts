@@ -4,6 +4,9 @@
  * loopback may ask: a sidecar's admin requests come from its own host.
  */
 import type { LocalResponse } from '../proxy/error-response.js';
+import type { RequestView } from '../proxy/pipeline.js';
+import type { Entries } from './entries.js';
+import { entryKeys } from './key.js';
 
 export const PURGE_PATH = '/v1/cache/purge';
 
@@ -42,4 +45,18 @@ export function parsePurge(method: string, target: string, clientIp: string): Pu
     return { kind: 'refused', answer: json(400, { error: 'give url=<absolute http(s) URL> or prefix=<absolute URL prefix>' }) };
   }
   return { kind: query.has('url') ? 'url' : 'prefix', url };
+}
+
+/** Runs a purge request against the store; `purged(url)` is told the URL (or prefix) dropped. */
+export async function purge(req: RequestView, entries: Entries, prefix: string, purged: (url: string) => void): Promise<LocalResponse> {
+  const asked = parsePurge(req.method, req.target, req.clientIp);
+  if (asked.kind === 'refused') return asked.answer;
+  const keys = entryKeys(prefix, asked.url.protocol.slice(0, -1), asked.url.host, `${asked.url.pathname}${asked.url.search}`);
+  try {
+    const deleted = asked.kind === 'url' ? await entries.remove(keys) : await entries.removeUrlPrefix(prefix, asked.url.host, keys.url);
+    purged(keys.url);
+    return purgeAnswer(deleted);
+  } catch (err) {
+    return json(503, { error: `the cache store failed: ${String(err)}` });
+  }
 }

@@ -1,0 +1,75 @@
+/**
+ * Starts storing a response as it is relayed: a Fill into the store, the single-flight fetch
+ * opened to followers, and once the body ended cleanly the metadata written beside it (unless the
+ * URL was invalidated meanwhile). Returns the body tap the pipeline feeds.
+ */
+import type { BodyTap, RequestView } from '../proxy/pipeline.js';
+import { storedHeaders } from './answers.js';
+import type { Entries } from './entries.js';
+import type { Entry } from './entry.js';
+import { Fill } from './fill.js';
+import { fillTap } from './fill-tap.js';
+import type { Flight } from './flight.js';
+import type { Invalidations } from './invalidations.js';
+import { variantDir, type EntryKeys } from './key.js';
+import type { Clock, PreparedResponse } from './policy.js';
+import { finishWithoutClient, type QuickAbort } from './quick-abort.js';
+import type { CacheStats } from './stats.js';
+import { variantId } from './vary.js';
+
+export interface FillSetup {
+  readonly entries: Entries;
+  readonly stats: CacheStats;
+  readonly invalidations: Invalidations;
+  readonly clock: Clock;
+  readonly minSize: number;
+  readonly maxBuffered: number;
+  readonly quickAbort: QuickAbort;
+}
+
+export interface FillRequest {
+  readonly req: RequestView;
+  readonly keys: EntryKeys;
+  readonly prepared: PreparedResponse;
+  readonly policy: Entry['policy'];
+  /** Content-Length, or -1. */
+  readonly expected: number;
+  /** The single-flight fetch this response feeds, if any. */
+  readonly flight: Flight | null;
+}
+
+export function startFill(setup: FillSetup, asked: FillRequest): BodyTap {
+  const { entries, stats } = setup;
+  const { keys, prepared, expected, flight } = asked;
+  const variant = variantId(prepared.vary, (name) => asked.req.header(name));
+  const dir = variantDir(keys, variant);
+  const startedAt = setup.clock();
+  const fill = new Fill((source) => entries.store.upload(entries.bodyKey(dir), source), { expected, minSize: setup.minSize, maxBuffered: setup.maxBuffered });
+  const headers = storedHeaders({ headers: prepared.replay } as Entry, 0, { fwd: 'miss', stored: true });
+  flight?.start({ status: prepared.status, headers, length: expected, vary: prepared.vary, variant });
+  const failed = (): void => {
+    stats.fillsAborted++;
+    flight?.settle(null);
+  };
+  const save = async (body: Buffer | undefined): Promise<void> => {
+    const etag = await fill.finish();
+    if (etag === null || setup.invalidations.since(keys.url, startedAt)) return failed();
+    const entry: Entry = { v: 1, url: keys.url, status: prepared.status, headers: prepared.replay, vary: prepared.vary, policy: asked.policy, size: fill.bytes, bodyEtag: etag };
+    await entries.save(keys, dir, entry, body);
+    stats.fillsCompleted++;
+    stats.bytesStored += fill.bytes;
+    flight?.settle((from) => entries.openBody({ entry, dir, body: undefined }, { start: from, end: entry.size - 1 }));
+  };
+  return fillTap({
+    fill, flight,
+    keepUpTo: entries.memory?.maxObject ?? 0,
+    aborted: failed,
+    // Followers are clients too: their fetch goes on whatever the policy says.
+    keepGoing: (received) => {
+      const finish = (flight?.followers ?? 0) > 0 || (fill.state === 'writing' && finishWithoutClient(setup.quickAbort, received, expected, 0));
+      if (finish) stats.fillsFinishedWithoutClient++;
+      return finish;
+    },
+    ended: (body) => { save(body).catch(failed); },
+  });
+}
