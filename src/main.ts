@@ -6,6 +6,8 @@ import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { version } from './version.js';
 import cluster from 'node:cluster';
 import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Console, prepareConsole } from './observe/console.js';
 import { supervise, type PrimaryMessage, type WorkerMessage } from './workers.js';
 import { WorkerMetrics } from './observe/metrics-merge.js';
@@ -50,6 +52,12 @@ async function main(): Promise<void> {
   }
   if (config.workers > 1 && cluster.isPrimary) runPrimary(config, setup);
   else await runServer(config, setup, sitesFile);
+}
+
+/** V8's gc(), without starting node with --expose-gc (debug only: see Metrics.beforeScrape). */
+function garbageCollector(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return vm.runInNewContext('gc') as () => void;
 }
 
 /** --sites-file as read at start (a bad file stops the start; later a bad edit keeps the last good sites). */
@@ -109,6 +117,7 @@ async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesF
   const worker = cluster.isWorker;
   // Workers share the terminal with each other: only a single process draws the live view.
   const app = new App(config, process.stdout.isTTY === true && !worker ? process.stdout : null, setup, sitesFile);
+  if (process.env.OUTRIGGER_DEBUG_GC_ON_SCRAPE === '1') app.metrics.beforeScrape = garbageCollector();
   let bound: { host: string; port: number };
   try {
     bound = await app.engine.listen(config.address);

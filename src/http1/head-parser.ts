@@ -16,6 +16,7 @@ import type { MessageHead } from './message-head.js';
 import { skipFieldValue, viewOf } from './swar.js';
 
 const EMPTY = new Uint8Array(0);
+const NO_BUFFER = Buffer.alloc(0);
 
 /** parse() result when the head is incomplete (and still within the size limit). */
 export const PARSE_NEED_MORE = -1;
@@ -59,6 +60,14 @@ export abstract class HeadParser<H extends MessageHead> {
   /** Forgets a partial head (e.g. when the connection is reused for something else). */
   reset(): void {
     this.#start = -1;
+  }
+
+  /** Forgets the partial head and drops every reference to the last buffer parsed (before the parser is set aside). */
+  forgetBuffer(): void {
+    this.#start = -1;
+    this.view = viewOf(EMPTY);
+    this.#viewOf = EMPTY;
+    this.head.buffer = NO_BUFFER;
   }
 
   /**

@@ -109,8 +109,15 @@ export class Metrics {
     return this.sections.length === 0 ? text : text + this.sections.map((render) => render()).join('');
   }
 
+  /**
+   * Debug only (OUTRIGGER_DEBUG_GC_ON_SCRAPE, set by the memory tests): a full garbage collection
+   * before each scrape, so the heap figures of two scrapes compare live objects, not garbage.
+   */
+  beforeScrape: (() => void) | null = null;
+
   /** The whole exposition, everything read now. */
   textNow(): string {
+    this.beforeScrape?.();
     return this.backendText() + (this.process?.text() ?? '');
   }
 

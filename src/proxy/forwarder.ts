@@ -35,7 +35,7 @@ function poolOf(b: Backend): UpstreamPool {
  */
 export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, WatchdogOwner {
   private readonly ctx: ProxyContext;
-  private readonly down: Downstream;
+  private down: Downstream;
   private readonly body: RequestBody;
   private readonly relay: ResponseRelay;
   private readonly watchdog: UpstreamWatchdog;
@@ -84,6 +84,21 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
       if (tap !== null) (taps ??= []).push(tap);
     }
     if (taps !== null) this.body.tap(taps);
+  }
+
+  /**
+   * Serve another client from now on (a spare forwarder taken by a new connection or stream). Only
+   * called while idle: nothing of the last request can still reach the old Downstream.
+   */
+  serve(down: Downstream): void {
+    this.down = down;
+    this.body.down = down;
+    this.relay.down = down;
+  }
+
+  /** Set aside idle: drop references to read buffers (a backend's read buffer may be 1 MiB). */
+  forgetBuffers(): void {
+    this.relay.forgetBuffer();
   }
 
   /** No request in progress and nothing of the last one still running: another may start. */

@@ -16,7 +16,8 @@ const HOLD_LIMIT = 256 * 1024;
 export const BODY_MALFORMED = -1;
 
 export class RequestBody implements SpanSink {
-  private readonly down: Downstream;
+  /** The client side; the owning forwarder rebinds it (Forwarder.serve) between requests. */
+  down: Downstream;
   private readonly fixed = new FixedLengthBody(0);
   private readonly chunked = new ChunkedWalker({ side: 'request' });
   private framer: BodyFramer | null = null;

@@ -35,7 +35,8 @@ export interface RelayOwner {
 }
 
 export class ResponseRelay implements SpanSink {
-  private readonly down: Downstream;
+  /** The client side; the owning forwarder rebinds it (Forwarder.serve) between requests. */
+  down: Downstream;
   private readonly owner: RelayOwner;
   private readonly parser = new ResponseHeadParser({ maxHeadSize: MAX_RESPONSE_HEAD_BYTES });
   private readonly fixed = new FixedLengthBody(0);
@@ -259,6 +260,11 @@ export class ResponseRelay implements SpanSink {
   /** The response will not complete: taps must not use what they saw. */
   abortTaps(err: ProxyError): void {
     this.phases.abort(err);
+  }
+
+  /** Drops the parser's reference to the last backend read buffer. */
+  forgetBuffer(): void {
+    this.parser.forgetBuffer();
   }
 
   /** The request ended. */

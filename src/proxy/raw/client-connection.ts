@@ -1,11 +1,12 @@
 import type net from 'node:net';
-import { Body, RequestHeadParser, serializeResponseHead, type RequestHead, type ResponseHead } from '../../http1/index.js';
+import { Body, serializeResponseHead, type RequestHead, type RequestHeadParser, type ResponseHead } from '../../http1/index.js';
 import { plainResponse, type LocalResponse } from '../error-response.js';
 import { clientAddress, h1ClientResponseHead, h1UpstreamHeaderBlock, headerObject, upgradeRequested } from '../header-rules.js';
 import type { ProxyContext } from '../context.js';
-import { Forwarder } from '../forwarder.js';
+import type { Forwarder } from '../forwarder.js';
 import { ProxyRequest } from '../request.js';
 import type { Downstream } from '../pipeline.js';
+import type { ConnectionSpares } from './spares.js';
 
 /** Limits against slow or hostile clients. */
 export interface ClientLimits {
@@ -22,6 +23,8 @@ export interface ClientHost {
   readonly ctx: ProxyContext;
   readonly limits: ClientLimits;
   readonly draining: boolean;
+  /** Head parsers and forwarders, lent to connections while they use them. */
+  readonly spares: ConnectionSpares;
   forget(conn: ClientConnection): void;
   /** The client opened with the HTTP/2 preface (h2c with prior knowledge): serve the socket as HTTP/2. */
   toH2c(socket: net.Socket, received: Buffer): void;
@@ -36,6 +39,19 @@ function looksLikeH2Preface(buf: Buffer): boolean {
   return n >= 4 && buf.compare(H2_PREFACE, 0, n, 0, n) === 0;
 }
 
+/** The connection a socket belongs to, for the listeners every connection shares. */
+const CONNECTION = Symbol('outrigger.clientConnection');
+type ClientSocket = net.Socket & { [CONNECTION]: ClientConnection };
+
+// One set of listeners for every socket (`this` is the socket): no closures per connection.
+function onSocketData(this: ClientSocket, chunk: Buffer): void { this[CONNECTION].onData(chunk); }
+function onSocketEnd(this: ClientSocket): void { this[CONNECTION].onEnd(); }
+function onSocketError(this: ClientSocket): void { this.destroy(); }
+function onSocketClose(this: ClientSocket): void { this[CONNECTION].onClose(); }
+function onSocketTimeout(this: ClientSocket): void { this[CONNECTION].onTimeout(); }
+function onSocketDrain(this: ClientSocket): void { this[CONNECTION].onDrain(); }
+function onHeadTimeout(conn: ClientConnection): void { conn.onHeadTimeout(); }
+
 /**
  * One HTTP/1.1 client connection: parses request heads strictly, hands each request to the
  * forwarding core, and only parses the next pipelined request once the current response has
@@ -48,8 +64,10 @@ export class ClientConnection implements Downstream {
   readonly socket: net.Socket;
   readonly host: ClientHost;
   readonly clientIp: string;
-  private readonly parser: RequestHeadParser;
-  private readonly forwarder: Forwarder;
+  /** Lent by host.spares while a head is being parsed (kept across reads of a partial head). */
+  private parser: RequestHeadParser | null = null;
+  /** Lent by host.spares from a request's head until the connection is idle again. */
+  private forwarder: Forwarder | null = null;
   /** Bytes received but not yet consumed: a partial head, or pipelined requests. */
   private pending: Buffer | null = null;
   /** A request is being forwarded; its body bytes go to the forwarder. */
@@ -71,16 +89,14 @@ export class ClientConnection implements Downstream {
     this.socket = socket;
     this.host = host;
     this.clientIp = clientAddress(socket.remoteAddress);
-    this.parser = new RequestHeadParser({ maxHeadSize: host.limits.maxHeadSize });
-    this.forwarder = new Forwarder(host.ctx, this);
-    socket.setNoDelay(true);
+    (socket as ClientSocket)[CONNECTION] = this;
     socket.setTimeout(host.limits.idleTimeoutMs);
-    socket.on('data', this.onData);
-    socket.on('end', this.onEnd);
-    socket.on('error', this.onError);
-    socket.on('close', this.onClose);
-    socket.on('timeout', this.onTimeout);
-    socket.on('drain', this.onDrain);
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+    socket.on('timeout', onSocketTimeout);
+    socket.on('drain', onSocketDrain);
   }
 
   /** Nothing has been read yet. */
@@ -88,12 +104,12 @@ export class ClientConnection implements Downstream {
 
   private handOverToH2c(received: Buffer): void {
     const socket = this.socket;
-    socket.off('data', this.onData);
-    socket.off('end', this.onEnd);
-    socket.off('error', this.onError);
-    socket.off('close', this.onClose);
-    socket.off('timeout', this.onTimeout);
-    socket.off('drain', this.onDrain);
+    socket.off('data', onSocketData);
+    socket.off('end', onSocketEnd);
+    socket.off('error', onSocketError);
+    socket.off('close', onSocketClose);
+    socket.off('timeout', onSocketTimeout);
+    socket.off('drain', onSocketDrain);
     socket.setTimeout(0);
     this.host.forget(this);
     this.host.toH2c(socket, received);
@@ -101,7 +117,7 @@ export class ClientConnection implements Downstream {
 
   /** The connection carries an upgraded protocol (a WebSocket), no HTTP exchange. */
   get inTunnel(): boolean {
-    return this.forwarder.inTunnel;
+    return this.forwarder?.inTunnel ?? false;
   }
 
   /** Idle between requests: nothing received, nothing in progress. */
@@ -115,7 +131,8 @@ export class ClientConnection implements Downstream {
     if (this.idle) this.socket.destroy();
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** Socket events, from the shared listeners above. */
+  onData(chunk: Buffer): void {
     if (this.fresh) {
       this.fresh = false;
       // One byte compare on a connection's first read: 'P' never starts a method we forward but PRI.
@@ -128,11 +145,11 @@ export class ClientConnection implements Downstream {
     }
     this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
     this.parseNext();
-  };
+  }
 
   /** Bytes while a request is active: its body (or tunnel) first, the rest held for later. */
   private toForwarder(chunk: Buffer): void {
-    const used = this.forwarder.requestData(chunk);
+    const used = this.forwarder!.requestData(chunk);
     if (used === chunk.length) return;
     this.stash(used === 0 ? chunk : chunk.subarray(used));
   }
@@ -156,24 +173,27 @@ export class ClientConnection implements Downstream {
     try {
       while (this.pending !== null && !this.busy && !this.socket.destroyed) {
         const buf = this.pending;
-        const end = this.parser.parse(buf, 0);
+        const parser = this.parser ??= this.host.spares.parser();
+        const end = parser.parse(buf, 0);
         if (end === -1) {
-          this.headTimer ??= setTimeout(this.onHeadTimeout, this.host.limits.headerTimeoutMs);
+          this.headTimer ??= setTimeout(onHeadTimeout, this.host.limits.headerTimeoutMs, this);
           break;
         }
         this.clearHeadTimer();
+        this.parser = null;
         if (end < 0) {
-          const e = this.parser.error;
-          this.parser.reset();
+          const e = parser.error;
+          this.host.spares.returnParser(parser);
           this.respondAndClose(plainResponse(e?.status ?? 400, e?.message ?? 'Bad Request'));
           break;
         }
-        this.parser.reset();
-        const head = this.parser.head;
         const rest = end < buf.length ? buf.subarray(end) : null;
         this.pending = null;
         this.busy = true;
-        if (!this.startRequest(head) || rest === null) continue;
+        // The head is read only while the request starts (every part kept is copied): the parser goes back at once.
+        const started = this.startRequest(parser.head);
+        this.host.spares.returnParser(parser);
+        if (!started || rest === null) continue;
         if (this.busy) this.toForwarder(rest);
         else if (!this.closing) this.pending = rest; // answered already: parse the next one
       }
@@ -199,6 +219,7 @@ export class ClientConnection implements Downstream {
     this.keepAliveClient = head.keepAlive && head.versionMinor === 1;
     this.versionMinor = head.versionMinor;
     this.closeAfter = false;
+    this.forwarder ??= this.host.spares.forwarder(this);
     this.forwarder.start(req, head.bodyKind, head.contentLength, upgradeRequested(head));
     // Answered at once and the connection is ending: the bytes behind the head are not read.
     return !this.closing || this.busy;
@@ -287,7 +308,16 @@ export class ClientConnection implements Downstream {
       return;
     }
     if (this.socket.isPaused()) this.socket.resume();
+    // Idle until the client sends more: what it costs goes back to be shared.
+    if (this.pending === null) this.returnForwarder();
     this.parseNext();
+  }
+
+  private returnForwarder(): void {
+    const f = this.forwarder;
+    if (f === null || !f.idle) return;
+    this.forwarder = null;
+    this.host.spares.returnForwarder(f);
   }
 
   /** Answer a locally generated response on this connection. */
@@ -326,34 +356,39 @@ export class ClientConnection implements Downstream {
     }
   }
 
-  private readonly onHeadTimeout = (): void => {
+  onHeadTimeout(): void {
     this.headTimer = null;
     if (!this.busy) this.respondAndClose(plainResponse(408, 'Request Timeout'));
-  };
+  }
 
-  private readonly onTimeout = (): void => {
+  onTimeout(): void {
     // Only an idle keep-alive connection times out; a long poll or slow upload is left alone.
     if (this.idle) this.socket.destroy();
-  };
+  }
 
-  private readonly onDrain = (): void => {
-    this.forwarder.clientDrained();
-  };
+  onDrain(): void {
+    this.forwarder?.clientDrained();
+  }
 
-  private readonly onEnd = (): void => {
+  onEnd(): void {
     // allowHalfOpen: a client that half-closes still gets the answers it asked for.
     this.ended = true;
     if (!this.busy) this.socket.end();
-    else this.forwarder.clientEnded();
-  };
+    else this.forwarder?.clientEnded();
+  }
 
-  private readonly onError = (): void => {
-    this.socket.destroy();
-  };
-
-  private readonly onClose = (): void => {
+  onClose(): void {
     this.clearHeadTimer();
-    this.forwarder.clientClosed();
+    if (this.parser !== null) this.host.spares.returnParser(this.parser);
+    this.parser = null;
+    const f = this.forwarder;
+    if (f !== null) {
+      // Reused only if its request had finished: a request cut short may still hear from a filter or stream.
+      const finished = f.idle;
+      f.clientClosed();
+      this.forwarder = null;
+      if (finished) this.host.spares.returnForwarder(f);
+    }
     this.host.forget(this);
-  };
+  }
 }

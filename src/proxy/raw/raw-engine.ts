@@ -5,6 +5,7 @@ import type { Engine } from '../engine.js';
 import type { ProxyContext } from '../context.js';
 import { ClientConnection, type ClientHost, type ClientLimits } from './client-connection.js';
 import { H2Sessions } from '../h2/h2-sessions.js';
+import { ConnectionSpares } from './spares.js';
 import { clientAddress } from '../header-rules.js';
 import type { ServingTls } from '../../tls/serving.js';
 
@@ -19,6 +20,7 @@ export class RawEngine implements Engine, ClientHost {
   readonly ctx: ProxyContext;
   readonly limits: ClientLimits;
   draining = false;
+  readonly spares: ConnectionSpares;
   private readonly server: net.Server;
   private readonly connections = new Set<ClientConnection>();
   /** HTTP/2 connections: over TLS when the client asks for 'h2' by ALPN, or h2c with prior knowledge on a plain port. */
@@ -30,6 +32,7 @@ export class RawEngine implements Engine, ClientHost {
   constructor(ctx: ProxyContext, timeouts: Pick<ClientLimits, 'headerTimeoutMs' | 'idleTimeoutMs'>, serving: ServingTls | null = null) {
     this.ctx = ctx;
     this.limits = { ...FIXED_LIMITS, ...timeouts };
+    this.spares = new ConnectionSpares(ctx, this.limits.maxHeadSize);
     // allowHalfOpen: a client that shuts down its sending side still receives its answers.
     const netOptions = { allowHalfOpen: true, noDelay: true };
     this.h2 = new H2Sessions(() => this.closeTunnelsIfAlone(), ctx, { idleTimeoutMs: this.limits.idleTimeoutMs, maxHeaderListSize: 2 * this.limits.maxHeadSize });
