@@ -202,7 +202,10 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     const conn = poolOf(b).acquire(this, fresh !== null, maxIdle);
     this.conn = conn;
     const host = req.hostMissing ? `Host: ${backendAuthority(b.spec)}\r\n` : '';
-    conn.write(`${req.method} ${b.spec.basePath}${req.upstreamTarget} HTTP/1.${req.versionMinor}\r\n${host}${req.headerBlock}\r\n`);
+    // HTTP/1.0 goes upstream as 1.0 (so no chunked answer comes back for a 1.0 client), asking to
+    // keep our connection: its persistence is hop-by-hop, not the client's.
+    const keep = req.versionMinor === 0 ? 'Connection: keep-alive\r\n' : '';
+    conn.write(`${req.method} ${b.spec.basePath}${req.upstreamTarget} HTTP/1.${req.versionMinor}\r\n${host}${req.headerBlock}${keep}\r\n`);
     this.body.attach(conn);
     this.requestOnWire();
     if (!conn.connected) this.connectTimer = setTimeout(this.onConnectTimeout, this.ctx.connectTimeoutMs);
@@ -288,7 +291,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
   complete(_conn: UpstreamConnection, extraBytes: boolean): void {
     // Reuse only a connection whose exchange ended cleanly on both sides.
     const relay = this.relay;
-    this.dropConnection(relay.keepAlive && this.body.done && !extraBytes && this.req!.versionMinor === 1 && !relay.tunnel);
+    this.dropConnection(relay.keepAlive && this.body.done && !extraBytes && !relay.tunnel);
     this.finishAttempt(false);
     relay.finishBody();
     this.finish();

@@ -166,7 +166,17 @@ export function h2UpstreamHeaderBlock(raw: readonly string[], authority: string,
  * The HTTP/1.1 head sent to the client for a backend response. `close` adds `Connection: close`
  * (the connection ends after this response); a 101 keeps its Upgrade and Connection lines.
  */
-export function h1ClientResponseHead(h: ResponseHead, close: boolean, extra: readonly string[] | null = null): string {
+/**
+ * What a response head to an HTTP/1.x client says about its connection: nothing (HTTP/1.1
+ * persists by default), `Connection: close`, or `Connection: keep-alive` (an HTTP/1.0 client that
+ * asked to keep the connection, RFC 9112 §9.3 and Appendix C.2.2).
+ */
+export const ClientConnectionField = Object.freeze({ NONE: 0, CLOSE: 1, KEEP_ALIVE: 2 });
+export type ClientConnectionField = (typeof ClientConnectionField)[keyof typeof ClientConnectionField];
+
+const CONNECTION_LINES = ['X-Proxy: true\r\n\r\n', 'X-Proxy: true\r\nConnection: close\r\n\r\n', 'X-Proxy: true\r\nConnection: keep-alive\r\n\r\n'];
+
+export function h1ClientResponseHead(h: ResponseHead, connection: ClientConnectionField, extra: readonly string[] | null = null): string {
   const buf = h.buffer;
   const offsets = h.offsets;
   let out = `HTTP/1.1 ${h.statusCode} ${buf.toString('latin1', h.reasonStart, h.reasonEnd)}\r\n`;
@@ -177,7 +187,7 @@ export function h1ClientResponseHead(h: ResponseHead, close: boolean, extra: rea
     out += buf.toString('latin1', offsets[o + NAME_START]!, offsets[o + LINE_END]!);
   }
   if (extra !== null) for (let i = 0; i + 1 < extra.length; i += 2) out += `${extra[i]}: ${extra[i + 1]}\r\n`;
-  out += close && !upgrade ? 'X-Proxy: true\r\nConnection: close\r\n\r\n' : 'X-Proxy: true\r\n\r\n';
+  out += CONNECTION_LINES[upgrade ? ClientConnectionField.NONE : connection]!;
   return out;
 }
 

@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { Body, serializeResponseHead, type RequestHead, type RequestHeadParser, type ResponseHead } from '../../http1/index.js';
 import { plainResponse, type LocalResponse } from '../error-response.js';
-import { clientAddress, h1ClientResponseHead, h1UpstreamHeaderBlock, headerObject, upgradeRequested } from '../header-rules.js';
+import { ClientConnectionField, clientAddress, h1ClientResponseHead, h1UpstreamHeaderBlock, headerObject, upgradeRequested } from '../header-rules.js';
 import type { ProxyContext } from '../context.js';
 import type { Forwarder } from '../forwarder.js';
 import { ProxyRequest } from '../request.js';
@@ -78,7 +78,7 @@ export class ClientConnection implements Downstream {
   private ended = false;
   /** parseNext's loop is running. */
   private parsing = false;
-  /** The current request's client speaks HTTP/1.1 and allows keep-alive. */
+  /** The current request's client allows keep-alive (HTTP/1.1 without close, HTTP/1.0 with Connection: keep-alive). */
   private keepAliveClient = true;
   private versionMinor = 1;
   /** The response in progress ends the connection (its head said Connection: close). */
@@ -216,7 +216,7 @@ export class ClientConnection implements Downstream {
       hostMissing: head.hostStart < 0 && head.authorityStart < 0, versionMinor: head.versionMinor,
     });
     if (ctx.console.debug) req.debugHeaders = { requestHeaders: headerObject(head), responseHeaders: {} };
-    this.keepAliveClient = head.keepAlive && head.versionMinor === 1;
+    this.keepAliveClient = head.keepAlive;
     this.versionMinor = head.versionMinor;
     this.closeAfter = false;
     this.forwarder ??= this.host.spares.forwarder(this);
@@ -228,15 +228,17 @@ export class ClientConnection implements Downstream {
   // ---- Downstream ----
 
   interim(h: ResponseHead): void {
-    if (this.versionMinor === 1) this.socket.write(h1ClientResponseHead(h, false), 'latin1');
+    if (this.versionMinor === 1) this.socket.write(h1ClientResponseHead(h, ClientConnectionField.NONE), 'latin1');
   }
 
   relayHead(h: ResponseHead, extra: readonly string[] | null): boolean {
-    this.closeAfter = !this.keepAliveClient || h.bodyKind === Body.CLOSE || this.host.draining;
+    // An HTTP/1.0 client cannot read chunked framing: without a length, the close ends its body.
+    const unframed = h.bodyKind === Body.CLOSE || (h.bodyKind === Body.CHUNKED && this.versionMinor === 0);
+    this.closeAfter = !this.keepAliveClient || unframed || this.host.draining;
     // The head and the first body bytes leave in one write (flush() uncorks).
     this.socket.cork();
     this.corked = true;
-    this.socket.write(h1ClientResponseHead(h, this.closeAfter, extra), 'latin1');
+    this.socket.write(h1ClientResponseHead(h, this.connectionField(), extra), 'latin1');
     return true;
   }
 
@@ -245,10 +247,17 @@ export class ClientConnection implements Downstream {
     const list: string[] = [];
     for (const k in headers) list.push(k, headers[k]!);
     if (length >= 0) list.push('Content-Length', String(length));
-    if (this.closeAfter) list.push('Connection', 'close');
+    const field = this.connectionField();
+    if (field !== ClientConnectionField.NONE) list.push('Connection', field === ClientConnectionField.CLOSE ? 'close' : 'keep-alive');
     this.socket.cork();
     this.corked = true;
     this.socket.write(serializeResponseHead(status, list));
+  }
+
+  /** Set closeAfter first: close, keep-alive for an HTTP/1.0 client (it would close otherwise), or nothing. */
+  private connectionField(): ClientConnectionField {
+    if (this.closeAfter) return ClientConnectionField.CLOSE;
+    return this.versionMinor === 0 ? ClientConnectionField.KEEP_ALIVE : ClientConnectionField.NONE;
   }
 
   body(data: Buffer): boolean {
