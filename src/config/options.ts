@@ -167,7 +167,7 @@ export const OPTION_TABLE: OptionTable = {
   readTimeout: {
     long: 'read-timeout', kind: 'string', default: 60_000, defaultText: '60s',
     parse: durationMs({ allowZero: true }), valueName: 'DURATION',
-    help: 'cut a response body stalled this long (0: off)',
+    help: 'cut a response or request body stalled this long (0: off)',
   },
   headerTimeout: {
     long: 'header-timeout', kind: 'string', default: 30_000, defaultText: '30s',

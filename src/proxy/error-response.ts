@@ -53,6 +53,7 @@ export function errorAnswer(err: ProxyError, path: string): LocalResponse {
     case 'NO_BACKEND': return backendDown(path);
     case 'UPSTREAM_TIMEOUT': return gatewayTimeout(err.message, path);
     case 'CLIENT_BAD_REQUEST': return plainResponse(400, err.message);
+    case 'CLIENT_TIMEOUT': return plainResponse(408, err.message);
     case 'INTERNAL': return plainResponse(500, 'internal error');
     default: return badGateway(err.message, path);
   }

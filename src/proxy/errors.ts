@@ -38,6 +38,8 @@ const CODES = {
   NO_BACKEND: { side: 'upstream', nothingSent: true, status: 502 },
   /** The client went away (closed, reset, or an HTTP/2 stream cancelled) before its response ended. */
   CLIENT_CLOSED: { side: 'client', nothingSent: false, status: 499 },
+  /** The client stopped sending its request body for --read-timeout. */
+  CLIENT_TIMEOUT: { side: 'client', nothingSent: false, status: 408 },
   /** The client's request cannot be forwarded as sent (bad framing, bad target, duplicate Host). */
   CLIENT_BAD_REQUEST: { side: 'client', nothingSent: true, status: 400 },
   /** The shared cache store failed (src/cache); a request can usually still be forwarded. */

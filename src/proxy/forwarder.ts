@@ -159,6 +159,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
       return chunk.length;
     }
     const n = this.body.data(chunk);
+    this.watchdog.read();
     if (n === BODY_MALFORMED) {
       this.abortRequest(400, 'malformed chunked request body');
       return chunk.length;
@@ -241,7 +242,9 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
   }
 
   onUpstreamDrain(conn: UpstreamConnection): void {
-    if (conn === this.conn) this.body.upstreamDrained();
+    if (conn !== this.conn) return;
+    this.watchdog.read();
+    this.body.upstreamDrained();
   }
 
   onUpstreamData(conn: UpstreamConnection, buf: Buffer, n: number): boolean {
@@ -259,14 +262,36 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     return this.relay.waitingOnClient;
   }
 
-  upstreamTimedOut(phase: 'head' | 'body'): void {
+  get uploading(): boolean {
+    return !this.body.done;
+  }
+
+  upstreamTimedOut(phase: 'head' | 'body' | 'upload'): void {
     const conn = this.conn;
     if (conn === null || this.req === null) return;
-    if (phase === 'head') {
+    if (phase === 'upload') {
+      this.uploadStalled(conn);
+    } else if (phase === 'head') {
       this.failedBeforeResponse(conn, new ProxyError('UPSTREAM_TIMEOUT', `no response within ${this.watchdog.responseMs} ms`));
     } else {
       this.broken(conn, new ProxyError('UPSTREAM_TIMEOUT', `response body stalled for ${this.watchdog.readMs} ms`), true);
     }
+  }
+
+  /**
+   * No body bytes for --read-timeout. Held back by us (the backend is not reading it): the
+   * backend's fault, 504. Else the client stopped sending: 408, and the connection closes (the
+   * rest of its body would be read as a next request).
+   */
+  private uploadStalled(conn: UpstreamConnection): void {
+    const ms = this.watchdog.readMs;
+    if (this.body.heldBack) {
+      this.failedBeforeResponse(conn, new ProxyError('UPSTREAM_TIMEOUT', `backend took no request body bytes for ${ms} ms`));
+      return;
+    }
+    const why = `request body stalled for ${ms} ms`;
+    this.req!.error = new ProxyError('CLIENT_TIMEOUT', why);
+    this.abortRequest(408, why);
   }
 
   // ---- phases 5 and 6, reported by the relay ----

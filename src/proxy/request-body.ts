@@ -154,6 +154,11 @@ export class RequestBody implements SpanSink {
     return this.framer === this.chunked ? this.chunked.dataBytes : relayed;
   }
 
+  /** Reading the client is paused by us (the upstream connection is not taking the body yet), not by the client. */
+  get heldBack(): boolean {
+    return this.paused;
+  }
+
   /** Pause reading the client (a tunnel's backend is slow). */
   pause(): void {
     this.paused = true;

@@ -1,9 +1,9 @@
 /**
- * Time limits on a backend's answer (--response-timeout, --read-timeout), distinct from the
- * connect timeout and from how long a request may take overall: a backend must start answering
- * within responseMs of the request being sent, and a response body must not go readMs without a
- * byte. A stream that keeps sending is never cut, and a slow client (or a slow body tap) is not
- * the backend's idleness.
+ * Time limits on an exchange (--response-timeout, --read-timeout), distinct from the connect
+ * timeout and from how long a request may take overall: a backend must start answering within
+ * responseMs of the request being sent, and neither the request body (upload) nor the response
+ * body may go readMs without a byte. A stream that keeps sending is never cut, and a slow client
+ * (or a slow body tap) is not the backend's idleness.
  *
  * One Timeout per forwarder, re-armed with refresh(): nothing is allocated per request, and
  * reads only record a timestamp. The check runs every quarter of the shorter limit, so a limit
@@ -14,8 +14,10 @@
 export interface WatchdogOwner {
   /** The client (or a tap) holds the relay back: the backend is not idle. */
   readonly waitingOnClient: boolean;
-  /** A limit passed: 'head' (no response head in time) or 'body' (a stalled body). */
-  upstreamTimedOut(phase: 'head' | 'body'): void;
+  /** The request body is still coming from the client. */
+  readonly uploading: boolean;
+  /** A limit passed: 'head' (no response head in time), 'body' (a stalled response body) or 'upload' (a stalled request body). */
+  upstreamTimedOut(phase: 'head' | 'body' | 'upload'): void;
 }
 
 export class UpstreamWatchdog {
@@ -61,7 +63,7 @@ export class UpstreamWatchdog {
     this.since = performance.now();
   }
 
-  /** Bytes arrived from the backend (or the client drained: reading starts again now). */
+  /** Bytes arrived from the backend or of the client's body (or a side drained: reading starts again now). */
   read(): void {
     if (this.active) this.since = performance.now();
   }
@@ -80,7 +82,11 @@ export class UpstreamWatchdog {
     if (!this.active) return;
     const idle = performance.now() - this.since;
     if (this.waitingHead) {
-      if (this.sent && this.responseMs > 0 && idle >= this.responseMs) return this.fire('head');
+      if (this.sent) {
+        if (this.responseMs > 0 && idle >= this.responseMs) return this.fire('head');
+      } else if (this.readMs > 0 && idle >= this.readMs && this.owner.uploading) {
+        return this.fire('upload');
+      }
     } else if (this.readMs > 0 && idle >= this.readMs) {
       if (this.owner.waitingOnClient) this.since = performance.now();
       else return this.fire('body');
@@ -88,7 +94,7 @@ export class UpstreamWatchdog {
     this.timer!.refresh();
   };
 
-  private fire(phase: 'head' | 'body'): void {
+  private fire(phase: 'head' | 'body' | 'upload'): void {
     this.active = false;
     this.owner.upstreamTimedOut(phase);
   }
