@@ -29,7 +29,7 @@ describe('service checks', () => {
     assert.equal(expandTemplates('{{ tcp 9 }}', 'h', ports), '{{ tcp 9 }}', 'an unknown port is left as written');
   });
 
-  it('HttpGet: 2xx healthy, another status failed, no answer unknown', async () => {
+  it('HttpGet: 2xx healthy, another status or a refused connection failed, no answer unknown', async () => {
     let status = 200;
     const port = await listen(http.createServer((_, res) => { res.writeHead(status).end(); }));
     const url = `http://127.0.0.1:${port}/health`;
@@ -37,7 +37,7 @@ describe('service checks', () => {
     status = 503;
     assert.deepEqual(await runCheck({ Type: 'HttpGet', Args: url }, url, 5_000), { result: 'failed', reason: 'status 503' });
     const dead = `http://127.0.0.1:${await closedPort()}/`;
-    assert.equal((await runCheck({ Type: 'HttpGet', Args: dead }, dead, 5_000)).result, 'unknown');
+    assert.equal((await runCheck({ Type: 'HttpGet', Args: dead }, dead, 5_000)).result, 'failed', 'nothing listens: the service is down');
     const silent = await listen(net.createServer(() => {}));
     const hung = `http://127.0.0.1:${silent}/`;
     assert.deepEqual(await runCheck({ Type: 'HttpGet', Args: hung }, hung, 200), { result: 'unknown', reason: 'no answer within 200 ms' });

@@ -41,7 +41,10 @@ export function runCheck(spec: CheckSpec, args: string, timeoutMs: number): Prom
   }
 }
 
-/** 2xx is healthy, any other status failed, no answer unknown (as Sidecar). */
+/**
+ * 2xx is healthy, any other status failed, no answer unknown (as Sidecar). A refused connection is
+ * failed too, as in the TCP check: nothing listens, so the service is down, not merely unreachable.
+ */
 function httpGet(url: string, timeoutMs: number): Promise<CheckResult> {
   return new Promise((resolve) => {
     let req: http.ClientRequest;
@@ -56,7 +59,7 @@ function httpGet(url: string, timeoutMs: number): Promise<CheckResult> {
       return;
     }
     req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.once('error', (err) => resolve({ result: 'unknown', reason: err.message }));
+    req.once('error', (err) => resolve({ result: (err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'failed' : 'unknown', reason: err.message }));
   });
 }
 
