@@ -204,7 +204,10 @@ export class App {
 
   /** Start the catalog's checks, listeners and API; resolves with the API's address (null: no API). Throws when it cannot listen. */
   async startCatalog(): Promise<{ host: string; port: number } | null> {
-    return this.catalog === null ? null : this.catalog.start();
+    return this.catalog === null ? null : this.catalog.start({
+      members: () => this.gossip?.membersJson() ?? null,
+      backends: () => backendsJson(this.upstreams),
+    });
   }
 
   /**

@@ -177,7 +177,7 @@ async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesF
 
   if (api !== null) {
     const ah = api.host.includes(':') ? `[${api.host}]` : api.host;
-    app.console.info(`catalog API on http://${ah}:${api.port}/api/services.json`, { ApiAddress: `${ah}:${api.port}` });
+    app.console.info(`catalog API on http://${ah}:${api.port}/api/services.json, dashboard http://${ah}:${api.port}/ui/`, { ApiAddress: `${ah}:${api.port}` });
   }
 
   process.on('SIGHUP', () => {

@@ -5,46 +5,15 @@ import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Fixtures } from './support/fixtures.js';
-import { startOutrigger, type Outrigger } from './support/outrigger.js';
 import { load } from './support/client.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
 import { listenLoopback } from './support/cleanup.js';
+import { everywhere, seedOf, servicesOf as services, startCatalogNode, statusAt, STATUS, type CatalogNode as Node, type Instance } from './support/catalog-nodes.js';
 
 const fx = new Fixtures();
-
-interface Instance { ID: string; Name: string; Hostname: string; Status: number; Ports: { Port: number }[] }
-interface ServicesDoc { Services: Record<string, Instance[]>; ClusterMembers: Record<string, unknown> }
-const ALIVE = 0;
-const TOMBSTONE = 1;
-const UNHEALTHY = 2;
-const DRAINING = 4;
-
-interface Node { name: string; o: Outrigger; api: string }
-
-async function startNode(name: string, services: [string, TestBackend][], extra: string[]): Promise<Node> {
-  const o = await startOutrigger(['--gossip-bind', '127.0.0.1:0', '--api-address', '127.0.0.1:0', '--node-name', name, '--log',
-    '--service-check-interval', '300ms', '--health-duration', '1s', ...services.flatMap(([n, b]) => ['--service', `${n}=${b.url}/health`]),
-    ...extra, 'sidecar://echo']);
-  fx.track(o);
-  await o.output(/catalog API on http:\/\/127\.0\.0\.1:\d+/);
-  return { name, o, api: `http://127.0.0.1:${/catalog API on http:\/\/127\.0\.0\.1:(\d+)/.exec(o.stdout)![1]}` };
-}
-
-async function services(n: Node): Promise<ServicesDoc> {
-  const res = await fetch(`${n.api}/api/services.json`);
-  assert.equal(res.status, 200);
-  return (await res.json()) as ServicesDoc;
-}
-
-/** The status of the instance on `port`, as `n` sees it (undefined: unknown there). */
-async function statusAt(n: Node, port: number): Promise<number | undefined> {
-  const all = Object.values((await services(n)).Services).flat();
-  return all.find((s) => s.Ports[0]?.Port === port)?.Status;
-}
-
-const everywhere = (nodes: Node[], port: number, status: number) => async (): Promise<boolean> =>
-  (await Promise.all(nodes.map((n) => statusAt(n, port)))).every((s) => s === status);
+const { ALIVE, TOMBSTONE, UNHEALTHY, DRAINING } = STATUS;
+const startNode = (name: string, svcs: [string, TestBackend][], extra: string[]): Promise<Node> => startCatalogNode(fx, name, svcs, extra);
 
 async function backendUrls(n: Node): Promise<string[]> {
   const doc = (await (await fetch(`${n.o.base}/v1/backends`)).json()) as { sites: { backends: { url: string }[] }[] };
@@ -114,7 +83,7 @@ describe('the service catalog on 5 real processes', { timeout: 120_000 }, () => 
     listener = await new Listener().listen();
     fx.track(listener);
     const n0 = await startNode('n0', [['web', web]], []);
-    const seed = `127.0.0.1:${/gossip: n0 on 127\.0\.0\.1:(\d+)/.exec(n0.o.stdout)![1]}`;
+    const seed = seedOf(n0);
     const others = await Promise.all([1, 2, 3, 4].map((i) => startNode(`n${i}`,
       [['echo', echo[i - 1]!], ...(i === 3 ? [['echo', spare] as [string, TestBackend]] : [])],
       ['--join', seed, ...(i === 4 ? ['--listener-url', `http://127.0.0.1:${listener.port}/changes`] : [])])));

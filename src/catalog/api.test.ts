@@ -107,3 +107,24 @@ describe('the catalog API', () => {
     assert.equal((await call('/api/services/w1/drain')).status, 405);
   });
 });
+
+describe('the dashboard beside the API', () => {
+  it('serves /ui/ (plain HTML, its script and style) and sends / and /ui there', async () => {
+    const page = await fetch(`http://127.0.0.1:${api.port}/ui/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(await page.text(), /<script src="dashboard\.js"><\/script>/);
+    for (const [file, type] of [['dashboard.js', /^text\/javascript/], ['dashboard.css', /^text\/css/]] as const) {
+      const r = await fetch(`http://127.0.0.1:${api.port}/ui/${file}`);
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type') ?? '', type);
+      assert.ok((await r.text()).length > 100);
+    }
+    for (const path of ['/', '/ui']) {
+      const r = await fetch(`http://127.0.0.1:${api.port}${path}`, { redirect: 'manual' });
+      assert.deepEqual([r.status, r.headers.get('location')], [302, '/ui/']);
+    }
+    assert.equal((await call('/ui/nothing.js')).status, 404);
+    assert.equal((await call('/v1/members')).status, 404, 'no members without gossip: not served here');
+  });
+});

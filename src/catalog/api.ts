@@ -2,12 +2,17 @@ import http from 'node:http';
 import { listenSide, type SideListener } from '../observe/side-listener.js';
 import type { Catalog } from './catalog.js';
 import type { CatalogChange } from './state.js';
+import { serveDashboard } from './dashboard.js';
 
 export type CatalogApi = SideListener;
 
 export interface ApiOptions {
   /** Drain one of this node's instances; false when it has no instance of that ID. */
   readonly drain: (id: string) => boolean;
+  /** This node's gossip members as GET /v1/members gives them; null without gossip. */
+  readonly members?: () => string | null;
+  /** This node's sites and backends as GET /v1/backends gives them, for the dashboard. */
+  readonly backends?: () => string;
 }
 
 type Json = Record<string, unknown>;
@@ -17,6 +22,7 @@ type Json = Record<string, unknown>;
  * port 7777 on loopback by default): the catalog as JSON, a stream of changes, and drain. The
  * stream differs on purpose: Sidecar wrote JSON documents back to back with no delimiter; here
  * each is one line (NDJSON), or one Server-Sent Event when the client asks for text/event-stream.
+ * The dashboard (/ui/) is served here too, with this node's members and backends beside the catalog.
  */
 export function serveCatalogApi(catalog: Catalog, address: { host: string; port: number }, options: ApiOptions): Promise<CatalogApi> {
   const server = http.createServer((req, res) => route(catalog, options, req, res));
@@ -41,6 +47,9 @@ function route(catalog: Catalog, options: ApiOptions, req: http.IncomingMessage,
   }
   if (path === '/api/state.json') return send(res, 200, catalog.stateDocument() as unknown as Json);
   if (path === '/api/watch') return watch(catalog, url, req, res);
+  const side = path === '/v1/members' ? options.members?.() : path === '/v1/backends' ? options.backends?.() : undefined;
+  if (typeof side === 'string') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(side);
+  if (serveDashboard(path, res)) return;
   const one = /^\/api\/services\/([^/]+)\.json$/.exec(path);
   if (one !== null) {
     const name = decodeURIComponent(one[1]!);

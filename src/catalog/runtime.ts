@@ -64,7 +64,7 @@ export class CatalogRuntime {
   }
 
   /** Announce and check the local services, start listeners and timers, serve the API; throws when the API cannot listen. */
-  async start(): Promise<{ host: string; port: number } | null> {
+  async start(side: { members: () => string | null; backends: () => string }): Promise<{ host: string; port: number } | null> {
     const file = this.config.staticConfigFile;
     if (file !== undefined) {
       const seen = fileSignature([file]);
@@ -77,7 +77,7 @@ export class CatalogRuntime {
     this.timers.push(setInterval(() => this.catalog.reannounce(), LIFESPANS.REANNOUNCE_MS).unref());
     this.timers.push(setInterval(() => this.catalog.expire(), EXPIRE_EVERY_MS).unref());
     if (this.config.apiAddress === undefined) return null;
-    this.api = await serveCatalogApi(this.catalog, this.config.apiAddress, { drain: (id) => this.local.drain(id) });
+    this.api = await serveCatalogApi(this.catalog, this.config.apiAddress, { drain: (id) => this.local.drain(id), ...side });
     return { host: this.api.host, port: this.api.port };
   }
 
