@@ -294,7 +294,7 @@ export const OPTION_TABLE: OptionTable = {
   // The service catalog (src/catalog), Sidecar's: on with gossip, --service, a static file or a sidecar:// SITE.
   apiAddress: {
     long: 'api-address', kind: 'string', default: API_ADDRESS, defaultText: '127.0.0.1:7777', parse: parseApiAddress,
-    valueName: 'ADDR', help: 'the service catalog API and dashboard (/ui/) when the catalog runs; off: none',
+    valueName: 'ADDR', help: 'catalog API and dashboard (/ui/) when the catalog runs; off: none',
   },
   services: {
     long: 'service', kind: 'repeatable', default: [], parse: parseService, valueName: 'NAME=URL',
