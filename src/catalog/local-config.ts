@@ -67,7 +67,7 @@ function parsePorts(value: unknown, ip: string): ServicePort[] | string {
 }
 
 /** No check given: connect to the first TCP port (Sidecar's default GET of /version surprised people, #28); no port: always successful. */
-function parseCheck(value: unknown, ports: readonly ServicePort[], ip: string): CheckSpec | string {
+export function parseCheck(value: unknown, ports: readonly ServicePort[], ip: string): CheckSpec | string {
   if (value === undefined) {
     const tcp = ports.find((p) => p.Type === 'tcp');
     return tcp === undefined ? { Type: 'AlwaysSuccessful', Args: '' } : { Type: 'TCP', Args: `${ip}:${tcp.Port}` };

@@ -10,7 +10,7 @@ import { catalogWanted } from './runtime.js';
 test('catalog flags: defaults, flags and Sidecar\'s env names', () => {
   const plain = configOf(parseCommandLine(['m:9000'], {}));
   assert.deepEqual(plain.apiAddress, { host: '127.0.0.1', port: 7777 });
-  assert.deepEqual([plain.services, plain.staticConfigFile, plain.listenerUrls, plain.serviceCheckInterval], [[], undefined, [], 3000]);
+  assert.deepEqual([plain.services, plain.staticConfigFile, plain.listenerUrls, plain.serviceCheckInterval, plain.dockerSocket], [[], undefined, [], 3000, undefined]);
   assert.equal(catalogWanted(plain), false, 'no gossip, no local service, no sidecar:// site: no catalog');
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outrigger-catalog-opts-'));

@@ -1,6 +1,6 @@
 /**
  * The service catalog of a running Outrigger: the records (Catalog), this node's services and their
- * checks (--service, the static file, watched), the URL listeners, the lifespans' timers, the API
+ * checks (--service, the static file, watched, Docker's containers), the URL listeners, the lifespans' timers, the API
  * and dashboard, and the `sidecar://` backend source. Gossip carries it through its delegate and
  * member events (App.startGossip); without gossip it serves this node's own services alone.
  */
@@ -14,18 +14,20 @@ import { UrlListeners } from './listeners.js';
 import { LocalServices } from './local.js';
 import { parseServiceFlag, parseStaticConfig, type LocalSpec } from './local-config.js';
 import { CatalogSource } from './source.js';
+import { DockerDiscovery } from './docker.js';
 import { LIFESPANS, type CatalogChange } from './state.js';
 import { STATUS_NAMES } from './types.js';
 
 type CatalogConfig = Pick<Config, 'nodeName' | 'clusterName' | 'services' | 'staticConfigFile' | 'listenerUrls' | 'serviceCheckInterval'
   | 'healthTimeout' | 'healthRise' | 'healthFall' | 'apiAddress' | 'sites' | 'log' | 'gossipBind' | 'gossipAdvertise' | 'join'
-  | 'gossipKeys' | 'gossipProfile' | 'workers'>;
+  | 'gossipKeys' | 'gossipProfile' | 'workers' | 'dockerSocket'>;
 
 const EXPIRE_EVERY_MS = 5_000;
 
 /** The catalog runs with gossip (to learn the cluster's services), with local services, or for a sidecar:// SITE. */
 export function catalogWanted(c: CatalogConfig): boolean {
-  return gossipSettings(c) !== undefined || c.services.length > 0 || c.staticConfigFile !== undefined || c.sites.some((s) => s.catalog !== undefined);
+  return gossipSettings(c) !== undefined || c.services.length > 0 || c.staticConfigFile !== undefined || c.dockerSocket !== undefined
+    || c.sites.some((s) => s.catalog !== undefined);
 }
 
 /** Where this node's static services are reached by the others: the gossip advertise address, else loopback. */
@@ -43,6 +45,8 @@ export class CatalogRuntime {
   private readonly listeners: UrlListeners;
   private readonly flagSpecs: LocalSpec[];
   private fileSpecs: LocalSpec[] = [];
+  private dockerSpecs: LocalSpec[] = [];
+  private docker: DockerDiscovery | null = null;
   private watch: FileWatch | null = null;
   private api: CatalogApi | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -71,8 +75,15 @@ export class CatalogRuntime {
       this.readStaticFile(file);
       this.watch = new FileWatch([file], seen, () => this.readStaticFile(file)).start();
     }
-    this.local.set([...this.flagSpecs, ...this.fileSpecs]);
+    this.announce();
     this.local.start();
+    if (this.config.dockerSocket !== undefined) {
+      this.docker = new DockerDiscovery(this.config.dockerSocket, serviceIp(this.config), this.config.serviceCheckInterval, (specs) => {
+        this.dockerSpecs = specs;
+        this.announce();
+      }, this.info);
+      this.docker.start();
+    }
     this.listeners.start();
     this.timers.push(setInterval(() => this.catalog.reannounce(), LIFESPANS.REANNOUNCE_MS).unref());
     this.timers.push(setInterval(() => this.catalog.expire(), EXPIRE_EVERY_MS).unref());
@@ -84,6 +95,7 @@ export class CatalogRuntime {
   async stop(): Promise<void> {
     for (const t of this.timers.splice(0)) clearInterval(t);
     this.watch?.close();
+    this.docker?.stop();
     this.local.stop();
     this.listeners.stop();
     this.source.stop();
@@ -105,9 +117,14 @@ export class CatalogRuntime {
     const first = this.watch === null;
     this.fileSpecs = parsed.specs;
     if (!first) {
-      this.local.set([...this.flagSpecs, ...this.fileSpecs]);
+      this.announce();
       this.info(`static config ${file}: ${parsed.specs.length} services`);
     }
+  }
+
+  /** Every local service now known: the flags', the static file's and Docker's. */
+  private announce(): void {
+    this.local.set([...this.flagSpecs, ...this.fileSpecs, ...this.dockerSpecs]);
   }
 
   private logChange(c: CatalogChange): void {

@@ -33,7 +33,7 @@ describe('option table', () => {
       'cache-endpoint', 'cache-access-key', 'cache-secret-key', 'cache-bucket', 'cache-prefix', 'cache-serve-stale-on-error',
       'gossip-bind', 'gossip-advertise', 'cluster-name', 'node-name',
       'hash-key', 'hash-balance-factor', 'sticky-cookie', 'split', 'rate-limit', 'max-conns-per-client', 'outlier-5xx', 'outlier-gateway',
-      'outlier-success-rate', 'mirror', 'sites-file', 'static-config-file']);
+      'outlier-success-rate', 'mirror', 'sites-file', 'static-config-file', 'docker-socket']);
     for (const option of OPTIONS) {
       if (option.kind === 'action' || option.kind === 'repeatable' || described.has(option.long)) continue;
       const shown = option.defaultText ?? String(option.default);

@@ -187,8 +187,10 @@ export interface Config {
   readonly staticConfigFile: string | undefined;
   /** URLs POSTed the state on every catalog change (LISTENERS_URLS). */
   readonly listenerUrls: readonly string[];
-  /** Milliseconds between checks of the local services. */
+  /** Milliseconds between checks of the local services (and Docker lists). */
   readonly serviceCheckInterval: number;
+  /** The Docker Engine API's unix socket: containers with Sidecar's labels become local services. */
+  readonly dockerSocket: string | undefined;
   /** --sites-file: more SITEs, one per line, watched and re-read (src/sites/sites-file.ts). */
   readonly sitesFile: string | undefined;
   readonly sites: readonly SiteSpec[];

@@ -1,0 +1,99 @@
+// Docker discovery with Sidecar's labels, end to end through a real Outrigger process.
+// MOCK, the only one allowed in this project: no Docker engine can run on these machines, so the
+// Engine API is a small stand-in HTTP server on a unix socket, answering GET /containers/json the
+// way dockerd does. Everything else is real: the services it lists are real HTTP backends,
+// checked for real, and balanced over by name.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Fixtures } from './support/fixtures.js';
+import { request } from './support/client.js';
+import { waitFor } from './support/wait.js';
+import { servicesOf, STATUS, type CatalogNode } from './support/catalog-nodes.js';
+
+const fx = new Fixtures();
+
+interface FakeContainer { Id: string; Image: string; Created: number; Labels: Record<string, string>; Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] }
+
+/** The stand-in Engine API: serves `containers` (edited by the test) on a unix socket. */
+async function standInEngine(socket: string): Promise<{ containers: FakeContainer[]; failing: boolean; lists: number }> {
+  const engine = { containers: [] as FakeContainer[], failing: false, lists: 0 };
+  const server = http.createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/containers/json') {
+      engine.lists++;
+      if (engine.failing) return void res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"engine trouble"}');
+      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(engine.containers));
+    }
+    res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"page not found"}');
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  fx.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
+  return engine;
+}
+
+test('containers with Sidecar\'s labels become services, are checked, balanced by name, and leave when they stop', { timeout: 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outrigger-docker-'));
+  fx.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const socket = path.join(dir, 'docker.sock');
+  const engine = await standInEngine(socket);
+  const [echo, worker, hidden] = await Promise.all([fx.backendOf('echo'), fx.backendOf('worker'), fx.backendOf('hidden')]);
+  const created = 1_795_000_000;
+  engine.containers = [
+    { Id: 'a1b2c3d4e5f6a7b8c9d0', Image: 'org/echo:1.0', Created: created, Ports: [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: echo.port, Type: 'tcp' }],
+      Labels: { ServiceName: 'echo', ServicePort_80: '8080', HealthCheck: 'HttpGet', HealthCheckArgs: 'http://{{ host }}:{{ tcp 8080 }}/health' } },
+    { Id: 'f00dfeedbeef00112233', Image: 'registry:5000/org/worker:1.2', Created: created, Labels: {},
+      Ports: [{ PrivatePort: 9000, PublicPort: worker.port, Type: 'tcp' }] },
+    { Id: '0123456789ab0123', Image: 'org/hidden', Created: created, Labels: { SidecarDiscover: 'false' },
+      Ports: [{ PrivatePort: 80, PublicPort: hidden.port, Type: 'tcp' }] },
+    { Id: 'cafecafecafe0000', Image: 'org/unpublished', Created: created, Labels: {}, Ports: [{ PrivatePort: 80, Type: 'tcp' }] },
+    { Id: 'badbadbadbad0000', Image: 'org/bad', Created: created, Labels: { ProxyMode: 'udp' },
+      Ports: [{ PrivatePort: 80, PublicPort: hidden.port, Type: 'tcp' }] },
+  ];
+  const o = await fx.outrigger(['--docker-socket', `unix://${socket}`, '--api-address', '127.0.0.1:0', '--node-name', 'd0', '--log',
+    '--service-check-interval', '300ms', 'sidecar://echo:8080']);
+  await o.output(/catalog API on http:\/\/127\.0\.0\.1:\d+/);
+  const node: CatalogNode = { name: 'd0', o, api: `http://127.0.0.1:${/catalog API on http:\/\/127\.0\.0\.1:(\d+)/.exec(o.stdout)![1]}` };
+
+  await waitFor(async () => {
+    const s = (await servicesOf(node)).Services;
+    return s['echo']?.[0]?.Status === STATUS.ALIVE && s['worker']?.[0]?.Status === STATUS.ALIVE;
+  }, 15_000, 'echo and worker ALIVE');
+  const services = (await servicesOf(node)).Services;
+  assert.deepEqual(Object.keys(services).sort(), ['echo', 'worker'], 'SidecarDiscover=false, unpublished and badly labelled containers are left out');
+  const e = services['echo']![0]!;
+  assert.equal(e.ID, 'a1b2c3d4e5f6');
+  assert.deepEqual(e.Ports, [{ Type: 'tcp', Port: echo.port, ServicePort: 8080, IP: '127.0.0.1' }]);
+  assert.equal((e as unknown as { Created: string }).Created, new Date(created * 1000).toISOString());
+  assert.ok(echo.healthHits > 0, 'the HealthCheckArgs template reached the echo backend\'s /health');
+  await o.output(/docker container badbadbadbad: label ProxyMode=udp: must be http, tcp or ws; not announced/);
+
+  // sidecar://echo:8080 balances over the container's published port.
+  await waitFor(async () => (await request(`${o.base}/x`)).status === 200, 10_000, 'a GET through sidecar://echo:8080');
+  assert.equal((await request(`${o.base}/x`)).headers['x-backend'], 'echo');
+
+  // A failing check (HttpGet through the label) turns it UNHEALTHY.
+  echo.healthy = false;
+  await waitFor(async () => (await servicesOf(node)).Services['echo']?.[0]?.Status === STATUS.UNHEALTHY, 10_000, 'echo UNHEALTHY');
+  echo.healthy = true;
+
+  // The engine failing keeps the services in use, and says so once.
+  engine.failing = true;
+  await o.output(/docker .*docker\.sock: GET \/containers\/json answered 500; keeping the services in use/);
+  assert.equal((await servicesOf(node)).Services['worker']?.[0]?.Status, STATUS.ALIVE);
+  engine.failing = false;
+
+  // The container stops: gone from the list, its service is tombstoned.
+  engine.containers = engine.containers.filter((c) => c.Id !== 'f00dfeedbeef00112233');
+  await waitFor(async () => (await servicesOf(node)).Services['worker']?.[0]?.Status === STATUS.TOMBSTONE, 10_000, 'worker TOMBSTONE');
+  assert.equal((await servicesOf(node)).Services['worker']![0]!.Name, 'worker', 'named after its image without registry and tag');
+});
+
+test('--docker-socket refuses a TCP Engine address, naming it', async () => {
+  const { runCli } = await import('./support/outrigger.js');
+  const r = await runCli(['--docker-socket', 'tcp://127.0.0.1:2375', 'sidecar://echo']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--docker-socket.*only the Engine API's unix socket is supported/);
+});
