@@ -12,7 +12,7 @@ import path from 'node:path';
 import { Fixtures } from './support/fixtures.js';
 import { request } from './support/client.js';
 import { waitFor } from './support/wait.js';
-import { servicesOf, STATUS, type CatalogNode } from './support/catalog-nodes.js';
+import { catalogNodeOf, servicesOf, STATUS } from './support/catalog-nodes.js';
 
 const fx = new Fixtures();
 
@@ -54,8 +54,7 @@ test('containers with Sidecar\'s labels become services, are checked, balanced b
   ];
   const o = await fx.outrigger(['--docker-socket', `unix://${socket}`, '--api-address', '127.0.0.1:0', '--node-name', 'd0', '--log',
     '--service-check-interval', '300ms', 'sidecar://echo:8080']);
-  await o.output(/catalog API on http:\/\/127\.0\.0\.1:\d+/);
-  const node: CatalogNode = { name: 'd0', o, api: `http://127.0.0.1:${/catalog API on http:\/\/127\.0\.0\.1:(\d+)/.exec(o.stdout)![1]}` };
+  const node = await catalogNodeOf('d0', o);
 
   await waitFor(async () => {
     const s = (await servicesOf(node)).Services;

@@ -19,8 +19,14 @@ export async function startCatalogNode(cleanup: Cleanup, name: string, services:
     '--service-check-interval', '300ms', '--health-duration', '1s', ...services.flatMap(([n, b]) => ['--service', `${n}=${b.url}/health`]),
     ...extra, 'sidecar://echo']);
   cleanup.track(o);
-  await o.output(/catalog API on http:\/\/127\.0\.0\.1:\d+/);
-  return { name, o, api: `http://127.0.0.1:${/catalog API on http:\/\/127\.0\.0\.1:(\d+)/.exec(o.stdout)![1]}` };
+  return catalogNodeOf(name, o);
+}
+
+/** A started Outrigger as a catalog node, once it has said where its API listens. */
+export async function catalogNodeOf(name: string, o: Outrigger): Promise<CatalogNode> {
+  const api = /catalog API on (http:\/\/127\.0\.0\.1:\d+)/;
+  await o.output(api);
+  return { name, o, api: api.exec(o.stdout)![1]! };
 }
 
 /** `--join` address of a node started by startCatalogNode. */
