@@ -26,7 +26,11 @@ test('the demo prints no terminal escapes into a pipe, and runs to its summary',
   let out = '';
   p.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
   p.stderr.setEncoding('utf8').on('data', (s: string) => { out += s; });
-  const code = await new Promise<number | null>((resolve) => p.once('exit', resolve));
+  const code = await new Promise<number | null>((resolve) => p.once('exit', (c) => {
+    // The last lines may still be in the pipe at 'exit'; 'close' comes once they are read.
+    const timer = setTimeout(() => resolve(c), 2_000);
+    p.once('close', () => { clearTimeout(timer); resolve(c); });
+  }));
   assert.equal(code, 0, out);
   assert.match(out, /^Killing east-1: /m);
   assert.match(out, /^Summary: \d+ requests answered 200, \d+ failed\.$/m);

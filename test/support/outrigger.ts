@@ -21,7 +21,12 @@ export class Outrigger {
     });
     this.proc.stdout!.setEncoding('utf8').on('data', (s: string) => { this.stdout += s; });
     this.proc.stderr!.setEncoding('utf8').on('data', (s: string) => { this.stderr += s; });
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
+    // 'exit' can come before the last output has been read from the pipes; 'close' comes after
+    // it, unless a process it started (a --workers worker) still holds them: wait briefly for it.
+    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => {
+      const timer = setTimeout(() => resolve(code), 2_000);
+      this.proc.once('close', () => { clearTimeout(timer); resolve(code); });
+    }));
   }
 
   get base(): string {
@@ -76,6 +81,7 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
     p.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-    p.once('exit', (code) => resolve({ code, stdout, stderr }));
+    // 'close', not 'exit': only then has all of its output been read.
+    p.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
