@@ -1,10 +1,9 @@
 import type { Config } from './config/types.js';
-import { HealthChecker } from './health/checker.js';
 import { Console } from './observe/console.js';
 import { LiveConsole, LiveView, type Terminal } from './observe/live-view.js';
-import { Metrics, METRICS_PATH } from './observe/metrics.js';
+import { Metrics, METRICS_CONTENT_TYPE, METRICS_PATH } from './observe/metrics.js';
 import { version } from './version.js';
-import { UpstreamSet } from './upstream/upstream-set.js';
+import type { UpstreamSet } from './upstream/upstream-set.js';
 import type { ProxyContext, StartupGate } from './proxy/context.js';
 import { backendDown, type LocalResponse } from './proxy/error-response.js';
 import type { Engine } from './proxy/engine.js';
@@ -14,12 +13,9 @@ import { CacheSlot } from './cache/slot.js';
 import { cacheSettings } from './cache/settings.js';
 import type { CacheRuntime } from './cache/index.js';
 import type { ProxyFilter } from './proxy/pipeline.js';
-import { DnsDiscovery } from './discovery/dns-discovery.js';
-import { Membership } from './upstream/membership.js';
 import { BACKENDS_PATH, backendsJson } from './observe/backends-api.js';
-import { StaticSource } from './upstream/sources.js';
-import { SitesFileSource, type SitesFileRead } from './sites/sites-file.js';
-import { lookupFor } from './discovery/lookup.js';
+import { BackendPlane, type FirstSitesFile } from './control/plane.js';
+import type { SnapshotFollower } from './control/follower.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
 import type { GossipAgent } from './gossip/agent.js';
 import { gossipSettings } from './gossip/settings.js';
@@ -46,10 +42,30 @@ class FirstRound implements StartupGate {
   }
 }
 
-/** --sites-file as main read it at start, and the file's signature before that read. */
-export interface FirstSitesFile {
-  readonly seen: string;
-  readonly read: SitesFileRead;
+export type { FirstSitesFile };
+
+/**
+ * Where the backend set comes from: this process runs the control plane itself (one process, or
+ * the primary of `--workers N`), or it is a worker following the primary's snapshots; then
+ * `groupMetrics` answers a scrape on the main port for every process together.
+ */
+export type Control =
+  | { readonly kind: 'own'; readonly sitesFile: FirstSitesFile | null }
+  | { readonly kind: 'follow'; readonly follower: SnapshotFollower; readonly groupMetrics: () => Promise<string> };
+
+const OPEN: StartupGate = { open: true, wait: () => Promise.resolve() };
+
+/** --trace minio: every health probe as a trace line. */
+export function traceProbes(plane: BackendPlane, out: Console): void {
+  if (out.tracing !== 'all' && out.tracing !== 'minio') return;
+  plane.onProbe((b, r) => {
+    if (!out.wantsTrace('minio', r.status)) return;
+    out.trace({
+      kind: 'minio', time: Date.now() - r.durationMs, backend: b.url, method: 'GET', path: new URL(b.healthUrl).pathname,
+      client: '', status: r.status, latencyMs: r.durationMs, ttfbMs: r.durationMs, rx: 0, tx: 0,
+      ...(r.ok ? {} : { error: r.reason }),
+    });
+  });
 }
 
 /** The composition root: builds every part from the configuration and wires them together. */
@@ -57,11 +73,11 @@ export class App {
   readonly config: Config;
   readonly console: Console;
   readonly upstreams: UpstreamSet;
-  /** Backend host names -> addresses (--dns-ttl, --dns-server): one backend per address. */
-  readonly dns: DnsDiscovery;
-  /** Backend sources (the SITE arguments, the sites file) merged into the upstream set. */
-  readonly membership: Membership;
-  readonly health: HealthChecker;
+  /** DNS, the membership merge and health checks; null in a worker of `--workers N` (the primary runs them). */
+  readonly plane: BackendPlane | null;
+  /** A worker's view of the primary's plane; null otherwise. */
+  readonly follower: SnapshotFollower | null;
+  private readonly groupMetrics: (() => Promise<string>) | null;
   readonly engine: Engine;
   readonly metrics: Metrics;
   /** Hash keys, sticky cookie, split, rate limits, outlier ejection, mirror: what the config turns on. */
@@ -78,23 +94,19 @@ export class App {
   readonly cacheSlot: CacheSlot | null;
   cache: CacheRuntime | null = null;
 
-  /** `terminal`: stdout when it is a TTY, else null. */
-  constructor(config: Config, terminal: Terminal | null, tls: TlsSetup = NO_TLS, sitesFile: FirstSitesFile | null = null) {
+  /** `terminal`: stdout when it is a TTY, else null. `control`: run the backend plane here, or follow a primary's. */
+  constructor(config: Config, terminal: Terminal | null, tls: TlsSetup = NO_TLS, control: Control = { kind: 'own', sitesFile: null }) {
     this.config = config;
     this.tls = tls;
-    this.dns = new DnsDiscovery({
-      ttlMs: config.dnsTtl, rrDnsMode: config.rrDnsMode, lookup: lookupFor(config.dnsServers.flat()),
-      log: (message) => { if (config.log) this.console.info(message); },
-    });
-    this.upstreams = new UpstreamSet(config.sites, { ...config, addresses: this.dns.cache, backendTls: tls.backend });
-    this.membership = new Membership(this.upstreams, this.dns, config.healthTimeout);
-    this.membership.add(new StaticSource(config.sites));
-    this.catalog = catalogWanted(config) ? new CatalogRuntime(config, (message) => this.console.info(message)) : null;
-    if (this.catalog !== null) this.membership.add(this.catalog.source);
-    if (config.sitesFile !== undefined && sitesFile !== null) {
-      this.membership.add(new SitesFileSource(config.sitesFile, config.address, sitesFile.read, sitesFile.seen, (m) => this.console.info(m)));
-    }
-    this.dns.onChange(() => void this.membership.apply());
+    // The catalog runs in one process only (refused with --workers > 1), so never in a worker.
+    this.catalog = control.kind === 'own' && catalogWanted(config) ? new CatalogRuntime(config, (message) => this.console.info(message)) : null;
+    this.plane = control.kind === 'own' ? new BackendPlane(config, tls.backend, control.sitesFile, {
+      info: (message) => this.console.info(message),
+      dns: (message) => { if (config.log) this.console.info(message); },
+    }, this.catalog === null ? [] : [this.catalog.source]) : null;
+    this.follower = control.kind === 'follow' ? control.follower : null;
+    this.groupMetrics = control.kind === 'follow' ? control.groupMetrics : null;
+    this.upstreams = control.kind === 'own' ? this.plane!.upstreams : control.follower.upstreams;
     const live = terminal !== null && !config.log && config.trace === undefined && !config.quiet;
     this.liveView = live
       ? new LiveView(this.upstreams, terminal, { title: `Outrigger ${version()}`, color: terminal.hasColors?.() ?? false })
@@ -105,25 +117,11 @@ export class App {
     const section = this.ambassador.metricsSection(this.upstreams);
     if (section !== null) this.metrics.sections.push(section);
     this.ambassador.start();
+    // A worker's set changes only by the primary's word: the primary logs state changes, once.
     this.upstreams.onChange((c) => this.console.stateChange(c));
-    this.health = new HealthChecker(this.upstreams, config);
-    this.dns.follow(this.upstreams);
-    if (this.console.tracing === 'all' || this.console.tracing === 'minio') {
-      this.health.onProbe = (b, r) => {
-        if (!this.console.wantsTrace('minio', r.status)) return;
-        this.console.trace({
-          kind: 'minio', time: Date.now() - r.durationMs, backend: b.url, method: 'GET', path: new URL(b.healthUrl).pathname,
-          client: '', status: r.status, latencyMs: r.durationMs, ttfbMs: r.durationMs, rx: 0, tx: 0,
-          ...(r.ok ? {} : { error: r.reason }),
-        });
-      };
-    }
-    // Names are resolved before the first health round, so its probes already go to addresses.
-    const first = this.membership.start().then(() => {
-      this.dns.start();
-      return this.health.start();
-    });
-    const startup = new FirstRound(first, config.healthTimeout);
+    if (this.plane !== null) traceProbes(this.plane, this.console);
+    // A worker listens only once it has the primary's snapshot (taken after its first round).
+    const startup = this.plane === null ? OPEN : new FirstRound(this.plane.start(), config.healthTimeout);
     this.cacheSlot = cacheSettings(config) === undefined ? null : new CacheSlot();
     const ctx = this.proxyContext(startup);
     this.engine = new RawEngine(ctx, { headerTimeoutMs: config.headerTimeout, idleTimeoutMs: config.idleTimeout }, tls.serving);
@@ -149,9 +147,10 @@ export class App {
     };
   }
 
-  private local(path: string): LocalResponse | null {
+  private local(path: string): LocalResponse | Promise<LocalResponse> | null {
     // Runs for every request: an exact compare first, prefix checks only for the rarer query forms.
     if (path === METRICS_PATH || (path.startsWith(METRICS_PATH) && path.charCodeAt(METRICS_PATH.length) === 63 /* ? */)) {
+      if (this.groupMetrics !== null) return this.groupMetricsResponse(this.groupMetrics);
       const r = this.metrics.response();
       return this.gossip === null ? r : { ...r, body: r.body + this.gossip.metricsText() };
     }
@@ -166,6 +165,13 @@ export class App {
     return backendDown('/v1/health');
   }
 
+  /** A worker's scrape: every process's backend counters summed by the primary, then this worker's own families. */
+  private async groupMetricsResponse(group: () => Promise<string>): Promise<LocalResponse> {
+    const summed = await group();
+    const body = summed + this.metrics.ownText() + (this.gossip?.metricsText() ?? '');
+    return { status: 200, headers: { 'Content-Type': METRICS_CONTENT_TYPE }, body };
+  }
+
   /** --auto-tls-host: the generated certificate's PEM, for clients to pin or trust. */
   private certificates(path: string): LocalResponse | null {
     const pem = this.tls.serving?.autoCertificate ?? null;
@@ -173,19 +179,9 @@ export class App {
     return { status: 200, headers: { 'Content-Type': 'application/x-pem-file' }, body: pem };
   }
 
-  /**
-   * SIGHUP: every backend name is looked up again and every source re-read (the sites file);
-   * unchanged backends keep their health. Resolves with what changed.
-   */
+  /** SIGHUP: names looked up again, sources re-read (a worker has nothing to reload: the primary does it). */
   async reload(): Promise<void> {
-    const before = new Set(this.upstreams.backends());
-    await this.dns.refresh();
-    await this.membership.reload();
-    const after = this.upstreams.backends();
-    const added = after.filter((b) => !before.has(b)).length;
-    const kept = new Set(after);
-    const removed = [...before].filter((b) => !kept.has(b)).length;
-    this.console.info(`reloaded: ${added} backends added, ${removed} removed`);
+    await this.plane?.reload();
   }
 
   /**
@@ -237,10 +233,8 @@ export class App {
     // Leave first, so peers see "left" at once rather than a failure later.
     await this.gossip?.stop(Math.min(timeoutMs, 3000));
     await this.catalog?.stop();
-    this.health.stop();
+    this.plane?.stop();
     this.ambassador.stop();
-    this.membership.stop();
-    this.dns.stop();
     const cut = await this.engine.drain(timeoutMs);
     this.cache?.stop();
     for (const b of this.upstreams.backends()) b.destroy();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseCommandLine } from './config/parse.js';
-import { App, type FirstSitesFile } from './app.js';
+import { App, traceProbes, type FirstSitesFile } from './app.js';
 import { readSitesFile, SitesFileSource } from './sites/sites-file.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { version } from './version.js';
@@ -9,14 +9,20 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Console, prepareConsole } from './observe/console.js';
-import { supervise, type PrimaryMessage, type WorkerMessage } from './workers.js';
+import { supervise } from './workers.js';
 import { WorkerMetrics } from './observe/metrics-merge.js';
-import { readBackend, type BackendReading } from './observe/metrics.js';
+import { readBackend, renderBackends, type BackendReading } from './observe/metrics.js';
+import { BackendPlane } from './control/plane.js';
+import { SnapshotPublisher } from './control/publisher.js';
+import { SnapshotFollower } from './control/follower.js';
+import { PROTOCOL_VERSION, type WorkerMessage } from './control/messages.js';
 import type { Config } from './config/types.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
 
 /** The --workers primary hands its generated --auto-tls-host certificate to the workers here, so all serve the same one. */
 const AUTO_TLS_ENV = '__OUTRIGGER_AUTO_TLS_PAIR';
+/** A worker's scrape waits this long for the primary's sum (which waits up to 2 s per worker). */
+const GROUP_METRICS_TIMEOUT_MS = 5_000;
 
 /** The process edge: arguments in, exit codes and signals out. Nothing else touches `process`. */
 async function main(): Promise<void> {
@@ -50,8 +56,9 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  if (config.workers > 1 && cluster.isPrimary) runPrimary(config, setup);
-  else await runServer(config, setup, sitesFile);
+  if (config.workers > 1 && cluster.isPrimary) runPrimary(config, setup, sitesFile);
+  else if (cluster.isWorker) await runWorker(config, setup);
+  else await runServer(config, setup, new App(config, process.stdout.isTTY === true ? process.stdout : null, setup, { kind: 'own', sitesFile }));
 }
 
 /** V8's gc(), without starting node with --expose-gc (debug only: see Metrics.beforeScrape). */
@@ -81,12 +88,25 @@ function tlsInfo(setup: TlsSetup, info: (message: string) => void): void {
   if (setup.backend.summary !== '') info(setup.backend.summary);
 }
 
-/** `--workers N`: this process only supervises; the workers serve. */
-function runPrimary(config: Config, setup: TlsSetup): void {
-  const out = new Console(config, false);
+/**
+ * `--workers N`: this process runs the control plane (health checks, DNS, membership: once per
+ * host) and supervises; the workers serve, following its snapshots.
+ */
+function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSitesFile | null): void {
+  const out = new Console(config, config.log);
   const pair = setup.serving?.autoPair() ?? null;
   if (pair !== null) process.env[AUTO_TLS_ENV] = JSON.stringify(pair);
   const scheme = setup.serving !== null ? 'https' : 'http';
+  const plane = new BackendPlane(config, setup.backend, sitesFile, {
+    info: (message) => out.info(message),
+    dns: (message) => { if (config.log) out.info(message); },
+  });
+  plane.upstreams.onChange((c) => out.stateChange(c));
+  traceProbes(plane, out);
+  const publisher = new SnapshotPublisher(plane.upstreams, plane.dns.cache);
+  plane.dns.onChange((names) => publisher.addressesChanged(names));
+  const own = (): BackendReading[] => plane.upstreams.backends().map(readBackend);
+  const summed = (perWorker: unknown[][]): Promise<string> => new WorkerMetrics(() => Promise.resolve([...perWorker as BackendReading[][], own()])).text();
   const workers = supervise(config.workers, config.shutdownTimeout, {
     onListening: (address) => {
       out.info(`listening on ${scheme}://${address} (${config.workers} workers)`, { Address: address });
@@ -94,13 +114,17 @@ function runPrimary(config: Config, setup: TlsSetup): void {
     },
     info: (message) => out.info(message),
     onStopped: () => {
+      plane.stop();
       out.flush();
       process.exit(0);
     },
+    publisher,
+    firstRound: plane.firstRound(config.healthTimeout),
+    groupMetrics: summed,
   });
   if (config.metricsAddress !== undefined) {
     const m = config.metricsAddress;
-    serveMetrics(m, new WorkerMetrics(() => workers.collect() as Promise<BackendReading[][]>)).then(
+    serveMetrics(m, new WorkerMetrics(async () => [...await workers.collect() as BackendReading[][], own()])).then(
       (server) => out.info(`metrics on http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}/.prometheus/metrics (summed over workers)`),
       (err: Error) => {
         process.stderr.write(`outrigger: cannot listen for metrics on ${m.host}:${m.port}: ${err.message}\n`);
@@ -108,15 +132,48 @@ function runPrimary(config: Config, setup: TlsSetup): void {
       },
     );
   }
-  process.on('SIGHUP', () => workers.reload());
+  process.on('SIGHUP', () => void plane.reload());
   process.on('SIGTERM', () => workers.stop('SIGTERM'));
   process.on('SIGINT', () => workers.stop('SIGINT'));
 }
 
-async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesFile | null): Promise<void> {
+/**
+ * A worker of `--workers N`: asks the primary for its snapshot and listens only once it has it;
+ * answers the primary's metrics requests; a scrape of its main port asks the primary for the sum.
+ */
+async function runWorker(config: Config, setup: TlsSetup): Promise<void> {
+  const send = (m: WorkerMessage): void => { if (process.connected) process.send?.(m); };
+  const follower = new SnapshotFollower(config, setup.backend, send);
+  follower.onRefused = (error) => process.stderr.write(`outrigger: worker ${process.pid}: message from the primary refused: ${error}\n`);
+  let nextAsk = 0;
+  const asks = new Map<number, (text: string) => void>();
+  // Should the primary not answer (it is stopping), the scrape gets this worker's own counters.
+  const groupMetrics = (): Promise<string> => new Promise((resolve) => {
+    const id = nextAsk++;
+    const timer = setTimeout(() => { asks.delete(id); resolve(renderBackends(app?.upstreams.backends() ?? [], Date.now())); }, GROUP_METRICS_TIMEOUT_MS);
+    asks.set(id, (text) => { clearTimeout(timer); resolve(text); });
+    send({ v: PROTOCOL_VERSION, type: 'metrics-ask', id });
+  });
+  let app: App | null = null;
+  process.on('message', (raw: unknown) => {
+    if (follower.receive(raw)) return;
+    const m = raw as { type?: string; id?: number; text?: string };
+    if (m.type === 'metrics-text' && typeof m.id === 'number') {
+      asks.get(m.id)?.(m.text ?? '');
+      asks.delete(m.id);
+    } else if (m.type === 'metrics-request' && typeof m.id === 'number') {
+      send({ v: PROTOCOL_VERSION, type: 'metrics', id: m.id, readings: app?.upstreams.backends().map(readBackend) ?? [] });
+    }
+  });
+  follower.hello();
+  await follower.ready;
+  // Workers share the terminal with each other: none draws the live view.
+  app = new App(config, null, setup, { kind: 'follow', follower, groupMetrics });
+  await runServer(config, setup, app);
+}
+
+async function runServer(config: Config, setup: TlsSetup, app: App): Promise<void> {
   const worker = cluster.isWorker;
-  // Workers share the terminal with each other: only a single process draws the live view.
-  const app = new App(config, process.stdout.isTTY === true && !worker ? process.stdout : null, setup, sitesFile);
   if (process.env.OUTRIGGER_DEBUG_GC_ON_SCRAPE === '1') app.metrics.beforeScrape = garbageCollector();
   let bound: { host: string; port: number };
   try {
@@ -142,12 +199,8 @@ async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesF
     process.exit(1);
   }
   let metricsServer: MetricsServer | null = null;
-  if (worker) {
-    // The primary serves --metrics-address with every worker's readings summed.
-    process.on('message', (m: PrimaryMessage) => {
-      if (m.type === 'metrics-request') process.send?.({ type: 'metrics', id: m.id, readings: app.upstreams.backends().map(readBackend) } satisfies WorkerMessage);
-    });
-  } else if (config.metricsAddress !== undefined) {
+  // A worker's --metrics-address is the primary's (summed over workers).
+  if (!worker && config.metricsAddress !== undefined) {
     const m = config.metricsAddress;
     try {
       metricsServer = await serveMetrics(m, app.metrics);
@@ -165,7 +218,7 @@ async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesF
     view.start();
   }
   const host = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
-  if (worker) process.send?.({ type: 'listening', address: `${host}:${bound.port}` } satisfies WorkerMessage);
+  if (worker) process.send?.({ v: PROTOCOL_VERSION, type: 'listening', address: `${host}:${bound.port}` } satisfies WorkerMessage);
   else {
     app.console.info(`listening on ${setup.serving !== null ? 'https' : 'http'}://${host}:${bound.port}`, { Address: `${host}:${bound.port}` });
     tlsInfo(setup, (message) => app.console.info(message));
@@ -180,9 +233,9 @@ async function runServer(config: Config, setup: TlsSetup, sitesFile: FirstSitesF
     app.console.info(`catalog API on http://${ah}:${api.port}/api/services.json, dashboard http://${ah}:${api.port}/ui/`, { ApiAddress: `${ah}:${api.port}` });
   }
 
-  process.on('SIGHUP', () => {
-    void app.reload();
-  });
+  // A worker has nothing to re-read: the primary reloads the plane and sends the changes.
+  if (worker) process.on('SIGHUP', () => {});
+  else process.on('SIGHUP', () => void app.reload());
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {

@@ -1,15 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-
-/** Messages a worker sends its primary over the cluster IPC channel. */
-export type WorkerMessage =
-  | { readonly type: 'listening'; readonly address: string }
-  | { readonly type: 'metrics'; readonly id: number; readonly readings: unknown[] };
-
-/** Messages the primary sends its workers. */
-export interface PrimaryMessage {
-  readonly type: 'metrics-request';
-  readonly id: number;
-}
+import { decodeWorkerMessage, PROTOCOL_VERSION, type PrimaryMessage, type WorkerMessage } from './control/messages.js';
+import type { SnapshotPublisher } from './control/publisher.js';
 
 /** How long the primary waits for each worker's readings before a scrape goes without them. */
 const COLLECT_TIMEOUT_MS = 2_000;
@@ -20,16 +11,23 @@ export interface Supervisor {
   info(message: string): void;
   /** Called when every worker has exited after a stop signal. */
   onStopped(): void;
+  /** The control plane's snapshots and changes; worker evidence goes to its decide(). */
+  readonly publisher: SnapshotPublisher;
+  /** Resolves once the control plane has had its first round of health checks: workers get no snapshot before. */
+  readonly firstRound: Promise<void>;
+  /** The metrics text of the whole group, from every worker's readings (a scrape of a worker's main port). */
+  groupMetrics(perWorker: unknown[][]): Promise<string>;
 }
 
 /**
  * The primary of `--workers N`: forks N copies of this process, which share the listen socket
- * through node:cluster (each with its own pools and health checks, the same behaviour as one),
- * replaces a worker that dies, and passes SIGHUP and SIGTERM/SIGINT on to all of them.
+ * through node:cluster, replaces a worker that dies, and passes SIGTERM/SIGINT on to all of them.
+ * The primary owns the control plane (health checks, DNS, membership): a worker says hello, gets
+ * the full snapshot (once the first round of checks is done), then every change in order, and
+ * reports request failures and ejections back as evidence.
  */
 export interface Workers {
   stop(signal: NodeJS.Signals): void;
-  reload(): void;
   /** Every live worker's backend readings (for summed metrics). */
   collect(): Promise<unknown[][]>;
 }
@@ -39,16 +37,36 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
   let announced = false;
   let nextId = 0;
   const pending = new Map<number, (readings: unknown[]) => void>();
+  const send = (w: Worker, m: PrimaryMessage): void => {
+    if (w.isConnected()) w.send(m);
+  };
+  const follow = (w: Worker): void => {
+    void s.firstRound.then(() => {
+      if (!w.isConnected()) return;
+      const unsubscribe = s.publisher.subscribe((m) => send(w, m));
+      w.once('exit', unsubscribe);
+      send(w, s.publisher.snapshot());
+    });
+  };
+  const onMessage = (w: Worker, raw: unknown): void => {
+    const decoded = decodeWorkerMessage(raw);
+    if (!decoded.ok) {
+      s.info(`worker ${w.process.pid}: message refused: ${decoded.error}`);
+      return;
+    }
+    const m: WorkerMessage = decoded.message;
+    if (m.type === 'hello') follow(w);
+    else if (m.type === 'evidence') s.publisher.decide(m.evidence);
+    else if (m.type === 'metrics') pending.get(m.id)?.(m.readings);
+    else if (m.type === 'metrics-ask') void collect().then(s.groupMetrics).then((text) => send(w, { v: PROTOCOL_VERSION, type: 'metrics-text', id: m.id, text }));
+    else if (!announced) {
+      announced = true;
+      s.onListening(m.address);
+    }
+  };
   const fork = (): Worker => {
     const w = cluster.fork();
-    w.on('message', (m: WorkerMessage) => {
-      if (m.type === 'listening' && !announced) {
-        announced = true;
-        s.onListening(m.address);
-      } else if (m.type === 'metrics') {
-        pending.get(m.id)?.(m.readings);
-      }
-    });
+    w.on('message', (raw: unknown) => onMessage(w, raw));
     return w;
   };
   for (let i = 0; i < count; i++) fork();
@@ -63,6 +81,18 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
   const each = (f: (w: Worker) => void): void => {
     for (const w of Object.values(cluster.workers ?? {})) if (w !== undefined) f(w);
   };
+  const collect = (): Promise<unknown[][]> => {
+    const asks: Promise<unknown[]>[] = [];
+    each((w) => {
+      const id = nextId++;
+      asks.push(new Promise((resolve) => {
+        const timer = setTimeout(() => { pending.delete(id); resolve([]); }, COLLECT_TIMEOUT_MS);
+        pending.set(id, (readings) => { clearTimeout(timer); pending.delete(id); resolve(readings); });
+        send(w, { v: PROTOCOL_VERSION, type: 'metrics-request', id });
+      }));
+    });
+    return Promise.all(asks);
+  };
   return {
     stop(signal) {
       // A second signal is passed on too: each worker then exits at once instead of draining.
@@ -76,20 +106,6 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
       setTimeout(() => each((w) => w.process.kill('SIGKILL')), shutdownTimeoutMs + 5_000).unref();
       if (Object.keys(cluster.workers ?? {}).length === 0) s.onStopped();
     },
-    reload() {
-      each((w) => w.process.kill('SIGHUP'));
-    },
-    collect() {
-      const asks: Promise<unknown[]>[] = [];
-      each((w) => {
-        const id = nextId++;
-        asks.push(new Promise((resolve) => {
-          const timer = setTimeout(() => { pending.delete(id); resolve([]); }, COLLECT_TIMEOUT_MS);
-          pending.set(id, (readings) => { clearTimeout(timer); pending.delete(id); resolve(readings); });
-          w.send({ type: 'metrics-request', id } satisfies PrimaryMessage);
-        }));
-      });
-      return Promise.all(asks);
-    },
+    collect,
   };
 }

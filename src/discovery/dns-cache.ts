@@ -132,6 +132,27 @@ export class DnsCache implements AddressBook {
     this.cancelRetry = null;
   }
 
+  /**
+   * A worker of `--workers N` does no lookups: it takes the primary's answer for `name` (tracking
+   * the name if new). True when the name's address set changed.
+   */
+  adopt(name: string, addresses: readonly ResolvedAddress[]): boolean {
+    let entry = this.entries.get(name);
+    if (entry === undefined) {
+      entry = { addresses: [], cursor: 0, error: '', failing: false, pending: null, askedAt: -Infinity };
+      this.entries.set(name, entry);
+    }
+    if (sameSet(entry.addresses, addresses)) return false;
+    entry.addresses = addresses;
+    entry.cursor = 0;
+    return true;
+  }
+
+  /** The names tracked now. */
+  names(): string[] {
+    return [...this.entries.keys()];
+  }
+
   /** The last good answer for a name ([] when none yet). */
   addresses(name: string): readonly ResolvedAddress[] {
     return this.entries.get(name)?.addresses ?? [];

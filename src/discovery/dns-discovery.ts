@@ -52,8 +52,8 @@ export class DnsDiscovery implements NameResolution {
     });
   }
 
-  /** Called when a name's addresses changed (the membership applies its sets again). */
-  onChange(listener: () => void): void {
+  /** Called with the names whose addresses changed (the membership applies its sets again). */
+  onChange(listener: (names: readonly string[]) => void): void {
     this.listeners.push(listener);
   }
 

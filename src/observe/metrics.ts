@@ -115,6 +115,11 @@ export class Metrics {
    */
   beforeScrape: (() => void) | null = null;
 
+  /** Everything but the backend families: the extra sections and this process's own families. */
+  ownText(): string {
+    return this.sections.map((render) => render()).join('') + (this.process?.text() ?? '');
+  }
+
   /** The whole exposition, everything read now. */
   textNow(): string {
     this.beforeScrape?.();

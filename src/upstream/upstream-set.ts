@@ -1,7 +1,7 @@
 import type { BackendSpec, Config, SiteSpec } from '../config/types.js';
 import { pickerFor, type Picker, type PickerState } from '../balance/pickers.js';
 import { Backend, endpointKey, type AddressBook, type StateSource } from './backend.js';
-import { HealthTable, PASSIVE_EVIDENCE, type PassiveEvidence, type Transition } from './health-state.js';
+import { HealthTable, PASSIVE_EVIDENCE, type HealthState, type PassiveEvidence, type Transition } from './health-state.js';
 import type { BackendTls } from '../tls/backend-tls.js';
 
 export interface StateChange {
@@ -26,6 +26,9 @@ export interface MembershipChange {
 export type MembershipListener = (change: MembershipChange) => void;
 
 export type FailureListener = (backend: Backend, source: 'probe' | 'request') => void;
+
+/** After every probe result, request failure and ejection: the backend whose health flags may have changed. */
+export type VerdictListener = (backend: Backend) => void;
 
 /** One failover tier: its backends and the snapshot of the ready ones. */
 export class Site implements PickerState {
@@ -55,7 +58,18 @@ type UpstreamOptions = Pick<Config, 'healthPath' | 'readHealthPath' | 'healthPor
   readonly passive?: PassiveEvidence | undefined;
   /** Date.now by default; injected by tests. */
   readonly now?: (() => number) | undefined;
+  /**
+   * A worker of `--workers N`: request failures and ejections are evidence sent to the primary,
+   * which decides; the verdicts come back through adoptHealth. Absent: this set decides itself.
+   */
+  readonly reports?: HealthReports | undefined;
 };
+
+/** Where a worker's upstream set sends its evidence instead of acting on it. */
+export interface HealthReports {
+  requestFailed(b: Backend, reason: string): void;
+  eject(b: Backend, until: number, reason: string): void;
+}
 
 /**
  * The sites in failover order and the request-time choice among them: the first site with a
@@ -69,6 +83,7 @@ export class UpstreamSet {
   private readonly listeners: StateListener[] = [];
   private readonly membershipListeners: MembershipListener[] = [];
   private readonly failureListeners: FailureListener[] = [];
+  private readonly verdictListeners: VerdictListener[] = [];
   private readonly options: UpstreamOptions;
   private readonly now: () => number;
   private readonly table = new HealthTable();
@@ -90,6 +105,11 @@ export class UpstreamSet {
   /** Called after every replace() that added or removed backends. */
   onMembership(listener: MembershipListener): void {
     this.membershipListeners.push(listener);
+  }
+
+  /** Called after every verdict, changed or not (the --workers primary sends changed flags to its workers). */
+  onVerdict(listener: VerdictListener): void {
+    this.verdictListeners.push(listener);
   }
 
   /** Every backend of every site, in configuration order. */
@@ -140,6 +160,7 @@ export class UpstreamSet {
     const change = b.health.recordProbe(ok, reason, rise, fall, this.now());
     this.publish(b, change, ok ? 'healthy' : reason, 'probe', initial);
     if (!ok) for (const l of this.failureListeners) l(b, 'probe');
+    this.verdict(b);
   }
 
   /**
@@ -147,9 +168,14 @@ export class UpstreamSet {
    * out only on enough evidence (PassiveEvidence); every failure makes the checker probe it soon.
    */
   requestFailed(b: Backend, reason: string): void {
+    if (this.options.reports !== undefined) {
+      this.options.reports.requestFailed(b, reason);
+      return;
+    }
     const change = b.health.recordRequestFailure(reason, this.now(), this.options.passive ?? PASSIVE_EVIDENCE);
     this.publish(b, change, reason, 'request', false);
     for (const l of this.failureListeners) l(b, 'request');
+    this.verdict(b);
   }
 
   /**
@@ -166,18 +192,47 @@ export class UpstreamSet {
    * the deadline; `until` in the past lifts the ejection now.
    */
   eject(b: Backend, until: number, reason: string): void {
+    if (this.options.reports !== undefined) {
+      this.options.reports.eject(b, until, reason);
+      return;
+    }
     const timer = this.ejections.get(b);
     if (timer !== undefined) clearTimeout(timer);
     this.ejections.delete(b);
     const now = this.now();
     this.publish(b, b.health.eject(until, reason, now), reason, 'ejection', false);
+    this.verdict(b);
     if (until <= now) return;
     const lift = setTimeout(() => {
       this.ejections.delete(b);
       this.publish(b, b.health.settle(this.now()), 'ejection over', 'ejection', false);
+      this.verdict(b);
     }, until - now);
     lift.unref();
     this.ejections.set(b, lift);
+  }
+
+  /**
+   * A worker takes the primary's verdict on an endpoint (`assign` writes the flags into its shared
+   * state); the sites holding it refresh their ready lists. No listener hears it: logs, counters of
+   * transitions and probes belong to the primary. False when no backend here has that endpoint.
+   */
+  adoptHealth(endpoint: string, assign: (h: HealthState) => void): boolean {
+    let found = false;
+    for (const site of this.sites) {
+      const matches = site.backends.filter((b) => b.endpoint === endpoint);
+      if (matches.length === 0) continue;
+      if (!found) assign(matches[0]!.health);
+      found = true;
+      site.refresh();
+    }
+    return found;
+  }
+
+  /** The backend of an endpoint (the first one listing it), or undefined. */
+  byEndpoint(endpoint: string): Backend | undefined {
+    for (const site of this.sites) for (const b of site.backends) if (b.endpoint === endpoint) return b;
+    return undefined;
   }
 
   /**
@@ -223,6 +278,10 @@ export class UpstreamSet {
       });
       return new Site(i, backends);
     });
+  }
+
+  private verdict(b: Backend): void {
+    for (const l of this.verdictListeners) l(b);
   }
 
   private publish(b: Backend, change: Transition, reason: string, source: StateSource, initial: boolean): void {
