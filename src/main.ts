@@ -13,7 +13,7 @@ import { supervise } from './workers.js';
 import { WorkerMetrics } from './observe/metrics-merge.js';
 import { readBackend, renderBackends, type BackendReading } from './observe/metrics.js';
 import { BackendPlane } from './control/plane.js';
-import { SnapshotPublisher } from './control/publisher.js';
+import { controlMetricsText, SnapshotPublisher } from './control/publisher.js';
 import { SnapshotFollower } from './control/follower.js';
 import { PROTOCOL_VERSION, type WorkerMessage } from './control/messages.js';
 import type { Config } from './config/types.js';
@@ -106,7 +106,9 @@ function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSitesFile |
   const publisher = new SnapshotPublisher(plane.upstreams, plane.dns.cache);
   plane.dns.onChange((names) => publisher.addressesChanged(names));
   const own = (): BackendReading[] => plane.upstreams.backends().map(readBackend);
-  const summed = (perWorker: unknown[][]): Promise<string> => new WorkerMetrics(() => Promise.resolve([...perWorker as BackendReading[][], own()])).text();
+  // Every process's backend counters summed, and the control plane's own.
+  const group = async (perWorker: unknown[][]): Promise<string> =>
+    await new WorkerMetrics(() => Promise.resolve([...perWorker as BackendReading[][], own()])).text() + controlMetricsText(publisher.counters);
   const workers = supervise(config.workers, config.shutdownTimeout, {
     onListening: (address) => {
       out.info(`listening on ${scheme}://${address} (${config.workers} workers)`, { Address: address });
@@ -120,11 +122,11 @@ function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSitesFile |
     },
     publisher,
     firstRound: plane.firstRound(config.healthTimeout),
-    groupMetrics: summed,
+    groupMetrics: group,
   });
   if (config.metricsAddress !== undefined) {
     const m = config.metricsAddress;
-    serveMetrics(m, new WorkerMetrics(async () => [...await workers.collect() as BackendReading[][], own()])).then(
+    serveMetrics(m, { text: async () => group(await workers.collect()) }).then(
       (server) => out.info(`metrics on http://${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}/.prometheus/metrics (summed over workers)`),
       (err: Error) => {
         process.stderr.write(`outrigger: cannot listen for metrics on ${m.host}:${m.port}: ${err.message}\n`);

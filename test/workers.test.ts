@@ -71,6 +71,7 @@ test('a backend going down is seen by every worker: requests over many connectio
     const m = new RegExp(`requests_total\\{[^}]*"${b2.url.replace(/[.:/]/g, '\\$&')}"[^}]*\\} (\\d+)`).exec(s.text);
     assert.ok(m !== null, s.text.slice(0, 2000));
     assert.equal(Number(m[1]), b2.hits, 'the scrape sums every worker');
+    assert.match(s.text, /^outrigger_control_messages_total [1-9]\d*$/m, 'the control plane counts what it sent');
   }
 });
 

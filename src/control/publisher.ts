@@ -7,6 +7,7 @@ import type { SiteSpec } from '../config/types.js';
 import type { DnsCache } from '../discovery/dns-cache.js';
 import type { Backend } from '../upstream/backend.js';
 import type { UpstreamSet } from '../upstream/upstream-set.js';
+import { family } from '../observe/metrics.js';
 import { flagsOf, PROTOCOL_VERSION, type EndpointHealth, type Evidence, type NameAddresses, type PrimaryMessage } from './messages.js';
 
 type Change = PrimaryMessage & { seq: number };
@@ -17,6 +18,16 @@ type Unnumbered<M> = M extends { seq: number } ? Omit<M, 'seq' | 'v'> : never;
 export interface PublisherCounters {
   messages: number;
   bytes: number;
+}
+
+/** The control plane's own families, in the primary's summed metrics. */
+export function controlMetricsText(c: PublisherCounters): string {
+  const out: string[] = [];
+  family(out, 'outrigger_control_messages_total', 'counter', 'Control plane messages the primary sent to workers (snapshots and changes, one per worker)');
+  out.push(`outrigger_control_messages_total ${c.messages}`);
+  family(out, 'outrigger_control_bytes_total', 'counter', 'Bytes of those messages as JSON');
+  out.push(`outrigger_control_bytes_total ${c.bytes}`);
+  return `${out.join('\n')}\n`;
 }
 
 export class SnapshotPublisher {
