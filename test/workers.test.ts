@@ -135,3 +135,42 @@ test('a sites-file change reaches every worker', async () => {
   assert.equal(b1.hits, hits);
   assert.equal(countLines(o.stdout, /sites file .* applied/), 1, 'the file is read by the primary alone');
 });
+
+for (const workers of ['1', '2']) {
+  test(`make before break (--workers ${workers}): replacing a site's only backend keeps the old one serving until the new one's first probe; no request fails`, async () => {
+    const [b1, b2] = [await f.backendOf('b1'), await f.backendOf('b2')];
+    const file = path.join(dir, `only-${workers}`);
+    fs.writeFileSync(file, `${b1.url}\n`);
+    const o = await f.outrigger(['--workers', workers, '--sites-file', file, '--health-path', '/health', '--health-duration', '200ms', '--health-timeout', '20s']);
+    let release = (): void => {};
+    b2.healthGate = new Promise((resolve) => { release = resolve; });
+    let running = true;
+    const failures: string[] = [];
+    const loop = async (): Promise<void> => {
+      while (running) {
+        const r = await fresh(o, '/x').catch((err: Error) => ({ status: 0, text: err.message }));
+        if (r.status !== 200) failures.push(`${r.status} ${r.text.slice(0, 100)}`);
+      }
+    };
+    const loops = Array.from({ length: 4 }, loop);
+    try {
+      fs.writeFileSync(file, `${b2.url}\n`);
+      await waitFor(() => b2.healthHits > 0, 10_000, 'the new backend\'s first probe');
+      const served = b1.hits;
+      await waitFor(() => b1.hits >= served + 20, 10_000, 'the old backend serving while the new one is unproven');
+      assert.equal(b2.hits, 0);
+      release();
+      await waitFor(() => b2.hits >= 20, 10_000, 'the new backend serving');
+      await waitFor(async () => (await statuses(o))[b1.url] === undefined, 10_000, 'the old backend gone');
+      const last = b1.hits;
+      const now = b2.hits;
+      await waitFor(() => b2.hits >= now + 40, 10_000, 'more on the new backend');
+      assert.equal(b1.hits, last, 'the old backend left once the new one was up');
+    } finally {
+      running = false;
+      release();
+      await Promise.all(loops);
+    }
+    assert.deepEqual(failures, []);
+  });
+}
