@@ -16,6 +16,7 @@ import type { ProxyFilter } from './proxy/pipeline.js';
 import { BACKENDS_PATH, backendsJson } from './observe/backends-api.js';
 import { BackendPlane, type FirstSitesFile } from './control/plane.js';
 import type { SnapshotFollower } from './control/follower.js';
+import type { GroupView } from './control/messages.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
 import type { GossipAgent } from './gossip/agent.js';
 import { gossipSettings } from './gossip/settings.js';
@@ -47,11 +48,11 @@ export type { FirstSitesFile };
 /**
  * Where the backend set comes from: this process runs the control plane itself (one process, or
  * the primary of `--workers N`), or it is a worker following the primary's snapshots; then
- * `groupMetrics` answers a scrape on the main port for every process together.
+ * `group` answers a scrape or /v1/backends on the main port for every process together.
  */
 export type Control =
   | { readonly kind: 'own'; readonly sitesFile: FirstSitesFile | null }
-  | { readonly kind: 'follow'; readonly follower: SnapshotFollower; readonly groupMetrics: () => Promise<string> };
+  | { readonly kind: 'follow'; readonly follower: SnapshotFollower; readonly group: (what: GroupView) => Promise<string> };
 
 const OPEN: StartupGate = { open: true, wait: () => Promise.resolve() };
 
@@ -77,7 +78,7 @@ export class App {
   readonly plane: BackendPlane | null;
   /** A worker's view of the primary's plane; null otherwise. */
   readonly follower: SnapshotFollower | null;
-  private readonly groupMetrics: (() => Promise<string>) | null;
+  private readonly group: ((what: GroupView) => Promise<string>) | null;
   readonly engine: Engine;
   readonly metrics: Metrics;
   /** Hash keys, sticky cookie, split, rate limits, outlier ejection, mirror: what the config turns on. */
@@ -105,7 +106,7 @@ export class App {
       dns: (message) => { if (config.log) this.console.info(message); },
     }, this.catalog === null ? [] : [this.catalog.source]) : null;
     this.follower = control.kind === 'follow' ? control.follower : null;
-    this.groupMetrics = control.kind === 'follow' ? control.groupMetrics : null;
+    this.group = control.kind === 'follow' ? control.group : null;
     this.upstreams = control.kind === 'own' ? this.plane!.upstreams : control.follower.upstreams;
     const live = terminal !== null && !config.log && config.trace === undefined && !config.quiet;
     this.liveView = live
@@ -150,7 +151,7 @@ export class App {
   private local(path: string): LocalResponse | Promise<LocalResponse> | null {
     // Runs for every request: an exact compare first, prefix checks only for the rarer query forms.
     if (path === METRICS_PATH || (path.startsWith(METRICS_PATH) && path.charCodeAt(METRICS_PATH.length) === 63 /* ? */)) {
-      if (this.groupMetrics !== null) return this.groupMetricsResponse(this.groupMetrics);
+      if (this.group !== null) return this.groupMetricsResponse(this.group);
       const r = this.metrics.response();
       return this.gossip === null ? r : { ...r, body: r.body + this.gossip.metricsText() };
     }
@@ -158,6 +159,7 @@ export class App {
       return { status: 200, headers: { 'Content-Type': 'application/json' }, body: this.gossip.membersJson() };
     }
     if (path === BACKENDS_PATH || path.startsWith(`${BACKENDS_PATH}?`)) {
+      if (this.group !== null) return this.group('backends').then((body) => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body }));
       return { status: 200, headers: { 'Content-Type': 'application/json' }, body: backendsJson(this.upstreams) };
     }
     if (path !== '/v1/health' && !path.startsWith('/v1/health?')) return this.certificates(path);
@@ -166,8 +168,8 @@ export class App {
   }
 
   /** A worker's scrape: every process's backend counters summed by the primary, then this worker's own families. */
-  private async groupMetricsResponse(group: () => Promise<string>): Promise<LocalResponse> {
-    const summed = await group();
+  private async groupMetricsResponse(group: (what: GroupView) => Promise<string>): Promise<LocalResponse> {
+    const summed = await group('metrics');
     const body = summed + this.metrics.ownText() + (this.gossip?.metricsText() ?? '');
     return { status: 200, headers: { 'Content-Type': METRICS_CONTENT_TYPE }, body };
   }

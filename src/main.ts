@@ -15,7 +15,8 @@ import { readBackend, renderBackends, type BackendReading } from './observe/metr
 import { BackendPlane } from './control/plane.js';
 import { controlMetricsText, SnapshotPublisher } from './control/publisher.js';
 import { SnapshotFollower } from './control/follower.js';
-import { PROTOCOL_VERSION, type WorkerMessage } from './control/messages.js';
+import { PROTOCOL_VERSION, type GroupView, type WorkerMessage } from './control/messages.js';
+import { backendsJson, summedCounts } from './observe/backends-api.js';
 import type { Config } from './config/types.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
 
@@ -122,7 +123,9 @@ function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSitesFile |
     },
     publisher,
     firstRound: plane.firstRound(config.healthTimeout),
-    groupMetrics: group,
+    // /v1/backends: the primary's verdicts, with traffic summed over the workers.
+    groupView: (what, perWorker) => what === 'metrics' ? group(perWorker)
+      : Promise.resolve(backendsJson(plane.upstreams, Date.now(), summedCounts(perWorker as BackendReading[][]))),
   });
   if (config.metricsAddress !== undefined) {
     const m = config.metricsAddress;
@@ -149,12 +152,13 @@ async function runWorker(config: Config, setup: TlsSetup): Promise<void> {
   follower.onRefused = (error) => process.stderr.write(`outrigger: worker ${process.pid}: message from the primary refused: ${error}\n`);
   let nextAsk = 0;
   const asks = new Map<number, (text: string) => void>();
-  // Should the primary not answer (it is stopping), the scrape gets this worker's own counters.
-  const groupMetrics = (): Promise<string> => new Promise((resolve) => {
+  // Should the primary not answer (it is stopping), the worker answers with its own figures.
+  const alone = (what: GroupView): string => what === 'metrics' ? renderBackends(app?.upstreams.backends() ?? [], Date.now()) : app === null ? '' : backendsJson(app.upstreams);
+  const group = (what: GroupView): Promise<string> => new Promise((resolve) => {
     const id = nextAsk++;
-    const timer = setTimeout(() => { asks.delete(id); resolve(renderBackends(app?.upstreams.backends() ?? [], Date.now())); }, GROUP_METRICS_TIMEOUT_MS);
+    const timer = setTimeout(() => { asks.delete(id); resolve(alone(what)); }, GROUP_METRICS_TIMEOUT_MS);
     asks.set(id, (text) => { clearTimeout(timer); resolve(text); });
-    send({ v: PROTOCOL_VERSION, type: 'metrics-ask', id });
+    send({ v: PROTOCOL_VERSION, type: 'metrics-ask', id, what });
   });
   let app: App | null = null;
   process.on('message', (raw: unknown) => {
@@ -170,7 +174,7 @@ async function runWorker(config: Config, setup: TlsSetup): Promise<void> {
   follower.hello();
   await follower.ready;
   // Workers share the terminal with each other: none draws the live view.
-  app = new App(config, null, setup, { kind: 'follow', follower, groupMetrics });
+  app = new App(config, null, setup, { kind: 'follow', follower, group });
   await runServer(config, setup, app);
 }
 

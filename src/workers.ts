@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { decodeWorkerMessage, PROTOCOL_VERSION, type PrimaryMessage, type WorkerMessage } from './control/messages.js';
+import { decodeWorkerMessage, PROTOCOL_VERSION, type GroupView, type PrimaryMessage, type WorkerMessage } from './control/messages.js';
 import type { SnapshotPublisher } from './control/publisher.js';
 
 /** How long the primary waits for each worker's readings before a scrape goes without them. */
@@ -15,8 +15,8 @@ export interface Supervisor {
   readonly publisher: SnapshotPublisher;
   /** Resolves once the control plane has had its first round of health checks: workers get no snapshot before. */
   readonly firstRound: Promise<void>;
-  /** The metrics text of the whole group, from every worker's readings (a scrape of a worker's main port). */
-  groupMetrics(perWorker: unknown[][]): Promise<string>;
+  /** The metrics text or /v1/backends of the whole group, from every worker's readings (asked on a worker's main port). */
+  groupView(what: GroupView, perWorker: unknown[][]): Promise<string>;
 }
 
 /**
@@ -58,7 +58,9 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
     if (m.type === 'hello') follow(w);
     else if (m.type === 'evidence') s.publisher.decide(m.evidence);
     else if (m.type === 'metrics') pending.get(m.id)?.(m.readings);
-    else if (m.type === 'metrics-ask') void collect().then(s.groupMetrics).then((text) => send(w, { v: PROTOCOL_VERSION, type: 'metrics-text', id: m.id, text }));
+    else if (m.type === 'metrics-ask') {
+      void collect().then((readings) => s.groupView(m.what ?? 'metrics', readings)).then((text) => send(w, { v: PROTOCOL_VERSION, type: 'metrics-text', id: m.id, text }));
+    }
     else if (!announced) {
       announced = true;
       s.onListening(m.address);

@@ -73,6 +73,13 @@ test('a backend going down is seen by every worker: requests over many connectio
     assert.equal(Number(m[1]), b2.hits, 'the scrape sums every worker');
     assert.match(s.text, /^outrigger_control_messages_total [1-9]\d*$/m, 'the control plane counts what it sent');
   }
+  // /v1/backends through either worker: the primary's verdicts and every worker's requests.
+  for (let i = 0; i < 4; i++) {
+    const view = JSON.parse((await fresh(o, '/v1/backends')).text) as { sites: { backends: { url: string; requests: number; status: string }[] }[] };
+    const two = view.sites[0]!.backends.find((b) => b.url === b2.url)!;
+    assert.equal(two.requests, b2.hits, 'requests summed over the workers');
+    assert.equal(view.sites[0]!.backends.find((b) => b.url === b1.url)!.status, 'down');
+  }
 });
 
 test('kill -9 of a worker under load: it is replaced and serves; only requests on the killed worker\'s connections fail', async () => {

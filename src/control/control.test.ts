@@ -64,6 +64,8 @@ test('the codec refuses another version, an unknown type and a malformed message
   assert.equal(decodeWorkerMessage({ v: 1, type: 'evidence', evidence: { kind: 'eject', endpoint: 'e', reason: 'r' } }).ok, false, 'an ejection needs its end');
   assert.equal(decodeWorkerMessage({ v: 1, type: 'evidence', evidence: { kind: 'request-failed', endpoint: 'e', reason: 'r' } }).ok, true);
   assert.equal(decodeWorkerMessage({ v: 1, type: 'constructor' }).ok, false, 'only own keys are message types');
+  assert.equal(decodeWorkerMessage({ v: 1, type: 'metrics-ask', id: 1, what: 'backends' }).ok, true);
+  assert.equal(decodeWorkerMessage({ v: 1, type: 'metrics-ask', id: 1, what: 'secrets' }).ok, false);
 });
 
 test('a follower holds what the primary decided: the snapshot on hello, then each verdict and membership change', () => {

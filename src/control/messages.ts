@@ -35,6 +35,9 @@ export type PrimaryMessage =
   | { readonly v: 1; readonly type: 'metrics-text'; readonly id: number; readonly text: string }
   | { readonly v: 1; readonly type: 'metrics-request'; readonly id: number };
 
+/** What a worker asks the primary to answer for the whole group: the metrics text, or /v1/backends. */
+export type GroupView = 'metrics' | 'backends';
+
 export type Evidence =
   | { readonly kind: 'request-failed'; readonly endpoint: string; readonly reason: string }
   | { readonly kind: 'eject'; readonly endpoint: string; readonly until: number; readonly reason: string };
@@ -43,7 +46,7 @@ export type WorkerMessage =
   | { readonly v: 1; readonly type: 'hello' }
   | { readonly v: 1; readonly type: 'listening'; readonly address: string }
   | { readonly v: 1; readonly type: 'evidence'; readonly evidence: Evidence }
-  | { readonly v: 1; readonly type: 'metrics-ask'; readonly id: number }
+  | { readonly v: 1; readonly type: 'metrics-ask'; readonly id: number; readonly what?: GroupView }
   | { readonly v: 1; readonly type: 'metrics'; readonly id: number; readonly readings: unknown[] };
 
 const ONLINE = 1;
@@ -116,7 +119,7 @@ const WORKER: Record<WorkerMessage['type'], Check> = {
   hello: () => true,
   listening: (m) => isStr(m.address),
   evidence: (m) => isEvidence(m.evidence),
-  'metrics-ask': (m) => isNum(m.id),
+  'metrics-ask': (m) => isNum(m.id) && (m.what === undefined || m.what === 'metrics' || m.what === 'backends'),
   metrics: (m) => isNum(m.id) && isArr(m.readings),
 };
 
