@@ -36,6 +36,10 @@ export interface StreamOwner {
   streamClosed(down: StreamDownstream, info: SessionInfo, reusable: boolean): void;
 }
 
+/** respond() options (node copies them): constants, not an object per response. */
+const WITH_TRAILERS = Object.freeze({ waitForTrailers: true });
+const NO_TRAILERS = Object.freeze({});
+
 /** Stream errors are followed by 'close', where the core hears of them. */
 function ignore(): void {}
 
@@ -59,6 +63,12 @@ export class StreamDownstream implements Downstream {
   private pending: Buffer | null = null;
   /** Writes still pending that reference the core's buffer (not a copy). */
   private sharedWrites = 0;
+  /**
+   * 'drain' and 'wantTrailers' are listened to only when needed (a write was refused; a chunked
+   * response may end with trailers): most small responses need neither, and each listener is
+   * work per stream that a bare node:http2 server does not do.
+   */
+  private drainWatched = false;
 
   constructor(ctx: ProxyContext, owner: StreamOwner) {
     this.forwarder = new Forwarder(ctx, this);
@@ -73,6 +83,7 @@ export class StreamDownstream implements Downstream {
     this.requestTrailers = null;
     this.pending = null;
     this.sharedWrites = 0;
+    this.drainWatched = false;
     // 'end', 'trailers' and 'close' come once per stream: plain listeners, no once() wrappers.
     // A stream that ended with its headers is not read at all, as a bare node:http2 server does
     // not: once its readable side has ended, node destroys the stream as soon as nghttp2 closes
@@ -84,9 +95,7 @@ export class StreamDownstream implements Downstream {
       stream.on('end', this.onEnd);
       stream.on('trailers', this.onTrailers);
     }
-    stream.on('drain', this.onDrain);
     stream.on('close', this.onClose);
-    stream.on('wantTrailers', this.onWantTrailers);
     stream.on('error', ignore);
     return this;
   }
@@ -149,7 +158,8 @@ export class StreamDownstream implements Downstream {
   private respond(headers: Record<string, string | string[]>, waitForTrailers: boolean): boolean {
     if (this.stream.destroyed || this.stream.headersSent) return false;
     try {
-      this.stream.respond(headers, { waitForTrailers });
+      if (waitForTrailers) this.stream.on('wantTrailers', this.onWantTrailers);
+      this.stream.respond(headers, waitForTrailers ? WITH_TRAILERS : NO_TRAILERS);
       return true;
     } catch {
       // Not a head HTTP/2 can carry: reset this stream rather than throw inside an event handler.
@@ -165,11 +175,20 @@ export class StreamDownstream implements Downstream {
       // frame carrying END_STREAM, in one write.
       this.writePending();
       this.pending = Buffer.from(data);
-      return this.stream.writableNeedDrain === false;
+      return this.flowing(this.stream.writableNeedDrain === false);
     }
     this.writePending();
     this.sharedWrites++;
-    return this.stream.write(data, this.onSharedWritten);
+    return this.flowing(this.stream.write(data, this.onSharedWritten));
+  }
+
+  /** `ok` false: the core waits for 'drain', which is listened to from now on. */
+  private flowing(ok: boolean): boolean {
+    if (!ok && !this.drainWatched) {
+      this.drainWatched = true;
+      this.stream.on('drain', this.onDrain);
+    }
+    return ok;
   }
 
   flush(): void {
