@@ -14,7 +14,7 @@ import { waitFor } from './support/wait.js';
 const fx = new Fixtures();
 
 /** Connections held idle in the test. */
-const IDLE = 400;
+const IDLE = 1000;
 /** Opened this many at a time: the same concurrency as the warm-up, so no new upstream connections are needed. */
 const BATCH = 20;
 /** Heap per idle connection allowed (it was ~7.3 KiB when each connection kept its own forwarder and parsers). */
@@ -75,7 +75,13 @@ test('an idle keep-alive connection costs the heap little, and closing them give
     `${Math.round(perConnection)} bytes of heap per idle connection (before ${before}, with ${IDLE} idle ${held}); allowed ${MAX_HEAP_PER_CONNECTION}`);
 
   for (const s of open) s.destroy();
-  // Back near the start: within a quarter of what the connections took, or 256 KiB.
-  const near = before + Math.max((held - before) / 4, 256 * 1024);
-  await waitFor(async () => (await heapUsed(o)) <= near, 30_000, `the heap to fall back under ${Math.round(near)} bytes (${before} before, ${held} held)`, 500);
+  // Back near the start: at least half of what the connections took is given back (compiled code
+  // and caches may keep some), so state kept per closed connection would fail this.
+  const near = before + Math.max((held - before) / 2, 512 * 1024);
+  let last = held;
+  try {
+    await waitFor(async () => (last = await heapUsed(o)) <= near, 30_000, 'the heap to fall back', 500);
+  } catch {
+    assert.fail(`the heap stayed at ${last} bytes after the connections closed (${before} before, ${held} with them; allowed ${Math.round(near)})`);
+  }
 });
