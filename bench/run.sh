@@ -2,7 +2,8 @@
 # Entry point of `npm run bench` (which has just built dist/, bench/ included).
 #   1. bench/setup.sh --plan says which Debian packages will be installed, then bench/setup.sh installs
 #      them (nginx-light, haproxy, wrk, ...) and the node peer's deps if missing;
-#   2. dist/bench/main.js runs the whole matrix and prints the table.
+#   2. dist/bench/main.js runs the whole matrix and prints the table;
+#   3. dist/bench/cache.js, the shared cache's rows (needs Swift), when TARGETS is unset or names `cache`.
 # main.js stops everything it started; the EXIT trap below is the safety net for the case it
 # could not (killed with SIGKILL, crashed): it stops, by PID, whatever pid files are left.
 # Settings are env vars: see bench/README.md (e.g. DURATION=2 WARMUP=1 npm run bench).
@@ -35,4 +36,15 @@ if [ -n "${BASELINE:-}" ]; then
   BASELINE_DIR=$(bash "$repo/bench/baseline.sh")
   export BASELINE_DIR
 fi
-node "$repo/dist/bench/main.js"
+targets=",${TARGETS:-},"
+# TARGETS=cache alone: only the cache rows.
+if [ "$targets" != ",cache," ]; then
+  node "$repo/dist/bench/main.js"
+fi
+if [ "$targets" = ",," ] || [[ "$targets" == *",cache,"* ]]; then
+  if [ -x /usr/bin/swift-proxy-server ]; then
+    node "$repo/dist/bench/cache.js"
+  else
+    echo "[bench] cache rows skipped: Swift is not installed (swift-proxy swift-object swift-container swift-account memcached)" >&2
+  fi
+fi

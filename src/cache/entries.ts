@@ -18,6 +18,8 @@ export interface Located {
   readonly dir: string;
   /** The body, when the memory tier holds it. */
   readonly body: Buffer | undefined;
+  /** Removals started before the lookup (see keep()). */
+  readonly removals?: number;
 }
 
 /** How many URLs' Vary fields are remembered, so a memory-tier hit needs no store call. */
@@ -29,6 +31,8 @@ export class Entries {
   private readonly health: StoreHealth;
   private readonly stats: CacheStats;
   private readonly varyOf = new Map<string, readonly string[]>();
+  /** Removals started so far: a body read while one ran may belong to a removed entry. */
+  private removals = 0;
 
   constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats) {
     this.store = store;
@@ -48,7 +52,16 @@ export class Entries {
     }
   }
 
+  /**
+   * Keeps a body read from the store in the memory tier, unless some removal started since the
+   * entry was looked up: it may be the one removed, and the memory tier answers without the store.
+   */
+  keep(found: Located, body: Buffer): void {
+    if (found.removals === this.removals) this.memory?.set(found.dir, found.entry, body);
+  }
+
   async find(keys: EntryKeys, header: (name: string) => string | undefined): Promise<Located | null> {
+    const removals = this.removals;
     const known = this.varyOf.get(keys.dir);
     if (known !== undefined && this.memory !== null) {
       const dir = variantDir(keys, variantId(known, header));
@@ -57,16 +70,20 @@ export class Entries {
     }
     const top = await this.readMeta(keys.dir);
     if (top === null) return null;
-    if (!isVaryIndex(top)) return this.located(keys.dir, top);
+    if (!isVaryIndex(top)) {
+      // No Vary: remembered too, so the next memory-tier hit of this URL needs no store call.
+      this.rememberVary(keys.dir, []);
+      return this.located(keys.dir, top, removals);
+    }
     this.rememberVary(keys.dir, top.varyIndex);
     const dir = variantDir(keys, variantId(top.varyIndex, header));
     const variant = await this.readMeta(dir);
-    return variant === null || isVaryIndex(variant) ? null : this.located(dir, variant);
+    return variant === null || isVaryIndex(variant) ? null : this.located(dir, variant, removals);
   }
 
-  private located(dir: string, entry: Entry): Located {
+  private located(dir: string, entry: Entry, removals: number): Located {
     const held = this.memory?.get(dir);
-    return { entry, dir, body: held !== undefined && held.entry.bodyEtag === entry.bodyEtag ? held.body : undefined };
+    return { entry, dir, body: held !== undefined && held.entry.bodyEtag === entry.bodyEtag ? held.body : undefined, removals };
   }
 
   private async readMeta(dir: string): Promise<Entry | VaryIndex | null> {
@@ -95,8 +112,8 @@ export class Entries {
     if (dir !== keys.dir) {
       const index: VaryIndex = { v: 1, url: entry.url, varyIndex: entry.vary };
       await this.call(() => this.store.putText(keys.dir + META, JSON.stringify(index)));
-      this.rememberVary(keys.dir, entry.vary);
     }
+    this.rememberVary(keys.dir, dir === keys.dir ? [] : entry.vary);
     if (body !== undefined) this.memory?.set(dir, entry, body);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
   }
@@ -109,14 +126,25 @@ export class Entries {
 
   /** Drops every variant of a URL. */
   async remove(keys: EntryKeys): Promise<number> {
-    this.memory?.deletePrefix(keys.dir);
-    this.varyOf.delete(keys.dir);
+    this.removals++;
+    this.forget(keys.dir);
+    try {
+      return await this.call(() => this.store.deletePrefix(keys.dir));
+    } finally {
+      // Lookups that ran during the deletion may have remembered the entry again.
+      this.forget(keys.dir);
+    }
+  }
+
+  private forget(dir: string): void {
+    this.memory?.deletePrefix(dir);
+    this.varyOf.delete(dir);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
-    return this.call(() => this.store.deletePrefix(keys.dir));
   }
 
   /** Drops every entry whose URL starts with `urlPrefix` on one host (an admin purge). */
   async removeUrlPrefix(prefix: string, authority: string, urlPrefix: string): Promise<number> {
+    this.removals++;
     this.memory?.deleteUrlPrefix(urlPrefix);
     let removed = 0;
     const host = hostDir(prefix, authority);

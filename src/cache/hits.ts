@@ -66,7 +66,7 @@ export class Hits {
       if (stream === null) return null;
       const body = Buffer.concat(await stream.toArray() as Buffer[]);
       if (body.length !== found.entry.size) return null;
-      this.entries.memory?.set(found.dir, found.entry, body);
+      this.entries.keep(found, body);
       return body;
     } catch {
       return null;

@@ -7,7 +7,7 @@
  * written when the store answers, DIR/failed when it cannot start).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -111,8 +111,30 @@ async function main(): Promise<void> {
   let idle = 0;
   setInterval(() => {
     idle = clientsAlive() ? 0 : idle + 1;
-    if (idle >= 5) stopAll();
+    if (idle >= 5 && !stopIfUnused()) idle = 0;
   }, 1000);
+}
+
+/**
+ * Stops, under the lock clients hold while they attach (swift.ts), so a client attaching right
+ * now either is seen here or finds no store and starts another; without it, a client could be
+ * handed the endpoint of a store being stopped. False when the store is still wanted.
+ */
+function stopIfUnused(): boolean {
+  const lock = `${dir.replace(/\/+$/, '')}.lock`;
+  try {
+    mkdirSync(lock);
+  } catch {
+    return false;
+  }
+  if (clientsAlive()) {
+    rmdirSync(lock);
+    return false;
+  }
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+  rmdirSync(lock);
+  process.exit(0);
 }
 
 // `node --test dist/` loads every file, this one included: without a directory it is not the keeper.
