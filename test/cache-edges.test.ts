@@ -138,7 +138,7 @@ function partialGet(protocol: Protocol, port: number, path: string, bytes: numbe
     stream.on('response', (h) => { headers = h; });
     stream.on('data', onData);
     stream.on('error', () => undefined);
-    stream.once('close', () => { finish(stream.rstCode === 0); session.close(); });
+    stream.once('close', () => { finish(stream.rstCode === 0); session.destroy(); });
     return { reached, done, leave: () => stream.close(http2.constants.NGHTTP2_CANCEL) };
   }
   const req = http.get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
@@ -244,7 +244,9 @@ describe('stale-if-error when no response comes at all', { skip, timeout: 180_00
     assert.equal(late.text, 'version 1');
     assert.match(status(late), /fwd=stale; detail=stale-if-error/);
     hang = false;
-    await own.kill();
+    // Closed rather than reset (TestBackend.kill): a socket reset while Node 20 still held it was
+    // seen to keep this test process from exiting (its handle never closed).
+    await new Promise((resolve) => { own.server.close(resolve); own.server.closeAllConnections(); });
     const refused = await client.call({ path: allowed });
     assert.equal(refused.status, 200);
     assert.equal(refused.text, 'version 1');

@@ -69,6 +69,23 @@ async function healthy(port: number): Promise<boolean> {
   }
 }
 
+/**
+ * The proxy answers /healthcheck before the account and container servers listen (their Python
+ * start is slow on a loaded machine): until a container PUT works, S3 calls get 503 SlowDown.
+ */
+async function takesWrites(port: number): Promise<boolean> {
+  try {
+    const auth = await fetch(`http://127.0.0.1:${port}/auth/v1.0`, { headers: { 'X-Storage-User': 'test:tester', 'X-Storage-Pass': 'testing' } });
+    const token = auth.headers.get('x-auth-token');
+    const storage = auth.headers.get('x-storage-url');
+    if (!auth.ok || token === null || storage === null) return false;
+    const put = await fetch(`${storage}/keeper-probe`, { method: 'PUT', headers: { 'X-Auth-Token': token } });
+    return put.status === 201 || put.status === 202;
+  } catch {
+    return false;
+  }
+}
+
 function clientsAlive(): boolean {
   let names: string[] = [];
   try { names = readdirSync(join(dir, 'clients')); } catch { return false; }
@@ -96,7 +113,7 @@ async function main(): Promise<void> {
   run('memcached', ['-l', '127.0.0.1', '-p', String(memcache), '-U', '0', '-m', '32', '-u', USER], 'memcached');
   for (const [name] of [...servers, ['proxy', proxy] as [string, number]]) run(`swift-${name}-server`, [join(etc, `${name}-server.conf`)], name);
   const deadline = Date.now() + 120_000;
-  while (!(await healthy(proxy))) {
+  while (!(await healthy(proxy) && await takesWrites(proxy))) {
     if (Date.now() > deadline || children.some((c) => c.exitCode !== null)) {
       writeFileSync(join(dir, 'failed'), 'swift did not come up; see the logs in this directory\n');
       for (const child of children) child.kill('SIGKILL');
