@@ -51,8 +51,6 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
   private filterAt = 0;
   /** The body of a stream Answer being sent. */
   private answerStream: Readable | null = null;
-  /** The client left mid-body and a body tap wanted the rest: the response is read for it alone. */
-  private clientGone = false;
 
   constructor(ctx: ProxyContext, down: Downstream) {
     this.ctx = ctx;
@@ -70,7 +68,6 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
   start(req: ProxyRequest, bodyKind: number, contentLength: number, upgrade: boolean): void {
     this.req = req;
     this.upgrade = upgrade;
-    this.clientGone = false;
     this.body.start(bodyKind, contentLength);
     if (!this.body.done && this.ctx.filters.requestBody.length > 0) this.tapBody(req);
     this.runRequestFilters(0);
@@ -316,11 +313,12 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
   complete(_conn: UpstreamConnection, extraBytes: boolean): void {
     // Reuse only a connection whose exchange ended cleanly on both sides.
     const relay = this.relay;
+    const clientGone = relay.clientGone; // finish() resets the relay
     this.dropConnection(relay.keepAlive && this.body.done && !extraBytes && !relay.tunnel);
     this.finishAttempt(false);
     relay.finishBody();
     this.finish();
-    if (!this.clientGone) this.down.end(this.body.done);
+    if (!clientGone) this.down.end(this.body.done);
   }
 
   clientDrained(): void {
@@ -392,13 +390,14 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
   /** The response head went out but its body did not finish: the client must see it broken. */
   broken(_conn: UpstreamConnection, why: ProxyError, transport: boolean): void {
     const req = this.req!;
+    const clientGone = this.relay.clientGone; // finish() resets the relay
     this.dropConnection(false);
     req.error = why;
     if (transport) this.ctx.upstreams.requestFailed(this.backend!, why.message);
     this.finishAttempt(true);
     this.relay.abortTaps(why);
     this.finish();
-    if (!this.clientGone) this.down.abort();
+    if (!clientGone) this.down.abort();
   }
 
   /** Phase-2 answers, errors before a response, and answers replacing a backend head. */
@@ -498,12 +497,11 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
 
   clientClosed(): void {
     const req = this.req;
-    if (req === null || this.clientGone) return;
+    if (req === null || this.relay.clientGone) return;
     this.clearConnectTimer();
     const left = new ProxyError('CLIENT_CLOSED', 'client closed the connection');
     if (this.conn !== null && this.body.done && this.relay.clientLeft(left)) {
       // A body tap (the cache's fill) wants the rest: the response is read for it alone and the request ends with it.
-      this.clientGone = true;
       if (!this.relay.waitingOnClient) this.resumeUpstream();
       return;
     }

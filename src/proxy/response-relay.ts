@@ -57,8 +57,8 @@ export class ResponseRelay implements SpanSink {
   keepAlive = false;
   /** A 101 went out: bytes flow both ways until either side closes. */
   tunnel = false;
-  /** The client left mid-body and a tap wants the rest: the body is read for the taps alone. */
-  private clientGone = false;
+  /** The client left mid-body and a tap wants the rest: the body is read for the taps alone (the forwarder reads this too). */
+  clientGone = false;
 
   constructor(filters: FilterChain, down: Downstream, owner: RelayOwner, resume: () => void) {
     this.down = down;
@@ -271,6 +271,7 @@ export class ResponseRelay implements SpanSink {
   reset(): void {
     this.phases.reset();
     this.req = null;
+    this.clientGone = false;
   }
 
   /** Body bytes as the application sees them (chunk framing not counted), given the bytes relayed. */

@@ -50,6 +50,12 @@ function onSocketError(this: ClientSocket): void { this.destroy(); }
 function onSocketClose(this: ClientSocket): void { this[CONNECTION].onClose(); }
 function onSocketTimeout(this: ClientSocket): void { this[CONNECTION].onTimeout(); }
 function onSocketDrain(this: ClientSocket): void { this[CONNECTION].onDrain(); }
+/** Every connection's socket listeners: added on accept, removed when the socket goes to HTTP/2 (h2c). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the listeners take different arguments
+const SOCKET_LISTENERS: readonly [string, (...args: any[]) => void][] = [
+  ['data', onSocketData], ['end', onSocketEnd], ['error', onSocketError],
+  ['close', onSocketClose], ['timeout', onSocketTimeout], ['drain', onSocketDrain],
+];
 function onHeadTimeout(conn: ClientConnection): void { conn.onHeadTimeout(); }
 
 /**
@@ -91,12 +97,7 @@ export class ClientConnection implements Downstream {
     this.clientIp = clientAddress(socket.remoteAddress);
     (socket as ClientSocket)[CONNECTION] = this;
     socket.setTimeout(host.limits.idleTimeoutMs);
-    socket.on('data', onSocketData);
-    socket.on('end', onSocketEnd);
-    socket.on('error', onSocketError);
-    socket.on('close', onSocketClose);
-    socket.on('timeout', onSocketTimeout);
-    socket.on('drain', onSocketDrain);
+    for (const [event, listener] of SOCKET_LISTENERS) socket.on(event, listener);
   }
 
   /** Nothing has been read yet. */
@@ -104,12 +105,7 @@ export class ClientConnection implements Downstream {
 
   private handOverToH2c(received: Buffer): void {
     const socket = this.socket;
-    socket.off('data', onSocketData);
-    socket.off('end', onSocketEnd);
-    socket.off('error', onSocketError);
-    socket.off('close', onSocketClose);
-    socket.off('timeout', onSocketTimeout);
-    socket.off('drain', onSocketDrain);
+    for (const [event, listener] of SOCKET_LISTENERS) socket.off(event, listener);
     socket.setTimeout(0);
     this.host.forget(this);
     this.host.toH2c(socket, received);
