@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
-import { CreateBucketCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
-import { ProtocolClient, startFor, type Protocol, type Reply } from './support/protocols.js';
+import { ProtocolClient, type Protocol, type Reply } from './support/protocols.js';
+import { cacheArgs, openUploads, startCacheNode } from './support/cache-node.js';
 import { sharedSwift, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
@@ -68,22 +69,8 @@ let s3: S3Client;
 let bucket: string;
 let backend: TestBackend;
 
-function cacheArgs(origin: TestBackend, extra: string[] = []): string[] {
-  return ['--health-path', '/health', '--health-duration', '1s', '--health-timeout', '30s', '--cache-endpoint', swift.endpoint,
-    '--cache-access-key', swift.accessKey, '--cache-secret-key', swift.secretKey, '--cache-bucket', bucket,
-    '--cache-min-size', '0', '--cache-health-duration', '1s', ...extra, origin.url];
-}
-
-async function start(protocol: Protocol, origin: TestBackend, extra: string[] = []): Promise<{ o: Outrigger; client: ProtocolClient }> {
-  const o = await startFor(protocol, cacheArgs(origin, extra), (started) => fx.track(started));
-  await o.output(/cache store .* is up/, 30_000);
-  const client = ProtocolClient.open(protocol, o);
-  fx.add(async () => client.close());
-  return { o, client };
-}
-
-async function openUploads(): Promise<number> {
-  return (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0;
+function start(protocol: Protocol, origin: TestBackend, extra: string[] = []): Promise<{ o: Outrigger; client: ProtocolClient }> {
+  return startCacheNode(fx, protocol, cacheArgs(swift, bucket, origin.url, extra));
 }
 
 async function stored(client: ProtocolClient, path: string): Promise<Reply> {
@@ -196,7 +183,7 @@ for (const protocol of ['http/1.1', 'h2'] as const) {
       leaver.leave();
       await counted(client, 'fills_aborted_total', before);
       gates.get(`abort-${p}`)!();
-      await waitFor(async () => (await openUploads()) === 0, 30_000, 'no open multipart upload');
+      await waitFor(async () => (await openUploads(s3, bucket)) === 0, 30_000, 'no open multipart upload');
       const after = await client.call({ path, headers: { 'cache-control': 'only-if-cached' } });
       assert.equal(after.status, 504, 'nothing stored');
     });

@@ -6,9 +6,10 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type http from 'node:http';
-import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import { PROTOCOLS, ProtocolClient, startFor, type Protocol, type Reply } from './support/protocols.js';
+import { cacheArgs, openUploads, startCacheNode } from './support/cache-node.js';
 import { sharedSwift, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
@@ -100,24 +101,8 @@ let s3: S3Client;
 let bucket: string;
 let backend: TestBackend;
 
-function cacheArgs(extra: string[] = []): string[] {
-  // A generous probe timeout: this process also hashes 100 MiB bodies, which stalls the test backend's health answers.
-  return ['--health-path', '/health', '--health-duration', '1s', '--health-timeout', '30s', '--log', '--cache-endpoint', swift.endpoint,
-    '--cache-access-key', swift.accessKey, '--cache-secret-key', swift.secretKey, '--cache-bucket', bucket,
-    '--cache-min-size', '0', '--cache-health-duration', '1s', ...extra, backend.url];
-}
-
-async function start(protocol: Protocol, extra: string[] = []): Promise<{ o: Outrigger; client: ProtocolClient }> {
-  const o = await startFor(protocol, cacheArgs(extra), (started) => fx.track(started));
-  if (process.env.CACHE_TEST_DEBUG !== undefined) fx.add(async () => { process.stderr.write(`--- ${protocol} outrigger\n${o.stdout}\n${o.stderr}\n`); });
-  await o.output(/cache store .* is up/, 30_000);
-  const client = ProtocolClient.open(protocol, o);
-  fx.add(async () => client.close());
-  return { o, client };
-}
-
-async function openUploads(): Promise<number> {
-  return (await s3.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0;
+function start(protocol: Protocol, extra: string[] = []): Promise<{ o: Outrigger; client: ProtocolClient }> {
+  return startCacheNode(fx, protocol, cacheArgs(swift, bucket, backend.url, ['--log', ...extra]));
 }
 
 async function objectCount(): Promise<number> {
@@ -238,7 +223,7 @@ describe('cache: what must never be served', { skip, timeout: 180_000 }, () => {
     const before = await objectCount();
     const broken = await client.call({ path });
     assert.ok(broken.error !== undefined, 'the client sees a broken response, never a short whole one');
-    await waitFor(async () => (await openUploads()) === 0, 30_000, 'no open multipart upload');
+    await waitFor(async () => (await openUploads(s3, bucket)) === 0, 30_000, 'no open multipart upload');
     assert.equal(await objectCount(), before, 'nothing stored');
     await client.call({ path });
     assert.equal(count(path), 2, 'the next request went to the backend');
@@ -321,10 +306,7 @@ describe('cache: what must never be served', { skip, timeout: 180_000 }, () => {
 describe('cache when the backends or the store are down', { skip, timeout: 180_000 }, () => {
   test('every backend down: stale-if-error entries are served, others get the 502', async () => {
     const own = await fx.backendOf('down-origin', handler);
-    const o = await startFor('http/1.1', [...cacheArgs().slice(0, -1), own.url], (started) => fx.track(started));
-    await o.output(/cache store .* is up/, 30_000);
-    const client = ProtocolClient.open('http/1.1', o);
-    fx.add(async () => client.close());
+    const { o, client } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, own.url, ['--log']));
     const allowed = '/doc/sie?cc=max-age%3D0%2C%20stale-if-error%3D3600';
     const plain = '/doc/plain-stale?cc=max-age%3D0';
     await client.call({ path: allowed });
