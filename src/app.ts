@@ -18,10 +18,8 @@ import { BackendPlane, type FirstSitesFile } from './control/plane.js';
 import type { SnapshotFollower } from './control/follower.js';
 import type { GroupView } from './control/messages.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
-import type { GossipAgent } from './gossip/agent.js';
-import { gossipSettings } from './gossip/settings.js';
 import { Ambassador } from './ambassador/setup.js';
-import { CatalogRuntime, catalogWanted } from './catalog/runtime.js';
+import { ServiceDiscovery } from './catalog/service-discovery.js';
 
 /** Requests wait for the first round of health checks, but never longer than the health timeout. */
 class FirstRound implements StartupGate {
@@ -52,7 +50,7 @@ export type { FirstSitesFile };
  */
 export type Control =
   | { readonly kind: 'own'; readonly sitesFile: FirstSitesFile | null }
-  | { readonly kind: 'follow'; readonly follower: SnapshotFollower; readonly group: (what: GroupView) => Promise<string> };
+  | { readonly kind: 'follow'; readonly follower: SnapshotFollower; readonly group: (what: GroupView) => Promise<string>; readonly gossip: boolean };
 
 const OPEN: StartupGate = { open: true, wait: () => Promise.resolve() };
 
@@ -87,10 +85,10 @@ export class App {
   readonly liveView: LiveView | null;
   /** Served certificate and backend TLS, loaded at start by main (src/tls/setup.ts). */
   readonly tls: TlsSetup;
-  /** The gossip member (--gossip-bind, --join), started by main through startGossip(). */
-  gossip: GossipAgent | null = null;
-  /** The service catalog (src/catalog): with gossip, local services or a sidecar:// SITE; started by main through startCatalog(). */
-  readonly catalog: CatalogRuntime | null;
+  /** Gossip and the service catalog, started by main (discovery.start); null in a worker (the primary runs them) or when off. */
+  readonly discovery: ServiceDiscovery | null;
+  /** A worker whose primary gossips: /v1/members is the primary's. */
+  private readonly groupGossip: boolean;
   /** The cache's filter position (--cache-endpoint); filled by startCache(). Null when the cache is off. */
   readonly cacheSlot: CacheSlot | null;
   cache: CacheRuntime | null = null;
@@ -99,14 +97,15 @@ export class App {
   constructor(config: Config, terminal: Terminal | null, tls: TlsSetup = NO_TLS, control: Control = { kind: 'own', sitesFile: null }) {
     this.config = config;
     this.tls = tls;
-    // The catalog runs in one process only (refused with --workers > 1), so never in a worker.
-    this.catalog = control.kind === 'own' && catalogWanted(config) ? new CatalogRuntime(config, (message) => this.console.info(message)) : null;
+    // Once per host: in a worker of --workers N the primary runs them.
+    this.discovery = control.kind === 'own' ? new ServiceDiscovery(config, (message) => this.console.info(message)) : null;
     this.plane = control.kind === 'own' ? new BackendPlane(config, tls.backend, control.sitesFile, {
       info: (message) => this.console.info(message),
       dns: (message) => { if (config.log) this.console.info(message); },
-    }, this.catalog === null ? [] : [this.catalog.source]) : null;
+    }, this.discovery!.sources) : null;
     this.follower = control.kind === 'follow' ? control.follower : null;
     this.group = control.kind === 'follow' ? control.group : null;
+    this.groupGossip = control.kind === 'follow' && control.gossip;
     this.upstreams = control.kind === 'own' ? this.plane!.upstreams : control.follower.upstreams;
     const live = terminal !== null && !config.log && config.trace === undefined && !config.quiet;
     this.liveView = live
@@ -153,11 +152,10 @@ export class App {
     if (path === METRICS_PATH || (path.startsWith(METRICS_PATH) && path.charCodeAt(METRICS_PATH.length) === 63 /* ? */)) {
       if (this.group !== null) return this.groupMetricsResponse(this.group);
       const r = this.metrics.response();
-      return this.gossip === null ? r : { ...r, body: r.body + this.gossip.metricsText() };
+      const gossip = this.discovery?.metricsText() ?? '';
+      return gossip === '' ? r : { ...r, body: r.body + gossip };
     }
-    if (this.gossip !== null && (path === '/v1/members' || path.startsWith('/v1/members?'))) {
-      return { status: 200, headers: { 'Content-Type': 'application/json' }, body: this.gossip.membersJson() };
-    }
+    if (path === '/v1/members' || path.startsWith('/v1/members?')) return this.members();
     if (path === BACKENDS_PATH || path.startsWith(`${BACKENDS_PATH}?`)) {
       if (this.group !== null) return this.group('backends').then((body) => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body }));
       return { status: 200, headers: { 'Content-Type': 'application/json' }, body: backendsJson(this.upstreams) };
@@ -170,8 +168,20 @@ export class App {
   /** A worker's scrape: every process's backend counters summed by the primary, then this worker's own families. */
   private async groupMetricsResponse(group: (what: GroupView) => Promise<string>): Promise<LocalResponse> {
     const summed = await group('metrics');
-    const body = summed + this.metrics.ownText() + (this.gossip?.metricsText() ?? '');
+    const body = summed + this.metrics.ownText();
     return { status: 200, headers: { 'Content-Type': METRICS_CONTENT_TYPE }, body };
+  }
+
+  /** GET /v1/members, with gossip on: this process's member list, or a worker's primary's. */
+  private members(): LocalResponse | Promise<LocalResponse> | null {
+    const json = (body: string): LocalResponse => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body });
+    if (this.group !== null) {
+      // '' when the primary did not answer in time (it is stopping).
+      const silent: LocalResponse = { status: 503, headers: { 'Content-Type': 'application/json' }, body: '{"error":"the primary process did not answer"}\n' };
+      return this.groupGossip ? this.group('members').then((body) => body === '' ? silent : json(body)) : null;
+    }
+    const body = this.discovery?.membersJson() ?? null;
+    return body === null ? null : json(body);
   }
 
   /** --auto-tls-host: the generated certificate's PEM, for clients to pin or trust. */
@@ -186,26 +196,9 @@ export class App {
     await this.plane?.reload();
   }
 
-  /**
-   * Bind the gossip member and start joining; throws if the address cannot be bound. The service
-   * catalog rides on it as memberlist's Delegate (meta, user messages, push/pull state) and
-   * EventDelegate (a member that leaves or dies has its services tombstoned).
-   */
-  async startGossip(): Promise<void> {
-    const settings = gossipSettings(this.config);
-    if (settings === undefined) return;
-    // Loaded only when gossip is on: the codec brings @msgpack/msgpack with it.
-    const { GossipAgent } = await import('./gossip/agent.js');
-    const catalog = this.catalog?.catalog ?? null;
-    this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.console.info(message); }, catalog, catalog);
-  }
-
-  /** Start the catalog's checks, listeners and API; resolves with the API's address (null: no API). Throws when it cannot listen. */
-  async startCatalog(): Promise<{ host: string; port: number } | null> {
-    return this.catalog === null ? null : this.catalog.start({
-      members: () => this.gossip?.membersJson() ?? null,
-      backends: () => backendsJson(this.upstreams),
-    });
+  /** Gossip, then the catalog's checks, listeners and API; resolves with the API's address (null: no API). Throws a DiscoveryStartError. */
+  startDiscovery(): Promise<{ host: string; port: number } | null> {
+    return this.discovery === null ? Promise.resolve(null) : this.discovery.start(() => backendsJson(this.upstreams));
   }
 
   /**
@@ -232,9 +225,7 @@ export class App {
 
   async shutdown(timeoutMs: number): Promise<number> {
     this.liveView?.stop();
-    // Leave first, so peers see "left" at once rather than a failure later.
-    await this.gossip?.stop(Math.min(timeoutMs, 3000));
-    await this.catalog?.stop();
+    await this.discovery?.stop(timeoutMs);
     this.plane?.stop();
     this.ambassador.stop();
     const cut = await this.engine.drain(timeoutMs);

@@ -19,6 +19,8 @@ import { PROTOCOL_VERSION, type GroupView, type WorkerMessage } from './control/
 import { backendsJson, summedCounts } from './observe/backends-api.js';
 import type { Config } from './config/types.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
+import { discoveryStartMessage, ServiceDiscovery } from './catalog/service-discovery.js';
+import { gossipSettings } from './gossip/settings.js';
 
 /** The --workers primary hands its generated --auto-tls-host certificate to the workers here, so all serve the same one. */
 const AUTO_TLS_ENV = '__OUTRIGGER_AUTO_TLS_PAIR';
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  if (config.workers > 1 && cluster.isPrimary) runPrimary(config, setup, sitesFile);
+  if (config.workers > 1 && cluster.isPrimary) await runPrimary(config, setup, sitesFile);
   else if (cluster.isWorker) await runWorker(config, setup);
   else await runServer(config, setup, new App(config, process.stdout.isTTY === true ? process.stdout : null, setup, { kind: 'own', sitesFile }));
 }
@@ -89,27 +91,48 @@ function tlsInfo(setup: TlsSetup, info: (message: string) => void): void {
   if (setup.backend.summary !== '') info(setup.backend.summary);
 }
 
+/** The catalog API's address as main announces it. */
+function apiInfo(api: { host: string; port: number }, info: (message: string, fields: Record<string, string>) => void): void {
+  const ah = api.host.includes(':') ? `[${api.host}]` : api.host;
+  info(`catalog API on http://${ah}:${api.port}/api/services.json, dashboard http://${ah}:${api.port}/ui/`, { ApiAddress: `${ah}:${api.port}` });
+}
+
+/** Starts gossip and the catalog, or exits with what could not start. */
+async function startDiscovery(start: () => Promise<{ host: string; port: number } | null>, config: Config): Promise<{ host: string; port: number } | null> {
+  try {
+    return await start();
+  } catch (err) {
+    process.stderr.write(`outrigger: ${discoveryStartMessage(err, config)}\n`);
+    process.exit(1);
+  }
+}
+
 /**
- * `--workers N`: this process runs the control plane (health checks, DNS, membership: once per
- * host) and supervises; the workers serve, following its snapshots.
+ * `--workers N`: this process runs what is done once per host (health checks, DNS, membership,
+ * gossip and the service catalog) and supervises; the workers serve, following its snapshots.
  */
-function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSitesFile | null): void {
+async function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSitesFile | null): Promise<void> {
   const out = new Console(config, config.log);
   const pair = setup.serving?.autoPair() ?? null;
   if (pair !== null) process.env[AUTO_TLS_ENV] = JSON.stringify(pair);
   const scheme = setup.serving !== null ? 'https' : 'http';
+  const discovery = new ServiceDiscovery(config, (message) => out.info(message));
   const plane = new BackendPlane(config, setup.backend, sitesFile, {
     info: (message) => out.info(message),
     dns: (message) => { if (config.log) out.info(message); },
-  });
+  }, discovery.sources);
   plane.upstreams.onChange((c) => out.stateChange(c));
   traceProbes(plane, out);
   const publisher = new SnapshotPublisher(plane.upstreams, plane.dns.cache);
   plane.dns.onChange((names) => publisher.addressesChanged(names));
   const own = (): BackendReading[] => plane.upstreams.backends().map(readBackend);
-  // Every process's backend counters summed, and the control plane's own.
+  // Every process's backend counters summed, the control plane's own, and gossip's.
   const group = async (perWorker: unknown[][]): Promise<string> =>
-    await new WorkerMetrics(() => Promise.resolve([...perWorker as BackendReading[][], own()])).text() + controlMetricsText(publisher.counters);
+    await new WorkerMetrics(() => Promise.resolve([...perWorker as BackendReading[][], own()])).text() + controlMetricsText(publisher.counters)
+      + discovery.metricsText();
+  const api = await startDiscovery(() => discovery.start(() => backendsJson(plane.upstreams)), config);
+  if (api !== null) apiInfo(api, (message, fields) => out.info(message, fields));
+  let leaving: Promise<void> = Promise.resolve();
   const workers = supervise(config.workers, config.shutdownTimeout, {
     onListening: (address) => {
       out.info(`listening on ${scheme}://${address} (${config.workers} workers)`, { Address: address });
@@ -118,13 +141,16 @@ function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSitesFile |
     info: (message) => out.info(message),
     onStopped: () => {
       plane.stop();
-      out.flush();
-      process.exit(0);
+      void leaving.then(() => {
+        out.flush();
+        process.exit(0);
+      });
     },
     publisher,
     firstRound: plane.firstRound(config.healthTimeout),
     // /v1/backends: the primary's verdicts, with traffic summed over the workers.
     groupView: (what, perWorker) => what === 'metrics' ? group(perWorker)
+      : what === 'members' ? Promise.resolve(discovery.membersJson() ?? '')
       : Promise.resolve(backendsJson(plane.upstreams, Date.now(), summedCounts(perWorker as BackendReading[][]))),
   });
   if (config.metricsAddress !== undefined) {
@@ -138,8 +164,13 @@ function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSitesFile |
     );
   }
   process.on('SIGHUP', () => void plane.reload());
-  process.on('SIGTERM', () => workers.stop('SIGTERM'));
-  process.on('SIGINT', () => workers.stop('SIGINT'));
+  // Gossip leaves while the workers drain, so peers see "left" at once.
+  const stop = (signal: NodeJS.Signals): void => {
+    leaving = discovery.stop(config.shutdownTimeout);
+    workers.stop(signal);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 /**
@@ -153,7 +184,8 @@ async function runWorker(config: Config, setup: TlsSetup): Promise<void> {
   let nextAsk = 0;
   const asks = new Map<number, (text: string) => void>();
   // Should the primary not answer (it is stopping), the worker answers with its own figures.
-  const alone = (what: GroupView): string => what === 'metrics' ? renderBackends(app?.upstreams.backends() ?? [], Date.now()) : app === null ? '' : backendsJson(app.upstreams);
+  const alone = (what: GroupView): string => what === 'metrics' ? renderBackends(app?.upstreams.backends() ?? [], Date.now())
+    : app === null || what === 'members' ? '' : backendsJson(app.upstreams);
   const group = (what: GroupView): Promise<string> => new Promise((resolve) => {
     const id = nextAsk++;
     const timer = setTimeout(() => { asks.delete(id); resolve(alone(what)); }, GROUP_METRICS_TIMEOUT_MS);
@@ -174,7 +206,7 @@ async function runWorker(config: Config, setup: TlsSetup): Promise<void> {
   follower.hello();
   await follower.ready;
   // Workers share the terminal with each other: none draws the live view.
-  app = new App(config, null, setup, { kind: 'follow', follower, group });
+  app = new App(config, null, setup, { kind: 'follow', follower, group, gossip: gossipSettings(config) !== undefined });
   await runServer(config, setup, app);
 }
 
@@ -189,21 +221,7 @@ async function runServer(config: Config, setup: TlsSetup, app: App): Promise<voi
     process.exit(1);
   }
   await app.startCache(bound);
-  try {
-    await app.startGossip();
-  } catch (err) {
-    const b = config.gossipBind;
-    process.stderr.write(`outrigger: cannot start gossip${b ? ` on ${b.host}:${b.port}` : ''}: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  let api: { host: string; port: number } | null = null;
-  try {
-    api = await app.startCatalog();
-  } catch (err) {
-    const a = config.apiAddress;
-    process.stderr.write(`outrigger: cannot serve the catalog API${a ? ` on ${a.host}:${a.port}` : ''}: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
+  const api = await startDiscovery(() => app.startDiscovery(), config);
   let metricsServer: MetricsServer | null = null;
   // A worker's --metrics-address is the primary's (summed over workers).
   if (!worker && config.metricsAddress !== undefined) {
@@ -234,10 +252,7 @@ async function runServer(config: Config, setup: TlsSetup, app: App): Promise<voi
     app.console.info(`metrics on http://${mh}:${metricsServer.port}/.prometheus/metrics`, { MetricsAddress: `${mh}:${metricsServer.port}` });
   }
 
-  if (api !== null) {
-    const ah = api.host.includes(':') ? `[${api.host}]` : api.host;
-    app.console.info(`catalog API on http://${ah}:${api.port}/api/services.json, dashboard http://${ah}:${api.port}/ui/`, { ApiAddress: `${ah}:${api.port}` });
-  }
+  if (api !== null) apiInfo(api, (message, fields) => app.console.info(message, fields));
 
   // A worker has nothing to re-read: the primary reloads the plane and sends the changes.
   if (worker) process.on('SIGHUP', () => {});

@@ -59,7 +59,9 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
     else if (m.type === 'evidence') s.publisher.decide(m.evidence);
     else if (m.type === 'metrics') pending.get(m.id)?.(m.readings);
     else if (m.type === 'metrics-ask') {
-      void collect().then((readings) => s.groupView(m.what ?? 'metrics', readings)).then((text) => send(w, { v: PROTOCOL_VERSION, type: 'metrics-text', id: m.id, text }));
+      // The gossip members are the primary's alone: no need to ask every worker.
+      const readings = m.what === 'members' ? Promise.resolve([]) : collect();
+      void readings.then((perWorker) => s.groupView(m.what ?? 'metrics', perWorker)).then((text) => send(w, { v: PROTOCOL_VERSION, type: 'metrics-text', id: m.id, text }));
     }
     else if (!announced) {
       announced = true;

@@ -43,16 +43,6 @@ export function parseListenerUrl(text: string): Result<string> {
   return ok(url.href);
 }
 
-/** The catalog runs in one process: its API port and local checks cannot be shared by workers yet. */
-export function catalogOptionErrors(values: { services?: readonly unknown[]; staticConfigFile?: string | undefined; dockerSocket?: string | undefined; workers?: number },
-  sites: readonly { catalog?: readonly unknown[] }[]): string[] {
-  const local = (values.services?.length ?? 0) > 0 || values.staticConfigFile !== undefined || values.dockerSocket !== undefined
-    || sites.some((s) => s.catalog !== undefined);
-  return local && (values.workers ?? 1) > 1
-    ? ['the service catalog (--service, --static-config-file, sidecar:// sites) runs in a single process for now: it cannot be combined with --workers > 1']
-    : [];
-}
-
 /** A unix socket path, or DOCKER_HOST's `unix:///path` form; the Engine API over TCP is not supported. */
 export function parseDockerSocket(text: string): Result<string> {
   const t = text.trim();

@@ -20,7 +20,7 @@ import { STATUS_NAMES } from './types.js';
 
 type CatalogConfig = Pick<Config, 'nodeName' | 'clusterName' | 'services' | 'staticConfigFile' | 'listenerUrls' | 'serviceCheckInterval'
   | 'healthTimeout' | 'healthRise' | 'healthFall' | 'apiAddress' | 'sites' | 'log' | 'gossipBind' | 'gossipAdvertise' | 'join'
-  | 'gossipKeys' | 'gossipProfile' | 'workers' | 'dockerSocket'>;
+  | 'gossipKeys' | 'gossipProfile' | 'dockerSocket'>;
 
 const EXPIRE_EVERY_MS = 5_000;
 

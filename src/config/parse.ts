@@ -8,7 +8,6 @@ import { resolveOptions, type Env, type ResolvedOptions } from './resolve.js';
 import { parseSites } from '../sites/parse.js';
 import { cacheOptionErrors } from '../cache/settings.js';
 import { gossipOptionErrors } from '../gossip/settings.js';
-import { catalogOptionErrors } from '../catalog/option-values.js';
 
 export type ParseOutcome =
   | { readonly kind: 'config'; readonly config: Config }
@@ -33,7 +32,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParseOutcom
     ...gossipOptionErrors(Object.fromEntries(options.values))];
   if (siteArgs.length === 0 && options.values.get('sitesFile') === undefined) errors.push(NO_SITE);
   const { sites, errors: siteErrors } = parseSites(siteArgs, loopCheckAddress(options));
-  errors.push(...siteErrors, ...combinationErrors(options, sites.length), ...catalogOptionErrors(Object.fromEntries(options.values), sites));
+  errors.push(...siteErrors, ...combinationErrors(options, sites.length));
   if (errors.length > 0) {
     // Like sidekick, a bare `outrigger` prints the full help; other mistakes get a short reminder.
     const usage = errors.length === 1 && errors[0] === NO_SITE ? usageText() : shortUsage();

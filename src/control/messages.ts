@@ -36,7 +36,7 @@ export type PrimaryMessage =
   | { readonly v: 1; readonly type: 'metrics-request'; readonly id: number };
 
 /** What a worker asks the primary to answer for the whole group: the metrics text, or /v1/backends. */
-export type GroupView = 'metrics' | 'backends';
+export type GroupView = 'metrics' | 'backends' | 'members';
 
 export type Evidence =
   | { readonly kind: 'request-failed'; readonly endpoint: string; readonly reason: string }
@@ -119,7 +119,7 @@ const WORKER: Record<WorkerMessage['type'], Check> = {
   hello: () => true,
   listening: (m) => isStr(m.address),
   evidence: (m) => isEvidence(m.evidence),
-  'metrics-ask': (m) => isNum(m.id) && (m.what === undefined || m.what === 'metrics' || m.what === 'backends'),
+  'metrics-ask': (m) => isNum(m.id) && (m.what === undefined || m.what === 'metrics' || m.what === 'backends' || m.what === 'members'),
   metrics: (m) => isNum(m.id) && isArr(m.readings),
 };
 

@@ -5,15 +5,12 @@ import { parseKey } from './codec/crypto.js';
 import { GOSSIP_PORT } from './values.js';
 import { networkInterfaces } from 'node:os';
 
-type GossipFields = Pick<Config, 'gossipBind' | 'gossipAdvertise' | 'join' | 'clusterName' | 'nodeName' | 'gossipKeys' | 'gossipProfile' | 'workers'>;
+type GossipFields = Pick<Config, 'gossipBind' | 'gossipAdvertise' | 'join' | 'clusterName' | 'nodeName' | 'gossipKeys' | 'gossipProfile'>;
 
 const on = (c: Partial<GossipFields>): boolean => c.gossipBind !== undefined || (c.join?.length ?? 0) > 0;
 
 export function gossipOptionErrors(values: Partial<GossipFields>): string[] {
   const errors: string[] = [];
-  if (on(values) && (values.workers ?? 1) > 1) {
-    errors.push('gossip (--gossip-bind, --join) runs in a single process for now: it cannot be combined with --workers > 1');
-  }
   if (!on(values) && ((values.gossipKeys?.length ?? 0) > 0 || values.clusterName !== undefined || values.gossipAdvertise !== undefined)) {
     errors.push('--gossip-key, --cluster-name and --gossip-advertise need --gossip-bind or --join');
   }
