@@ -96,3 +96,53 @@ test('--docker-socket refuses a TCP Engine address, naming it', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--docker-socket.*only the Engine API's unix socket is supported/);
 });
+
+test('a container labelled SidecarListener gets every change POSTed to /sidecar/update while it runs', { timeout: 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outrigger-docker-'));
+  fx.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const socket = path.join(dir, 'docker.sock');
+  const engine = await standInEngine(socket);
+  const echo = await fx.backendOf('echo');
+  // The subscriber: a real HTTP server recording what reaches /sidecar/update.
+  interface Update { State: { Servers: Record<string, { Services: Record<string, { Name: string; Status: number }> }> }; ChangeEvent: { Service: { Name: string; Status: number } } }
+  const posts: Update[] = [];
+  const updates: Update['ChangeEvent'][] = [];
+  const subscriber = await fx.backendOf('subscriber', (req, res) => {
+    let body = '';
+    req.setEncoding('utf8').on('data', (s: string) => { body += s; }).on('end', () => {
+      if (req.method === 'POST' && req.url === '/sidecar/update') {
+        posts.push(JSON.parse(body) as Update);
+        updates.push(posts.at(-1)!.ChangeEvent);
+      }
+      res.writeHead(200).end();
+    });
+  });
+  const created = 1_795_000_000;
+  const subscriberContainer: FakeContainer = { Id: '5ub5cr1be75ub5cr1be7', Image: 'org/subscriber', Created: created,
+    Labels: { ServicePort_80: '10005', SidecarListener: '10005' }, Ports: [{ PrivatePort: 80, PublicPort: subscriber.port, Type: 'tcp' }] };
+  engine.containers = [subscriberContainer];
+  const o = await fx.outrigger(['--docker-socket', `unix://${socket}`, '--api-address', '127.0.0.1:0', '--node-name', 'd1', '--log',
+    '--service-check-interval', '300ms', '--service', `echo=${echo.url}/health`, 'sidecar://echo']);
+  const node = await catalogNodeOf('d1', o);
+
+  // Changes reach the subscriber, its own service's among them, each with the whole state (echo
+  // may have turned alive before the subscriber's container was listed).
+  const echoAlive = (p: Update): boolean => Object.values(p.State.Servers['d1']?.Services ?? {}).some((x) => x.Name === 'echo' && x.Status === STATUS.ALIVE);
+  await waitFor(() => posts.some((p) => p.ChangeEvent.Service.Name === 'subscriber' && p.ChangeEvent.Service.Status === STATUS.ALIVE && echoAlive(p)),
+    15_000, 'the subscriber told that it is alive, with echo alive in the state');
+
+  // A bad label is refused, naming it.
+  engine.containers = [subscriberContainer, { Id: 'ba5eba5eba5e0000', Image: 'org/bad', Created: created, Labels: { SidecarListener: '7' },
+    Ports: [{ PrivatePort: 80, PublicPort: echo.port, Type: 'tcp' }] }];
+  await o.output(/docker container ba5eba5eba5e: label SidecarListener=7 names no tcp ServicePort of the container; not announced/);
+
+  // Once its container has stopped, the subscriber gets no new change.
+  engine.containers = [];
+  await waitFor(async () => (await servicesOf(node)).Services['subscriber']?.[0]?.Status === STATUS.TOMBSTONE, 15_000, 'subscriber TOMBSTONE');
+  const seen = updates.length;
+  echo.healthy = false;
+  await waitFor(async () => (await servicesOf(node)).Services['echo']?.[0]?.Status === STATUS.UNHEALTHY, 10_000, 'echo UNHEALTHY');
+  // A POST to a still-subscribed listener would be under way by now; give it the time one delivery takes here.
+  await new Promise((r) => setTimeout(r, 1_000));
+  assert.equal(updates.slice(seen).filter((u) => u.Service.Name === 'echo').length, 0, 'no change POSTed after the container stopped');
+});

@@ -3,12 +3,14 @@
  * socket: every interval, the running containers; each with a published port and no
  * `SidecarDiscover=false` becomes a local service. Labels: `ServiceName` (else the image's name),
  * `ServicePort_<private>=<service port>` (else the private port), `HealthCheck` and
- * `HealthCheckArgs` (else a TCP connect to the first port, as for the static file), `ProxyMode`.
+ * `HealthCheckArgs` (else a TCP connect to the first port, as for the static file), `ProxyMode`,
+ * `SidecarListener=<service port>` (every change is POSTed to /sidecar/update on the published
+ * port of that service port, while the container runs).
  * A container that stops is gone from the next list, and so is its service (a tombstone).
  */
 import http from 'node:http';
 import type { LocalSpec } from './local-config.js';
-import { parseCheck } from './local-config.js';
+import { listenerUrl, parseCheck } from './local-config.js';
 import { Status, type ServicePort } from './types.js';
 
 /** The fields of GET /containers/json this uses. */
@@ -40,10 +42,15 @@ export function containerSpec(c: Container, ip: string): LocalSpec | null | stri
   const check = parseCheck(labels['HealthCheck'] === undefined ? undefined : { Type: labels['HealthCheck'], Args: labels['HealthCheckArgs'] ?? '' }, ports, ip);
   if (typeof check === 'string') return `label HealthCheck: ${check}`;
   const name = labels['ServiceName'] ?? imageName(c.Image);
-  return {
+  const spec: LocalSpec = {
     service: { ID: c.Id.slice(0, 12), Name: name, Image: c.Image, Created: new Date(c.Created * 1000).toISOString(), Ports: ports, ProxyMode: mode, Status: Status.UNKNOWN },
     check,
   };
+  const listen = labels['SidecarListener'];
+  if (listen === undefined) return spec;
+  const target = ports.find((p) => p.Type === 'tcp' && p.ServicePort === Number(listen));
+  if (target === undefined) return `label SidecarListener=${listen} names no tcp ServicePort of the container`;
+  return { ...spec, listener: listenerUrl(target.IP, target.Port) };
 }
 
 /** "registry:5000/org/web:1.2" -> "web". */

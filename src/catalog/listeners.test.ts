@@ -38,3 +38,23 @@ describe('URL listeners', () => {
     assert.deepEqual(docs.slice(3).map((d) => [d.ChangeEvent.Service.Status, d.ChangeEvent.PreviousStatus]), [[Status.ALIVE, Status.ALIVE], [Status.TOMBSTONE, Status.ALIVE]]);
   });
 });
+
+describe('listeners that local services ask for', () => {
+  it('follow(): an added URL gets the changes from then on, a removed one none; the fixed ones stay', async () => {
+    const catalog = new Catalog('node-b');
+    const fixed = `http://127.0.0.1:${port}/fixed`;
+    const listeners = new UrlListeners(catalog, [fixed], { attempts: 1, timeoutMs: 5_000, backoffMs: 10 });
+    listeners.start();
+    const paths: string[] = [];
+    server.on('request', (req: http.IncomingMessage) => paths.push(req.url ?? ''));
+    const web = { ID: 'w2', Name: 'web', Image: '', Created: '2026-11-29T09:00:00Z', Ports: [], ProxyMode: 'http' as const, Status: Status.ALIVE };
+    listeners.follow([`http://127.0.0.1:${port}/sidecar/update`]);
+    catalog.setLocal(web);
+    await listeners.idle();
+    listeners.follow([]);
+    catalog.setLocal({ ...web, Status: Status.UNHEALTHY });
+    await listeners.idle();
+    listeners.stop();
+    assert.deepEqual(paths.sort(), ['/fixed', '/fixed', '/sidecar/update']);
+  });
+});

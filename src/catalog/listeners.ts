@@ -12,18 +12,31 @@ export interface ListenerOptions {
 export const LISTENER_DEFAULTS: ListenerOptions = { attempts: 5, timeoutMs: 3_000, backoffMs: 500 };
 
 /**
- * Sidecar's URL listeners (LISTENERS_URLS): every change is POSTed to each URL as
+ * Sidecar's URL listeners (LISTENERS_URLS, and the local services that subscribe by port): every
+ * change is POSTed to each URL as
  * `{"State": <state.json>, "ChangeEvent": {"Service", "PreviousStatus", "Time"}}`, in order per URL,
  * retried on failure. Each attempt sends the whole body (Sidecar reused a drained buffer, so its
  * retries were empty).
  */
 export class UrlListeners {
   private readonly chains: Map<string, Promise<void>>;
+  private readonly fixed: ReadonlySet<string>;
   private stopSubscription: (() => void) | null = null;
 
   constructor(private readonly catalog: Catalog, urls: readonly string[], private readonly options: ListenerOptions = LISTENER_DEFAULTS,
     private readonly log: (message: string) => void = () => {}) {
+    this.fixed = new Set(urls);
     this.chains = new Map(urls.map((u) => [u, Promise.resolve()]));
+  }
+
+  /**
+   * The listeners local services ask for (they come and go with their services): a new one gets
+   * the changes from now on; a removed one gets no new change (a POST under way finishes).
+   */
+  follow(urls: readonly string[]): void {
+    const wanted = new Set(urls);
+    for (const url of [...this.chains.keys()]) if (!this.fixed.has(url) && !wanted.has(url)) this.chains.delete(url);
+    for (const url of wanted) if (!this.chains.has(url)) this.chains.set(url, Promise.resolve());
   }
 
   start(): void {

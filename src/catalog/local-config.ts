@@ -7,13 +7,21 @@ import { Status, type ServicePort } from './types.js';
 export interface LocalSpec {
   readonly service: LocalService;
   readonly check: CheckSpec;
+  /** Where the service wants every catalog change POSTed (the static file's `ListenPort`, Docker's `SidecarListener`). */
+  readonly listener?: string;
+}
+
+/** Sidecar's path for listeners subscribed by port. */
+export function listenerUrl(ip: string, port: number): string {
+  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}/sidecar/update`;
 }
 
 export type Parsed = { ok: true; specs: LocalSpec[] } | { ok: false; errors: string[] };
 
 /**
  * Sidecar's static discovery file (STATIC_CONFIG_FILE): a JSON array of
- * `{"Service":{"Name","Image","Ports":[{"Type","Port","ServicePort"}],"ProxyMode"},"Check":{"Type","Args"}}`.
+ * `{"Service":{"Name","Image","Ports":[{"Type","Port","ServicePort"}],"ProxyMode"},"Check":{"Type","Args"},"ListenPort"}`
+ * (`ListenPort`: the service gets every change POSTed to http://<ip>:<ListenPort>/sidecar/update).
  * Every problem is reported with the entry's index; nothing is taken from a file with any.
  * IDs are derived from host, name and ports, so they stay the same across restarts (Sidecar's
  * were random per start, so every restart looked like a new instance and left a tombstone).
@@ -35,7 +43,10 @@ export function parseStaticConfig(text: string, host: string, ip: string): Parse
     if (typeof check === 'string') return void errors.push(`${where} (${s['Name']}): ${check}`);
     const mode = s['ProxyMode'] ?? 'http';
     if (mode !== 'http' && mode !== 'tcp' && mode !== 'ws') return void errors.push(`${where} (${s['Name']}): ProxyMode must be http, tcp or ws`);
-    specs.push({ service: service(host, String(s['Name']), typeof s['Image'] === 'string' ? s['Image'] : '', ports, mode), check });
+    const listen = e['ListenPort'];
+    if (listen !== undefined && !validPort(listen)) return void errors.push(`${where} (${s['Name']}): ListenPort must be 1..65535, not ${JSON.stringify(listen)}`);
+    const spec = { service: service(host, String(s['Name']), typeof s['Image'] === 'string' ? s['Image'] : '', ports, mode), check };
+    specs.push(listen === undefined ? spec : { ...spec, listener: listenerUrl(ip, listen) });
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, specs };
 }

@@ -34,6 +34,11 @@ describe('local services', () => {
       'entry 1: needs "Service" with a "Name"', 'entry 2 (x): ports must be 1..65535: {"Port":70000}',
       'entry 3 (y): Check Type must be one of HttpGet, External, TCP, AlwaysSuccessful'] });
     assert.equal(parseStaticConfig('{', 'h', 'i').ok, false);
+    const listening = parseStaticConfig(JSON.stringify([{ Service: { Name: 'l', Ports: [] }, ListenPort: 10005 }]), 'h', '10.0.0.7');
+    assert.ok(listening.ok);
+    assert.equal(listening.specs[0]?.listener, 'http://10.0.0.7:10005/sidecar/update', 'ListenPort subscribes the service to changes');
+    assert.deepEqual(parseStaticConfig(JSON.stringify([{ Service: { Name: 'l', Ports: [] }, ListenPort: 'x' }]), 'h', 'i'),
+      { ok: false, errors: ['entry 1 (l): ListenPort must be 1..65535, not "x"'] });
     assert.equal(parseServiceFlag('web', 'h').ok, false);
     const flag = parseServiceFlag(`api=http://127.0.0.1:${port}/health`, 'h');
     assert.ok(flag.ok);

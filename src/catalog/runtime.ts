@@ -122,9 +122,11 @@ export class CatalogRuntime {
     }
   }
 
-  /** Every local service now known: the flags', the static file's and Docker's. */
+  /** Every local service now known: the flags', the static file's and Docker's, and the listeners they ask for. */
   private announce(): void {
-    this.local.set([...this.flagSpecs, ...this.fileSpecs, ...this.dockerSpecs]);
+    const specs = [...this.flagSpecs, ...this.fileSpecs, ...this.dockerSpecs];
+    this.listeners.follow(specs.flatMap((s) => s.listener === undefined ? [] : [s.listener]));
+    this.local.set(specs);
   }
 
   private logChange(c: CatalogChange): void {
