@@ -9,6 +9,7 @@
 //    target: ≤ 5 % slower
 // 4. Outrigger's peak RSS while 8 fills of 256 MiB run at once: bounded, no whole-object buffering
 // Every process is stopped by PID at the end; every load is bounded in time or count.
+// CACHE_ROWS=1,2 runs only those rows (default: all four).
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -16,13 +17,14 @@ import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { readSettings } from './config.js';
 import { startBackends } from './backends.js';
-import { initProcs, sessionRssBytes, sleep, start, stop, type Proc } from './procs.js';
+import { initProcs, sessionCpuSeconds, sessionRssBytes, sleep, start, stop, type Proc } from './procs.js';
 import { pickLoadgen, prepareLoadgen, runLoad } from './load.js';
 import { sharedSwift } from '../test/support/swift.js';
 
 const MiB = 1 << 20;
 /** Pace of each of the 8 concurrent 256 MiB fills (8 × this must stay below what the store takes). */
 const FILL_MIBPS = Number(process.env.CACHE_FILL_MIBPS ?? 12);
+const ROWS = new Set((process.env.CACHE_ROWS ?? '1,2,3,4').split(/[\s,]+/).filter((r) => r !== '').map(Number));
 const s = readSettings();
 initProcs(s.state);
 const procs: Proc[] = [];
@@ -112,31 +114,48 @@ async function main(): Promise<void> {
   const cache = ['--cache-endpoint', swift.endpoint, '--cache-access-key', swift.accessKey, '--cache-secret-key', swift.secretKey,
     '--cache-bucket', bucket, '--cache-min-size', '0'];
   const base = s.proxyPortBase;
-  await outrigger('outrigger-nocache', base + 1, []);
-  await outrigger('outrigger-cache', base + 2, cache);
+  const noCache = await outrigger('outrigger-nocache', base + 1, []);
+  const memory = await outrigger('outrigger-cache', base + 2, cache);
   const storeOnly = await outrigger('outrigger-cache-store', base + 3, [...cache, '--cache-memory', '0']);
   const lines: string[] = [`cache benchmarks, ${new Date().toISOString()}, node ${process.version}, pin ${s.pin}, DURATION ${s.durationS}s`];
 
-  // 1. store-tier hit vs the store's GET of the same bytes (64 MiB, 5 each, interleaved, medians).
+  if (ROWS.has(1)) lines.push(...await storeTierRow(s3, bucket, www, base, storeOnly));
+  if (ROWS.has(2)) lines.push(...await memoryTierRow(base, { [base + 1]: noCache, [base + 2]: memory }));
+  if (ROWS.has(3)) lines.push(...await teeRow(base));
+  if (ROWS.has(4)) lines.push(...await fillsRssRow(base, storeOnly));
+  console.log(lines.join('\n'));
+  s3.destroy();
+}
+
+/** 1. store-tier hit vs the store's GET of the same bytes (64 MiB, 5 each, interleaved, medians). */
+async function storeTierRow(s3: S3Client, bucket: string, www: string, base: number, storeOnly: Proc): Promise<string[]> {
+  const lines: string[] = [];
   log('1/4 store-tier hit vs store GET (64 MiB)');
   await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'direct/64m', Body: fs.readFileSync(path.join(www, '64m')) }));
   await timedGet(`http://127.0.0.1:${base + 3}/64m`, {}, 40);
   await untilStored(`http://127.0.0.1:${base + 3}/64m`);
   const direct: Timed[] = [];
   const viaCache: Timed[] = [];
+  let hitCpu = 0;
   for (let i = 0; i < 5; i++) {
     direct.push(await storeGet(s3, bucket, 'direct/64m'));
+    const cpu0 = sessionCpuSeconds(storeOnly.pid);
     viaCache.push(await timedGet(`http://127.0.0.1:${base + 3}/64m`));
+    hitCpu += sessionCpuSeconds(storeOnly.pid) - cpu0;
   }
   const mibps = (t: Timed[]): number => median(t.map((x) => x.bytes / MiB / (x.totalMs / 1000)));
   const ttfb = (t: Timed[]): number => median(t.map((x) => x.ttfbMs));
   lines.push(`store GET 64 MiB:          TTFB ${ttfb(direct).toFixed(1)} ms, ${mibps(direct).toFixed(0)} MiB/s`);
-  lines.push(`store-tier hit 64 MiB:     TTFB ${ttfb(viaCache).toFixed(1)} ms, ${mibps(viaCache).toFixed(0)} MiB/s  (${viaCache[0]!.cacheStatus})`);
+  lines.push(`store-tier hit 64 MiB:     TTFB ${ttfb(viaCache).toFixed(1)} ms, ${mibps(viaCache).toFixed(0)} MiB/s  (${viaCache[0]!.cacheStatus}; Outrigger CPU ${(hitCpu / 5 * 1000).toFixed(0)} ms per hit)`);
   const ttfbRatio = ttfb(viaCache) / ttfb(direct);
   const tputRatio = mibps(viaCache) / mibps(direct);
   lines.push(`  hit/store: TTFB ${ttfbRatio.toFixed(2)}× (≤ 1.2×: ${verdict(ttfbRatio <= 1.2)}), throughput ${tputRatio.toFixed(2)}× (≥ 0.9×: ${verdict(tputRatio >= 0.9)})`);
+  return lines;
+}
 
-  // 2. memory-tier hit vs the cache off (proxied to nginx) vs nginx itself (wrk, 100 B).
+/** 2. memory-tier hit vs the cache off (proxied to nginx) vs nginx itself (wrk, 100 B), with Outrigger's CPU per request. */
+async function memoryTierRow(base: number, proxies: Record<number, Proc>): Promise<string[]> {
+  const lines: string[] = [];
   log('2/4 memory-tier hit vs no cache vs nginx (100 B)');
   const gen = pickLoadgen(s);
   await prepareLoadgen(gen);
@@ -144,14 +163,21 @@ async function main(): Promise<void> {
   await untilStored(`http://127.0.0.1:${base + 2}/small`);
   const rates: Record<string, number> = {};
   for (const [label, port] of [['nginx itself', s.backendPorts[0]!], ['cache off, proxied to nginx', base + 1], ['memory-tier hit', base + 2]] as const) {
+    const proxy = proxies[port];
+    const cpu0 = proxy === undefined ? 0 : sessionCpuSeconds(proxy.pid);
     const r = await runLoad(s, gen, { addr: `127.0.0.1:${port}`, path: '/small', conns: s.smallConns, seconds: s.durationS, bulk: false });
+    const cpu = proxy === undefined ? '' : `, Outrigger CPU ${((sessionCpuSeconds(proxy.pid) - cpu0) / r.requests * 1e6).toFixed(1)} µs/req`;
     rates[label] = r.requests / r.seconds;
-    lines.push(`${label.padEnd(27)} 100 B: ${rates[label]!.toFixed(0)} req/s (${r.non2xx + r.socketErrors} errors)`);
+    lines.push(`${label.padEnd(27)} 100 B: ${rates[label]!.toFixed(0)} req/s (${r.non2xx + r.socketErrors} errors${cpu})`);
   }
   const memRatio = rates['memory-tier hit']! / rates['cache off, proxied to nginx']!;
   lines.push(`  memory hit/cache off: ${memRatio.toFixed(2)}× (≥ 1: ${verdict(memRatio >= 1)})`);
+  return lines;
+}
 
-  // 3. tee overhead: 100 misses of 1 MiB (distinct URLs) with the cache vs without, interleaved in 4 blocks.
+/** 3. tee overhead: 100 misses of 1 MiB (distinct URLs) with the cache vs without, interleaved in 4 blocks. */
+async function teeRow(base: number): Promise<string[]> {
+  const lines: string[] = [];
   log('3/4 miss with tee vs cache off (100 × 1 MiB)');
   const spent: Record<string, number> = { 'cache off': 0, 'miss + tee': 0 };
   for (let block = 0; block < 4; block++) {
@@ -164,8 +190,12 @@ async function main(): Promise<void> {
   for (const label of Object.keys(spent)) lines.push(`${label.padEnd(10)} 100 × 1 MiB sequential: ${spent[label]!.toFixed(0)} ms`);
   const teeRatio = spent['miss + tee']! / spent['cache off']!;
   lines.push(`  tee/off: ${teeRatio.toFixed(3)}× (≤ 1.05×: ${verdict(teeRatio <= 1.05)})`);
+  return lines;
+}
 
-  // 4. RSS during 8 concurrent 256 MiB fills (distinct URLs), sampled every 100 ms.
+/** 4. RSS during 8 concurrent 256 MiB fills (distinct URLs), sampled every 100 ms. */
+async function fillsRssRow(base: number, storeOnly: Proc): Promise<string[]> {
+  const lines: string[] = [];
   log('4/4 RSS during 8 concurrent 256 MiB fills');
   const before = sessionRssBytes(storeOnly.pid);
   let peak = before;
@@ -178,8 +208,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < 8; i++) if ((await timedGet(`http://127.0.0.1:${base + 3}/256m?fill=${i}`, { 'cache-control': 'only-if-cached', range: 'bytes=0-0' })).status !== 504) stored++;
   lines.push(`8 concurrent 256 MiB fills at ${FILL_MIBPS} MiB/s each (${whole}/8 whole to the client, ${stored}/8 stored, ${((performance.now() - t0) / 1000).toFixed(1)} s): ` +
     `RSS ${(before / MiB).toFixed(0)} MiB before, peak ${(peak / MiB).toFixed(0)} MiB (2 GiB went through)`);
-  console.log(lines.join('\n'));
-  s3.destroy();
+  return lines;
 }
 
 main().catch((err) => { console.error(err); process.exitCode = 1; })
