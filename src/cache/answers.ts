@@ -13,18 +13,30 @@ import type { ByteRange } from './store/s3-store.js';
 /** Fields a 304 carries (RFC 9110 §15.4.5). */
 const NOT_MODIFIED_FIELDS = new Set(['cache-control', 'content-location', 'date', 'etag', 'expires', 'vary', 'last-modified']);
 
-export function storedHeaders(entry: Entry, ageSeconds: number, status: CacheStatus): Record<string, string> {
-  const headers: Record<string, string> = {};
+/** The stored fields as replayed (lower-case names, repeated ones joined), and a Cache-Status of caches nearer the origin. */
+export function replayedFields(entry: Entry): { readonly fields: Record<string, string>; readonly upstreamStatus: string | undefined } {
+  const fields: Record<string, string> = {};
   let upstreamStatus: string | undefined;
   for (const [name, value] of entry.headers) {
     const lower = name.toLowerCase();
     if (lower === 'content-length') continue; // set from the stored size by the core
     if (lower === 'cache-status') upstreamStatus = value;
-    else headers[lower] = headers[lower] === undefined ? value : `${headers[lower]}, ${value}`;
+    else fields[lower] = fields[lower] === undefined ? value : `${fields[lower]}, ${value}`;
   }
+  return { fields, upstreamStatus };
+}
+
+/** The replayed fields with Age and our Cache-Status member (after those of `upstreamStatus`). */
+export function withHitFields(fields: Record<string, string>, upstreamStatus: string | undefined, ageSeconds: number, status: CacheStatus): Record<string, string> {
+  const headers = { ...fields };
   headers.age = String(Math.max(0, Math.floor(ageSeconds)));
   headers['cache-status'] = appendCacheStatus(upstreamStatus, status);
   return headers;
+}
+
+export function storedHeaders(entry: Entry, ageSeconds: number, status: CacheStatus): Record<string, string> {
+  const { fields, upstreamStatus } = replayedFields(entry);
+  return withHitFields(fields, upstreamStatus, ageSeconds, status);
 }
 
 function weakMatch(list: string, etag: string | undefined): boolean {
@@ -80,10 +92,9 @@ export function textAnswer(status: number, message: string): StreamAnswer {
   return { status, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, body: Readable.from([Buffer.from(`${message}\n`)]), length: Buffer.byteLength(message) + 1 };
 }
 
-/** A Buffer as the body of an answer (memory-tier hits). */
-export function bufferBody(body: Buffer, range: ByteRange | undefined): Readable {
-  const bytes = range === undefined ? body : body.subarray(range.start, range.end + 1);
-  return Readable.from(bytes.length === 0 ? [] : [bytes]);
+/** A held body, or the range of it asked for (memory-tier hits answer with a Buffer, no stream). */
+export function bufferSlice(body: Buffer, range: ByteRange | undefined): Buffer {
+  return range === undefined ? body : body.subarray(range.start, range.end + 1);
 }
 
 /** Stored fields updated with those of a 304 (RFC 9111 §3.2), except the framing ones. */

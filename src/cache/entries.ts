@@ -75,6 +75,8 @@ export class Entries {
       this.rememberVary(keys.dir, []);
       return this.located(keys.dir, top, removals);
     }
+    // The URL varies now: an entry held from before, without Vary, must not answer it by URL.
+    this.memory?.delete(keys.dir);
     this.rememberVary(keys.dir, top.varyIndex);
     const dir = variantDir(keys, variantId(top.varyIndex, header));
     const variant = await this.readMeta(dir);
@@ -83,7 +85,9 @@ export class Entries {
 
   private located(dir: string, entry: Entry, removals: number): Located {
     const held = this.memory?.get(dir);
-    return { entry, dir, body: held !== undefined && held.entry.bodyEtag === entry.bodyEtag ? held.body : undefined, removals };
+    if (held === undefined || held.entry.bodyEtag === entry.bodyEtag) return { entry, dir, body: held?.body, removals };
+    this.memory!.delete(dir); // replaced in the store (by another sidecar): the held body is outdated
+    return { entry, dir, body: undefined, removals };
   }
 
   private async readMeta(dir: string): Promise<Entry | VaryIndex | null> {
@@ -114,6 +118,7 @@ export class Entries {
       await this.call(() => this.store.putText(keys.dir + META, JSON.stringify(index)));
     }
     this.rememberVary(keys.dir, dir === keys.dir ? [] : entry.vary);
+    if (dir !== keys.dir) this.memory?.delete(keys.dir); // an entry without Vary held from before
     if (body !== undefined) this.memory?.set(dir, entry, body);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
   }

@@ -19,7 +19,8 @@ import { Flights } from './flights.js';
 import { GONE, Hits } from './hits.js';
 import { invalidates, invalidationTargets } from './invalidate.js';
 import { Invalidations } from './invalidations.js';
-import { entryKeys, type EntryKeys } from './key.js';
+import { entryKeys, urlOf, type EntryKeys } from './key.js';
+import { memoryAnswer, plainRequest } from './memory-hit.js';
 import { prepareResponse, requestFacts, storeVerdict, StoredPolicy, type Clock, type RequestFacts } from './policy.js';
 import { isPurgePath, purge } from './purge.js';
 import type { QuickAbort } from './quick-abort.js';
@@ -93,8 +94,25 @@ export class CacheFilter implements ProxyFilter {
 
   // ---- phase 2 ----
 
-  async request(req: RequestView, edit: RequestEdit): Promise<Answer | null> {
+  request(req: RequestView, edit: RequestEdit): Answer | null | Promise<Answer | null> {
     if (isPurgePath(req.target)) return this.purge(req);
+    return this.memoryHit(req) ?? this.lookup(req, edit);
+  }
+
+  /** The fast path (memory-hit.ts): a fresh entry held in memory, answered synchronously; null otherwise. */
+  private memoryHit(req: RequestView): Answer | null {
+    const memory = this.entries.memory;
+    if (memory === null || !this.health.up || !plainRequest(req.method, (name) => req.header(name))) return null;
+    const held = memory.plain(urlOf(this.options.scheme, req.authority, req.target));
+    const answer = held === undefined ? null : memoryAnswer(held, this.options.clock);
+    if (answer === null) return null;
+    this.stats.hits++;
+    this.stats.memoryHits++;
+    if (req.method !== 'HEAD') this.stats.bytesServed += answer.body.length;
+    return answer;
+  }
+
+  private async lookup(req: RequestView, edit: RequestEdit): Promise<Answer | null> {
     const keys = this.keysOf(req);
     const facts = requestFacts(req.method, req.target, (name) => req.header(name));
     if (!CACHEABLE_METHODS.has(req.method)) {

@@ -4,7 +4,7 @@
  * replaced since its metadata was read) makes no answer: the caller treats it as a miss.
  */
 import type { Answer, RequestView } from '../proxy/pipeline.js';
-import { bufferBody, deferredBody, planHit, storedHeaders } from './answers.js';
+import { bufferSlice, deferredBody, planHit, storedHeaders } from './answers.js';
 import type { CacheStatus } from './cache-status.js';
 import type { Entries, Located } from './entries.js';
 import type { StoredPolicy } from './policy.js';
@@ -34,7 +34,7 @@ export class Hits {
       if (whole === null) return GONE;
       body = whole;
     } else if (body !== undefined) this.stats.memoryHits++;
-    if (body !== undefined) return this.counted({ status: plan.status, headers: plan.headers, body: bufferBody(body, plan.range), length: plan.length }, plan.length);
+    if (body !== undefined) return this.counted({ status: plan.status, headers: plan.headers, body: bufferSlice(body, plan.range) }, plan.length);
     const stream = await this.entries.openBody(found, plan.range).catch(() => null);
     if (stream === null) return GONE;
     return this.counted({ status: plan.status, headers: plan.headers, body: stream, length: plan.length }, plan.length);
@@ -49,7 +49,8 @@ export class Hits {
     const headers = storedHeaders(found.entry, policy.age(), status);
     const plan = planHit(method, header, found.entry, headers);
     if (plan.kind === 'empty') return this.counted(plan.answer, 0);
-    const body = found.body !== undefined ? bufferBody(found.body, plan.range) : deferredBody(this.entries.openBody(found, plan.range));
+    if (found.body !== undefined) return this.counted({ status: plan.status, headers: plan.headers, body: bufferSlice(found.body, plan.range) }, plan.length);
+    const body = deferredBody(this.entries.openBody(found, plan.range));
     return this.counted({ status: plan.status, headers: plan.headers, body, length: plan.length }, plan.length);
   }
 

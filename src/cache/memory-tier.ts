@@ -2,13 +2,20 @@
  * The memory tier: small hot entries with their bodies, in front of the store, so a hot small
  * object is answered without a store round trip. Bounded in bytes, least recently used out first
  * (a Map keeps insertion order; a hit re-inserts).
+ *
+ * Entries are keyed by their variant's directory in the bucket. Those of responses without Vary
+ * are also found by their URL (plain()), so the common hit needs no key hashing at all; each such
+ * entry carries a slot for what a hit needs, prepared on its first hit (memory-hit.ts).
  */
 import type { Entry } from './entry.js';
 
-interface Held {
+export interface Held<P = unknown> {
+  readonly key: string;
   readonly entry: Entry;
   readonly body: Buffer;
   readonly bytes: number;
+  /** What a hit of this entry needs, prepared once by whoever answers from it. */
+  prepared: P | undefined;
 }
 
 /** Rough cost of an entry's metadata, so many tiny bodies cannot blow the bound. */
@@ -19,6 +26,8 @@ export class MemoryTier {
   /** Largest body held: a sixteenth of the tier, so one object never evicts everything. */
   readonly maxObject: number;
   private readonly held = new Map<string, Held>();
+  /** Entries of responses without Vary, by URL (the same objects as in `held`). */
+  private readonly byUrl = new Map<string, Held>();
   private used = 0;
 
   constructor(capacity: number) {
@@ -34,31 +43,46 @@ export class MemoryTier {
     return this.held.size;
   }
 
-  get(key: string): { entry: Entry; body: Buffer } | undefined {
+  get(key: string): Held | undefined {
     const found = this.held.get(key);
-    if (found === undefined) return undefined;
-    this.held.delete(key);
-    this.held.set(key, found);
+    if (found !== undefined) this.touch(found);
     return found;
+  }
+
+  /** The entry of `url` when its response has no Vary (so it answers every request for the URL). */
+  plain(url: string): Held | undefined {
+    const found = this.byUrl.get(url);
+    if (found !== undefined) this.touch(found);
+    return found;
+  }
+
+  private touch(found: Held): void {
+    this.held.delete(found.key);
+    this.held.set(found.key, found);
   }
 
   set(key: string, entry: Entry, body: Buffer): void {
     this.delete(key);
     if (body.length > this.maxObject) return;
-    const bytes = body.length + META_COST;
-    this.held.set(key, { entry, body, bytes });
-    this.used += bytes;
-    for (const [oldest, held] of this.held) {
+    this.add({ key, entry, body, bytes: body.length + META_COST, prepared: undefined });
+    for (const [oldest] of this.held) {
       if (this.used <= this.capacity) break;
-      this.held.delete(oldest);
-      this.used -= held.bytes;
+      this.delete(oldest);
     }
   }
 
-  /** Replaces the metadata only (after a 304), keeping the body. */
+  private add(held: Held): void {
+    this.held.set(held.key, held);
+    this.used += held.bytes;
+    if (held.entry.vary.length === 0) this.byUrl.set(held.entry.url, held);
+  }
+
+  /** Replaces the metadata only (after a 304), keeping the body; what was prepared is dropped. */
   update(key: string, entry: Entry): void {
     const found = this.held.get(key);
-    if (found !== undefined) this.held.set(key, { ...found, entry });
+    if (found === undefined) return;
+    this.delete(key);
+    this.add({ key, entry, body: found.body, bytes: found.bytes, prepared: undefined });
   }
 
   delete(key: string): void {
@@ -66,6 +90,7 @@ export class MemoryTier {
     if (found === undefined) return;
     this.held.delete(key);
     this.used -= found.bytes;
+    if (this.byUrl.get(found.entry.url) === found) this.byUrl.delete(found.entry.url);
   }
 
   /** Drops every entry whose key starts with `prefix`; returns how many. */

@@ -81,14 +81,22 @@ export function prepareResponse(status: number, fields: ReadonlyArray<readonly [
   return { status, replay, policyHeaders, vary: varyFields(record.vary), directives, hasSetCookie: record['set-cookie'] !== undefined };
 }
 
+/** One subclass per clock: a class made per call would leave V8 a new shape for every entry. */
+const classes = new WeakMap<Clock, typeof CachePolicy>();
+
 /** A CachePolicy whose "now" is the injected clock (the library reads time only through now()). */
 function policyClass(clock: Clock): typeof CachePolicy {
-  return class extends CachePolicy {
-    // Not in the library's typings, but its only clock (index.js: `now() { return Date.now(); }`).
-    now(): number {
-      return clock();
-    }
-  };
+  let made = classes.get(clock);
+  if (made === undefined) {
+    made = class extends CachePolicy {
+      // Not in the library's typings, but its only clock (index.js: `now() { return Date.now(); }`).
+      now(): number {
+        return clock();
+      }
+    };
+    classes.set(clock, made);
+  }
+  return made;
 }
 
 function libRequest(req: RequestFacts): CachePolicy.Request {
@@ -129,9 +137,19 @@ export type Verdict =
 
 export class StoredPolicy {
   private readonly policy: CachePolicy;
+  /** The stored response's fields as the policy reads them. */
+  private readonly fields: Readonly<Record<string, unknown>>;
+  /**
+   * Freshness lifetime in seconds. The library's maxAge() reads no clock (explicit lifetimes, or
+   * Date/Last-Modified for a heuristic one), so it is worked out once, not on every hit.
+   */
+  private readonly lifetime: number;
+  private own: Directives | undefined;
 
   constructor(object: PolicyObject, clock: Clock) {
     this.policy = policyClass(clock).fromObject(object);
+    this.fields = object.resh as Record<string, unknown>;
+    this.lifetime = this.policy.maxAge();
   }
 
   /** Seconds since the response was generated (Age plus time resident here). */
@@ -141,11 +159,18 @@ export class StoredPolicy {
 
   /** Seconds of freshness left; negative when stale. */
   ttl(): number {
-    return this.policy.maxAge() - this.policy.age();
+    return this.lifetime - this.policy.age();
   }
 
+  /** The stored response's own directives (parsed once). */
   directives(): Directives {
-    return parseDirectives(this.policy.responseHeaders()['cache-control'] as string | undefined);
+    this.own ??= parseDirectives(this.field('cache-control'));
+    return this.own;
+  }
+
+  private field(name: string): string | undefined {
+    const value = this.fields[name];
+    return typeof value === 'string' ? value : undefined;
   }
 
   evaluate(req: RequestFacts): Verdict {
@@ -186,10 +211,11 @@ export class StoredPolicy {
 
   /** Conditional fields for a revalidation request: the stored validators (RFC 9111 §4.3.1). */
   validators(): Record<string, string> {
-    const headers = this.policy.responseHeaders();
     const out: Record<string, string> = {};
-    if (typeof headers.etag === 'string') out['if-none-match'] = headers.etag;
-    if (typeof headers['last-modified'] === 'string') out['if-modified-since'] = headers['last-modified'];
+    const etag = this.field('etag');
+    const lastModified = this.field('last-modified');
+    if (etag !== undefined) out['if-none-match'] = etag;
+    if (lastModified !== undefined) out['if-modified-since'] = lastModified;
     return out;
   }
 

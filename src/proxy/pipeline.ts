@@ -71,7 +71,14 @@ export interface RequestEdit {
  * A response made by Outrigger rather than a backend: local endpoints and errors (string body),
  * or a stored response (a Buffer, or a stream read with backpressure).
  */
-export type Answer = LocalResponse | StreamAnswer;
+export type Answer = LocalResponse | BufferAnswer | StreamAnswer;
+
+/** A response whose body is held whole in memory (memory-tier hits): written at once, no stream. */
+export interface BufferAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
 
 export interface StreamAnswer {
   readonly status: number;
