@@ -4,11 +4,10 @@ import { LiveConsole, LiveView, type Terminal } from './observe/live-view.js';
 import { Metrics, METRICS_CONTENT_TYPE, METRICS_PATH } from './observe/metrics.js';
 import { version } from './version.js';
 import type { UpstreamSet } from './upstream/upstream-set.js';
-import type { ProxyContext, StartupGate } from './proxy/context.js';
+import { FirstRound, forwardingContext, type ProxyContext, type StartupGate } from './proxy/context.js';
 import { backendDown, type LocalResponse } from './proxy/error-response.js';
 import type { Engine } from './proxy/engine.js';
 import { RawEngine } from './proxy/raw/raw-engine.js';
-import { FilterChain } from './proxy/filters.js';
 import { CacheSlot } from './cache/slot.js';
 import { cacheSettings } from './cache/settings.js';
 import type { CacheRuntime } from './cache/index.js';
@@ -20,26 +19,7 @@ import type { GroupView } from './control/messages.js';
 import { NO_TLS, type TlsSetup } from './tls/setup.js';
 import { Ambassador } from './ambassador/setup.js';
 import { ServiceDiscovery } from './catalog/service-discovery.js';
-
-/** Requests wait for the first round of health checks, but never longer than the health timeout. */
-class FirstRound implements StartupGate {
-  open = false;
-  private readonly done: Promise<void>;
-  private readonly boundMs: number;
-
-  constructor(firstRound: Promise<void>, boundMs: number) {
-    this.boundMs = boundMs;
-    this.done = firstRound.then(() => { this.open = true; });
-  }
-
-  wait(): Promise<void> {
-    if (this.open) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.boundMs);
-      void this.done.then(() => { clearTimeout(timer); resolve(); });
-    });
-  }
-}
+import { servicePortsOpener } from './service-ports.js';
 
 export type { FirstSitesFile };
 
@@ -128,23 +108,15 @@ export class App {
   }
 
   private proxyContext(startup: StartupGate): ProxyContext {
-    const upstreams = this.upstreams;
     // Outrigger's own endpoints answer first; later filters (cache, rate limits) follow.
     const local: ProxyFilter = { name: 'local-endpoints', untraced: true, request: (req) => this.local(req.target) };
-    return {
-      upstreams,
-      chooser: this.ambassador.chooser ?? { pick: (_req, exclude) => upstreams.pick(exclude) },
+    return forwardingContext(this.config, this.upstreams, this.console, startup, {
+      chooser: this.ambassador.chooser,
       // Local endpoints, then the cache lookup, then the ambassador's filters (rate limits, ...).
-      filters: new FilterChain([local, ...(this.cacheSlot === null ? [] : [this.cacheSlot]), ...this.ambassador.filters]),
+      filters: [local, ...(this.cacheSlot === null ? [] : [this.cacheSlot]), ...this.ambassador.filters],
       connectionCap: this.ambassador.connectionCap,
-      console: this.console,
-      startup,
-      maxRetries: this.config.maxRetries,
-      connectTimeoutMs: this.config.connectTimeout,
-      responseTimeoutMs: this.config.responseTimeout,
-      readTimeoutMs: this.config.readTimeout,
       proto: this.tls.serving !== null ? 'https' : 'http',
-    };
+    });
   }
 
   private local(path: string): LocalResponse | Promise<LocalResponse> | null {
@@ -197,8 +169,11 @@ export class App {
   }
 
   /** Gossip, then the catalog's checks, listeners and API; resolves with the API's address (null: no API). Throws a DiscoveryStartError. */
-  startDiscovery(): Promise<{ host: string; port: number } | null> {
-    return this.discovery === null ? Promise.resolve(null) : this.discovery.start(() => backendsJson(this.upstreams));
+  async startDiscovery(): Promise<{ host: string; port: number } | null> {
+    if (this.discovery === null) return null;
+    const api = await this.discovery.start(() => backendsJson(this.upstreams));
+    this.discovery.openServicePorts(servicePortsOpener(this.config, this.tls.backend, this.console));
+    return api;
   }
 
   /**

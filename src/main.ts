@@ -21,6 +21,7 @@ import type { Config } from './config/types.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
 import { discoveryStartMessage, ServiceDiscovery } from './catalog/service-discovery.js';
 import { gossipSettings } from './gossip/settings.js';
+import { servicePortsOpener } from './service-ports.js';
 
 /** The --workers primary hands its generated --auto-tls-host certificate to the workers here, so all serve the same one. */
 const AUTO_TLS_ENV = '__OUTRIGGER_AUTO_TLS_PAIR';
@@ -132,6 +133,8 @@ async function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSites
       + discovery.metricsText();
   const api = await startDiscovery(() => discovery.start(() => backendsJson(plane.upstreams)), config);
   if (api !== null) apiInfo(api, (message, fields) => out.info(message, fields));
+  // The service ports are served by the primary itself (one engine per port, like the catalog once per host).
+  discovery.openServicePorts(servicePortsOpener(config, setup.backend, out));
   let leaving: Promise<void> = Promise.resolve();
   const workers = supervise(config.workers, config.shutdownTimeout, {
     onListening: (address) => {

@@ -1,5 +1,6 @@
-/** Parsers of the catalog's flags (--api-address, --service, --static-config-file, --listener-url). */
+/** Parsers of the catalog's flags (--api-address, --service, --static-config-file, --listener-url, --service-listeners). */
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import type { ListenAddress, ServiceFlag } from '../config/types.js';
 import { parseListenAddress } from '../config/listen.js';
 import { fail, ok, type Result } from '../config/result.js';
@@ -41,6 +42,13 @@ export function parseListenerUrl(text: string): Result<string> {
   try { url = new URL(text.trim()); } catch { return fail(`${JSON.stringify(text)} is not a URL (http://host:port/path)`); }
   if (url.protocol !== 'http:') return fail(`${JSON.stringify(text)}: listeners are http:// URLs`);
   return ok(url.href);
+}
+
+/** --service-listeners: the address the service ports listen on (an IP literal), or "off". */
+export function parseListenHost(text: string): Result<string | undefined> {
+  const t = text.trim().replace(/^\[(.*)\]$/, '$1');
+  if (t.toLowerCase() === 'off') return ok(undefined);
+  return isIP(t) !== 0 ? ok(t) : fail(`${JSON.stringify(text)} is not an IP address (127.0.0.1, ::1, 0.0.0.0)`);
 }
 
 /** A unix socket path, or DOCKER_HOST's `unix:///path` form; the Engine API over TCP is not supported. */

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import type { Config } from '../config/types.js';
-import { defaultAdvertiseHost, gossipSettings } from '../gossip/settings.js';
+import { defaultAdvertiseHost, gossipOn, gossipSettings } from '../gossip/settings.js';
 import { FileWatch, fileError, fileSignature } from '../watch/file-watch.js';
 import { serveCatalogApi, type CatalogApi } from './api.js';
 import { Catalog } from './catalog.js';
@@ -25,8 +25,8 @@ type CatalogConfig = Pick<Config, 'nodeName' | 'clusterName' | 'services' | 'sta
 const EXPIRE_EVERY_MS = 5_000;
 
 /** The catalog runs with gossip (to learn the cluster's services), with local services, or for a sidecar:// SITE. */
-export function catalogWanted(c: CatalogConfig): boolean {
-  return gossipSettings(c) !== undefined || c.services.length > 0 || c.staticConfigFile !== undefined || c.dockerSocket !== undefined
+export function catalogWanted(c: Partial<CatalogConfig> & Pick<CatalogConfig, 'sites'>): boolean {
+  return gossipOn(c) || (c.services?.length ?? 0) > 0 || c.staticConfigFile !== undefined || c.dockerSocket !== undefined
     || c.sites.some((s) => s.catalog !== undefined);
 }
 

@@ -8,6 +8,7 @@ import type { Config } from '../config/types.js';
 import type { GossipAgent } from '../gossip/agent.js';
 import { gossipSettings } from '../gossip/settings.js';
 import type { BackendSource } from '../upstream/sources.js';
+import type { Catalog } from './catalog.js';
 import { CatalogRuntime, catalogWanted } from './runtime.js';
 
 /** Which part could not start, for main's start-up error. */
@@ -22,6 +23,7 @@ export class ServiceDiscovery {
   readonly catalog: CatalogRuntime | null;
   /** The gossip member (--gossip-bind, --join); set by start(). */
   gossip: GossipAgent | null = null;
+  private ports: { stop(graceMs: number): Promise<void> } | null = null;
   private readonly config: Config;
   private readonly info: (message: string) => void;
 
@@ -71,9 +73,19 @@ export class ServiceDiscovery {
     return this.gossip?.metricsText() ?? '';
   }
 
+  /**
+   * --service-listeners: one port per ServicePort in the catalog (src/service-ports.ts, which
+   * knows the forwarding core, so the composition hands it in); call after start().
+   */
+  openServicePorts(open: (catalog: Catalog) => { stop(graceMs: number): Promise<void> }): void {
+    if (this.catalog === null || this.config.serviceListeners === undefined) return;
+    this.ports = open(this.catalog.catalog);
+  }
+
   /** Leave first, so peers see "left" at once rather than a failure later; then stop the catalog. */
   async stop(leaveTimeoutMs: number): Promise<void> {
     await this.gossip?.stop(Math.min(leaveTimeoutMs, 3000));
+    await this.ports?.stop(leaveTimeoutMs);
     await this.catalog?.stop();
   }
 }

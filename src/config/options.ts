@@ -17,7 +17,7 @@ import { parseSplit } from '../balance/split.js';
 import { parseBalanceFactor, parseCookieName } from '../balance/option-values.js';
 import { parseRateLimits } from '../limit/rate-spec.js';
 import { parseMirrorSite, parseShare } from '../mirror/option-values.js';
-import { API_ADDRESS, parseApiAddress, parseDockerSocket, parseListenerUrl, parseService, parseStaticConfigFile } from '../catalog/option-values.js';
+import { API_ADDRESS, parseApiAddress, parseDockerSocket, parseListenHost, parseListenerUrl, parseService, parseStaticConfigFile } from '../catalog/option-values.js';
 import { parseBucket, parseByteSize, parseCacheEndpoint, parseKeyPrefix, parseSecretText } from '../cache/option-values.js';
 
 /** Config fields that options fill; the sites come from positional arguments. */
@@ -310,6 +310,7 @@ export const OPTION_TABLE: OptionTable = {
   },
   serviceCheckInterval: seconds('service-check-interval', 3_000, 'how often local services are checked'),
   dockerSocket: offUnlessGiven('docker-socket', parseDockerSocket, 'PATH', 'discover containers by Sidecar\'s labels on this Engine API socket'),
+  serviceListeners: offUnlessGiven('service-listeners', parseListenHost, 'IP', 'a port per catalog ServicePort on this IP (HTTP or TCP relay)'),
   // Ambassador features: sharding, stickiness, splitting, rate limits, outlier ejection, shadowing.
   hashKey: {
     long: 'hash-key', kind: 'string', default: undefined, defaultText: 'client', parse: parseHashKey, valueName: 'KEY',

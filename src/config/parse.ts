@@ -8,6 +8,7 @@ import { resolveOptions, type Env, type ResolvedOptions } from './resolve.js';
 import { parseSites } from '../sites/parse.js';
 import { cacheOptionErrors } from '../cache/settings.js';
 import { gossipOptionErrors } from '../gossip/settings.js';
+import { catalogWanted } from '../catalog/runtime.js';
 
 export type ParseOutcome =
   | { readonly kind: 'config'; readonly config: Config }
@@ -33,6 +34,9 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParseOutcom
   if (siteArgs.length === 0 && options.values.get('sitesFile') === undefined) errors.push(NO_SITE);
   const { sites, errors: siteErrors } = parseSites(siteArgs, loopCheckAddress(options));
   errors.push(...siteErrors, ...combinationErrors(options, sites.length));
+  if (options.values.get('serviceListeners') !== undefined && !catalogWanted({ ...Object.fromEntries(options.values), sites })) {
+    errors.push('--service-listeners needs the service catalog (--gossip-bind, --join, --service, --static-config-file, --docker-socket or a sidecar:// SITE)');
+  }
   if (errors.length > 0) {
     // Like sidekick, a bare `outrigger` prints the full help; other mistakes get a short reminder.
     const usage = errors.length === 1 && errors[0] === NO_SITE ? usageText() : shortUsage();

@@ -191,6 +191,8 @@ export interface Config {
   readonly serviceCheckInterval: number;
   /** The Docker Engine API's unix socket: containers with Sidecar's labels become local services. */
   readonly dockerSocket: string | undefined;
+  /** --service-listeners: the address of the service ports (one per ServicePort in the catalog); undefined: none. */
+  readonly serviceListeners: string | undefined;
   /** --sites-file: more SITEs, one per line, watched and re-read (src/sites/sites-file.ts). */
   readonly sitesFile: string | undefined;
   readonly sites: readonly SiteSpec[];

@@ -7,11 +7,12 @@ import { networkInterfaces } from 'node:os';
 
 type GossipFields = Pick<Config, 'gossipBind' | 'gossipAdvertise' | 'join' | 'clusterName' | 'nodeName' | 'gossipKeys' | 'gossipProfile'>;
 
-const on = (c: Partial<GossipFields>): boolean => c.gossipBind !== undefined || (c.join?.length ?? 0) > 0;
+/** Gossip runs when it has an address to bind or a seed to join. */
+export const gossipOn = (c: Partial<GossipFields>): boolean => c.gossipBind !== undefined || (c.join?.length ?? 0) > 0;
 
 export function gossipOptionErrors(values: Partial<GossipFields>): string[] {
   const errors: string[] = [];
-  if (!on(values) && ((values.gossipKeys?.length ?? 0) > 0 || values.clusterName !== undefined || values.gossipAdvertise !== undefined)) {
+  if (!gossipOn(values) && ((values.gossipKeys?.length ?? 0) > 0 || values.clusterName !== undefined || values.gossipAdvertise !== undefined)) {
     errors.push('--gossip-key, --cluster-name and --gossip-advertise need --gossip-bind or --join');
   }
   return errors;
@@ -19,7 +20,7 @@ export function gossipOptionErrors(values: Partial<GossipFields>): string[] {
 
 /** undefined when gossip is off. */
 export function gossipSettings(c: GossipFields): GossipSettings | undefined {
-  if (!on(c)) return undefined;
+  if (!gossipOn(c)) return undefined;
   return {
     bind: c.gossipBind ?? { host: '', port: GOSSIP_PORT },
     advertise: c.gossipAdvertise,

@@ -1,7 +1,8 @@
 import type { Console } from '../observe/console.js';
 import type { UpstreamSet } from '../upstream/upstream-set.js';
-import type { FilterChain } from './filters.js';
-import type { BackendChooser } from './pipeline.js';
+import type { Config } from '../config/types.js';
+import { FilterChain } from './filters.js';
+import type { BackendChooser, ProxyFilter } from './pipeline.js';
 
 /** Holds requests that arrive before the first round of health checks has finished. */
 export interface StartupGate {
@@ -34,6 +35,45 @@ export interface ProxyContext {
   readonly readTimeoutMs: number;
   /** 'http' or 'https', for X-Forwarded-Proto. */
   readonly proto: string;
+}
+
+/** Requests wait for the first round of health checks, but never longer than the health timeout. */
+export class FirstRound implements StartupGate {
+  open = false;
+  private readonly done: Promise<void>;
+  private readonly boundMs: number;
+
+  constructor(firstRound: Promise<void>, boundMs: number) {
+    this.boundMs = boundMs;
+    this.done = firstRound.then(() => { this.open = true; });
+  }
+
+  wait(): Promise<void> {
+    if (this.open) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.boundMs);
+      void this.done.then(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+}
+
+/** The forwarding core's context over `upstreams`: the timeouts and retries of the configuration, and what the caller adds. */
+export function forwardingContext(config: Config, upstreams: UpstreamSet, console: Console, startup: StartupGate, extra: {
+  chooser?: ProxyContext['chooser'] | null; filters?: ProxyFilter[]; connectionCap?: ProxyContext['connectionCap']; proto: string;
+}): ProxyContext {
+  return {
+    upstreams,
+    chooser: extra.chooser ?? { pick: (_req, exclude) => upstreams.pick(exclude) },
+    filters: new FilterChain(extra.filters ?? []),
+    connectionCap: extra.connectionCap ?? null,
+    console,
+    startup,
+    maxRetries: config.maxRetries,
+    connectTimeoutMs: config.connectTimeout,
+    responseTimeoutMs: config.responseTimeout,
+    readTimeoutMs: config.readTimeout,
+    proto: extra.proto,
+  };
 }
 
 /** Attempts a request may make, the first included: follows the live backend set. */
