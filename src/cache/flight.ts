@@ -87,6 +87,12 @@ export class Flight {
       this.windowBytes -= dropped.length;
       this.windowStart += dropped.length;
     }
+    // Past byte 0 no one new can join: with no follower reading, the window serves no one (a fill's memory is then the upload's alone).
+    if (this.windowStart > 0 && this.readers.size === 0) {
+      this.chunks = [];
+      this.windowBytes = 0;
+      this.windowStart = this.total;
+    }
     for (const reader of this.readers) reader.wake();
   }
 

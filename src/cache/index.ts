@@ -13,6 +13,14 @@ import { StoreHealth } from './store-health.js';
 import { S3Store } from './store/s3-store.js';
 
 const MiB = 1024 * 1024;
+/**
+ * A fill's memory: the part being collected, PART_QUEUE parts being sent, and one full part
+ * waiting for them. A store slower than that loses the fill (the client is never slowed), so
+ * FILL_MEMORY bounds every fill, and 8 fills at once hold at most 8 × FILL_MEMORY.
+ */
+const PART_SIZE = 8 * MiB;
+const PART_QUEUE = 2;
+const FILL_MEMORY = PART_SIZE * (PART_QUEUE + 2);
 
 export interface CacheDeps {
   readonly settings: CacheSettings;
@@ -39,7 +47,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   const s = deps.settings;
   const store = new S3Store({
     endpoint: s.endpoint, accessKey: s.accessKey, secretKey: s.secretKey, bucket: s.bucket, region: s.region,
-    secureContext: deps.secureContext, insecure: deps.insecure,
+    secureContext: deps.secureContext, insecure: deps.insecure, partSize: PART_SIZE, queueSize: PART_QUEUE,
   });
   const stats = new CacheStats();
   const health = new StoreHealth({
@@ -55,7 +63,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   const memory = s.memoryBytes > 0 ? new MemoryTier(s.memoryBytes) : null;
   const filter = new CacheFilter(new Entries(store, memory, health, stats), health, stats, {
     prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, quickAbort: s.quickAbort,
-    maxBuffered: 32 * MiB, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,
+    maxBuffered: FILL_MEMORY, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,
   });
   void health.start();
   return {

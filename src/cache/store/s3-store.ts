@@ -8,9 +8,9 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type tls from 'node:tls';
 import {
-  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, ListMultipartUploadsCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
+  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import { BodyUpload } from './body-upload.js';
 
 export interface S3StoreOptions {
   readonly endpoint: string;
@@ -21,7 +21,7 @@ export interface S3StoreOptions {
   /** For https endpoints: the backend TLS options (--cacert, --client-cert, --insecure). */
   readonly secureContext?: tls.SecureContext | undefined;
   readonly insecure?: boolean;
-  /** Multipart part size and parts in flight: memory per fill is about partSize × (queueSize + 1). */
+  /** Multipart part size and parts in flight (defaults 8 MiB and 2): a fill holds at most what the caller allows (Fill's maxBuffered). */
   readonly partSize?: number;
   readonly queueSize?: number;
 }
@@ -30,12 +30,6 @@ export interface S3StoreOptions {
 export interface ByteRange {
   readonly start: number;
   readonly end: number;
-}
-
-/** An upload in progress: `done` gives the stored body's ETag; `abort` leaves no object and no open upload. */
-export interface PendingUpload {
-  readonly done: Promise<string>;
-  abort(): Promise<void>;
 }
 
 const MiB = 1024 * 1024;
@@ -47,8 +41,8 @@ function status(err: unknown): number | undefined {
 export class S3Store {
   readonly client: S3Client;
   readonly bucket: string;
-  private readonly partSize: number;
-  private readonly queueSize: number;
+  readonly partSize: number;
+  readonly queueSize: number;
 
   constructor(options: S3StoreOptions) {
     this.bucket = options.bucket;
@@ -110,44 +104,9 @@ export class S3Store {
     }
   }
 
-  /**
-   * Streams `source` into `key` (multipart above one part). The upload completes only if the
-   * source ends cleanly; a source that errors aborts it, and lib-storage then aborts the
-   * multipart upload, leaving nothing behind.
-   */
-  upload(key: string, source: Readable): PendingUpload {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: source },
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
-    });
-    const done = upload.done().then((out) => {
-      if (out.ETag === undefined) throw new Error(`the store returned no ETag for ${key}`);
-      return out.ETag;
-    });
-    const abort = async (): Promise<void> => {
-      await upload.abort();
-      await done.catch(() => undefined);
-      // An abort during CreateMultipartUpload: lib-storage (pinned version) drops that call's id; wait for it and abort that upload.
-      const creating = (upload as unknown as { createMultiPartPromise?: Promise<{ UploadId?: string }> }).createMultiPartPromise;
-      const UploadId = (await creating?.catch(() => undefined))?.UploadId;
-      if (UploadId !== undefined) await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId })).catch(() => undefined);
-      await this.abortLeftovers(key);
-    };
-    return { done, abort };
-  }
-
-  /**
-   * An abort that lands while CreateMultipartUpload is in flight leaves lib-storage without the
-   * upload's id, and the store keeps the upload open: list this key's open uploads and abort them.
-   * (A concurrent fill of the same key by another sidecar loses its upload too: never a wrong byte.)
-   */
-  private async abortLeftovers(key: string): Promise<void> {
-    const open = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: key }));
-    await Promise.all((open.Uploads ?? []).filter((u) => u.Key === key && u.UploadId !== undefined).map((u) =>
-      this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: u.UploadId })).catch(() => undefined)));
+  /** A body to write into `key` as it arrives (one PutObject below a part, else multipart). */
+  upload(key: string): BodyUpload {
+    return new BodyUpload({ client: this.client, bucket: this.bucket, key, partSize: this.partSize, queueSize: this.queueSize });
   }
 
   /** Every key under a prefix. */
