@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import { ProtocolClient, type Protocol, type Reply } from './support/protocols.js';
@@ -210,6 +211,63 @@ describe('a leader leaves while a follower reads the same fetch', { skip, timeou
     const hit = await stored(client, path);
     assert.equal(sha(hit.body), sha(bodyOf(8 * MiB)));
     assert.equal(count(`/gated/${8 * MiB}`), fetched + 1, 'one backend fetch for both');
+  });
+});
+
+/**
+ * A TCP relay to the store that, while `closed`, holds back every connection that starts sending
+ * a body (a chunk of 8 KiB or more) until open() is called; small requests (lookups, probes) pass.
+ */
+async function gatedStore(target: URL): Promise<{ url: string; held: () => number; open: () => void }> {
+  let closed = true;
+  const waiting: (() => void)[] = [];
+  let held = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((inbound) => {
+    const outbound = net.connect(Number(target.port), target.hostname);
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    }
+    let holding = false;
+    inbound.on('data', (chunk: Buffer) => {
+      if (closed && chunk.length >= 8192) holding = true;
+      if (!holding || !closed) return void outbound.write(chunk);
+      held += chunk.length;
+      waiting.push(() => outbound.write(chunk));
+    });
+    outbound.pipe(inbound);
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+    inbound.on('close', () => outbound.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  fx.add(() => new Promise((resolve) => {
+    server.close(resolve);
+    for (const socket of sockets) socket.destroy();
+  }));
+  const open = (): void => {
+    closed = false;
+    for (const send of waiting.splice(0)) send();
+  };
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, held: () => held, open };
+}
+
+describe('a store slower than the client', { skip, timeout: 180_000 }, () => {
+  test('the client gets the whole body without waiting for the store; the fill completes after it, in the background', async () => {
+    const gate = await gatedStore(new URL(swift.endpoint));
+    const { client } = await startCacheNode(fx, 'http/1.1', cacheArgs({ ...swift, endpoint: gate.url }, bucket, backend.url));
+    const path = `/obj/${MiB}?gated-store`;
+    const got = await client.call({ path });
+    assert.equal(got.status, 200);
+    assert.equal(sha(got.body), sha(bodyOf(MiB)));
+    assert.match(status(got), /fwd=uri-miss; stored/);
+    // The client has every byte while the store has not received the body yet.
+    await waitFor(() => gate.held() > 0, 30_000, 'the body to reach the held store connection', 20);
+    assert.equal((await client.call({ path, headers: { 'cache-control': 'only-if-cached' } })).status, 504);
+    gate.open();
+    const hit = await stored(client, path);
+    assert.equal(sha(hit.body), sha(bodyOf(MiB)));
   });
 });
 
