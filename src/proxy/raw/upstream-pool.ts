@@ -12,7 +12,17 @@ const MIN_READ = 16 * 1024;
 const MAX_READ = 1024 * 1024;
 /** sidekick's transport: at most 1024 idle connections per backend, closed after 15 s idle. */
 const MAX_IDLE = 1024;
-const IDLE_TIMEOUT_MS = 15_000;
+
+/**
+ * When idle connections close. A sweep per pool instead of a socket timeout per connection:
+ * node re-arms a socket's timeout on every read and write, which cost ~2 µs per proxied request.
+ * An idle connection closes between idleMs and idleMs + sweepMs after its last use.
+ */
+export interface IdleTiming {
+  readonly idleMs: number;
+  readonly sweepMs: number;
+}
+const IDLE_TIMING: IdleTiming = { idleMs: 15_000, sweepMs: 5_000 };
 
 /** What a connection reports to the request (the forwarding core) that currently owns it. */
 export interface UpstreamOwner {
@@ -64,8 +74,6 @@ export class UpstreamConnection {
     this.socket.on('end', this.onEnd);
     this.socket.on('error', this.onError);
     this.socket.on('close', this.onClosed);
-    this.socket.on('timeout', this.onTimeout);
-    this.socket.setTimeout(IDLE_TIMEOUT_MS);
   }
 
   /** A write still holds a slice of the read buffer: read the next bytes somewhere else. */
@@ -130,10 +138,6 @@ export class UpstreamConnection {
     this.finish(null);
   };
 
-  private readonly onTimeout = (): void => {
-    if (this.owner === null) this.destroy();
-  };
-
   private finish(err: Error | null): void {
     const owner = this.owner;
     this.owner = null;
@@ -151,9 +155,14 @@ export class UpstreamPool {
   private readonly backend: Backend;
   private readonly idle: UpstreamConnection[] = [];
   private draining = false;
+  /** Runs while the pool holds idle connections (unref'd: it never keeps the process alive). */
+  private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(backend: Backend) {
+  private readonly timing: IdleTiming;
+
+  constructor(backend: Backend, timing: IdleTiming = IDLE_TIMING) {
     this.backend = backend;
+    this.timing = timing;
   }
 
   /**
@@ -186,6 +195,26 @@ export class UpstreamPool {
       return;
     }
     this.idle.push(conn);
+    if (this.sweeper === null) {
+      this.sweeper = setInterval(this.sweep, this.timing.sweepMs);
+      this.sweeper.unref();
+    }
+  }
+
+  /** Closes the connections idle longer than idleMs: the oldest are at the bottom of the stack. */
+  private readonly sweep = (): void => {
+    const oldest = performance.now() - this.timing.idleMs;
+    let n = 0;
+    while (n < this.idle.length && this.idle[n]!.idleSince < oldest) n++;
+    for (const c of this.idle.splice(0, n)) c.destroy();
+    if (this.idle.length === 0) this.stopSweeping();
+  };
+
+  private stopSweeping(): void {
+    if (this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
   }
 
   forget(conn: UpstreamConnection): void {
@@ -195,6 +224,7 @@ export class UpstreamPool {
 
   /** Close the idle connections (busy ones go on and are pooled again when done). */
   closeIdle(): void {
+    this.stopSweeping();
     for (const c of this.idle.splice(0)) c.destroy();
   }
 
@@ -205,6 +235,11 @@ export class UpstreamPool {
   drain(): void {
     this.draining = true;
     this.closeIdle();
+  }
+
+  /** Idle connections held now. */
+  get idleCount(): number {
+    return this.idle.length;
   }
 
   /** drain() was called. */
