@@ -4,6 +4,20 @@ import { UpstreamWatchdog, type WatchdogOwner } from './watchdog.js';
 
 type Phase = 'head' | 'body' | 'upload';
 
+/**
+ * `p`, or a failure after 5 s. The watchdog's own timer is unref'd: this (ref'd) deadline is
+ * also what keeps the test's event loop alive meanwhile.
+ */
+async function within<T>(p: Promise<T>): Promise<T> {
+  let deadline: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { deadline = setTimeout(() => reject(new Error('no limit fired within 5 s')), 5_000); });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
 /** An owner that records when a limit fired. */
 function recorder(): WatchdogOwner & { fired: Promise<{ phase: Phase; at: number }> } {
   let hear!: (v: { phase: Phase; at: number }) => void;
@@ -25,7 +39,7 @@ test('the response limit counts from the last attempt, even when the timer was a
   dog.start();
   const startedAt = performance.now();
   dog.requestSent();
-  const { phase, at } = await owner.fired;
+  const { phase, at } = await within(owner.fired);
   assert.equal(phase, 'head');
   assert.ok(at - startedAt >= 80, `fired ${at - startedAt} ms after the request was sent`);
 });
@@ -45,5 +59,5 @@ test('a stopped attempt never fires, and the next one still does', async () => {
   owner.upstreamTimedOut = next.upstreamTimedOut;
   dog.start();
   dog.requestSent();
-  assert.equal((await next.fired).phase, 'head');
+  assert.equal((await within(next.fired)).phase, 'head');
 });
