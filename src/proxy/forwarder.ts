@@ -4,8 +4,7 @@ import { errorAnswer, noBackendLeft, plainResponse } from './error-response.js';
 import { ProxyError, upstreamSocketError } from './errors.js';
 import { decideRetry, replayable } from './retry.js';
 import { attemptsAllowed, type ProxyContext } from './context.js';
-import { beginAttempt, endAttempt, traceExchange } from './attempts.js';
-import { backendAuthority } from './header-rules.js';
+import { beginAttempt, endAttempt } from './attempts.js';
 import { UpstreamPool, type UpstreamConnection, type UpstreamOwner } from './raw/upstream-pool.js';
 import type { ProxyRequest } from './request.js';
 import { BODY_MALFORMED, RequestBody } from './request-body.js';
@@ -13,6 +12,8 @@ import { ResponseRelay, type RelayOwner } from './response-relay.js';
 import type { Answer, BodyTap, Downstream, DownstreamEvents } from './pipeline.js';
 import { sendAnswer } from './answers.js';
 import { UpstreamWatchdog, type WatchdogOwner } from './watchdog.js';
+import { RequestFilterRun, type FilterRunOwner } from './request-filters.js';
+import { reportRequest } from './request-report.js';
 
 /**
  * A request that cannot be sent twice does not go onto a pooled connection idle longer than
@@ -27,18 +28,20 @@ function poolOf(b: Backend): UpstreamPool {
 
 /**
  * The forwarding core, the same for HTTP/1.1 and HTTP/2 clients. It runs a request's phases
- * (pipeline.ts): request filters, pick, upstream attempts with the retry policy (retry.ts),
- * then hands the response to its ResponseRelay (head filters, body relay and taps) and ends with
- * the done filters and the trace. The request body goes through its RequestBody. One instance
+ * (pipeline.ts): request filters (request-filters.ts), pick, upstream attempts with the retry
+ * policy (retry.ts), then hands the response to its ResponseRelay (head filters, body relay and
+ * taps) and ends with the report (request-report.ts: trace, done filters). The request body goes
+ * through its RequestBody. One instance
  * serves one client connection's requests in turn (HTTP/1.1) or one stream (HTTP/2); a request's
  * own state is its ProxyRequest.
  */
-export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, WatchdogOwner {
+export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, WatchdogOwner, FilterRunOwner {
   private readonly ctx: ProxyContext;
   private down: Downstream;
   private readonly body: RequestBody;
   private readonly relay: ResponseRelay;
   private readonly watchdog: UpstreamWatchdog;
+  private readonly filterRun: RequestFilterRun;
 
   /** The request in progress; null between requests. */
   req: ProxyRequest | null = null;
@@ -47,8 +50,6 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
   private conn: UpstreamConnection | null = null;
   private attemptStartedAt = 0;
   private connectTimer: NodeJS.Timeout | null = null;
-  /** Index of the request filter whose promise is pending. */
-  private filterAt = 0;
   /** The body of a stream Answer being sent. */
   private answerStream: Readable | null = null;
 
@@ -58,6 +59,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     this.body = new RequestBody(down);
     this.relay = new ResponseRelay(ctx.filters, down, this, this.resumeUpstream);
     this.watchdog = new UpstreamWatchdog(ctx.responseTimeoutMs, ctx.readTimeoutMs, this);
+    this.filterRun = new RequestFilterRun(ctx.filters, this);
   }
 
   /**
@@ -70,7 +72,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     this.upgrade = upgrade;
     this.body.start(bodyKind, contentLength);
     if (!this.body.done && this.ctx.filters.requestBody.length > 0) this.tapBody(req);
-    this.runRequestFilters(0);
+    this.filterRun.run(req);
   }
 
   /** Phase 2: taps on the request body (the mirror's copy), set up before any byte of it is read. */
@@ -105,40 +107,19 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
 
   // ---- phase 2: request filters ----
 
-  private runRequestFilters(from: number): void {
-    const req = this.req!;
-    const filters = this.ctx.filters.request;
-    for (let i = from; i < filters.length; i++) {
-      const r = filters[i]!.request!(req, req);
-      if (r === null) continue;
-      this.filterAt = i;
-      if (r instanceof Promise) {
-        r.then(this.onFilterDecided, this.onFilterFailed);
-        return;
-      }
-      req.answeredBy = filters[i]!;
-      this.answer(r);
-      return;
-    }
+  filterAnswered(a: Answer): void {
+    this.answer(a);
+  }
+
+  filterFailed(err: ProxyError): void {
+    this.req!.error = err;
+    this.answer(errorAnswer(err, this.req!.target));
+  }
+
+  filtersPassed(): void {
     if (this.ctx.startup.open) this.attempt();
     else void this.ctx.startup.wait().then(this.afterStartup);
   }
-
-  private readonly onFilterDecided = (r: Answer | null): void => {
-    if (this.req === null || this.req.responded) return;
-    if (r === null) {
-      this.runRequestFilters(this.filterAt + 1);
-      return;
-    }
-    this.req.answeredBy = this.ctx.filters.request[this.filterAt]!;
-    this.answer(r);
-  };
-
-  private readonly onFilterFailed = (err: unknown): void => {
-    if (this.req === null || this.req.responded) return;
-    this.req.error = new ProxyError('INTERNAL', `filter ${this.ctx.filters.request[this.filterAt]!.name} failed: ${String(err)}`);
-    this.answer(errorAnswer(this.req.error, this.req.target));
-  };
 
   private readonly afterStartup = (): void => {
     if (this.req !== null && !this.req.responded && this.conn === null) this.attempt();
@@ -199,11 +180,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     const maxIdle = replayable(req.method, req.hasBody) ? 0 : MAX_IDLE_FOR_UNREPLAYABLE_MS;
     const conn = poolOf(b).acquire(this, fresh !== null, maxIdle);
     this.conn = conn;
-    const host = req.hostMissing ? `Host: ${backendAuthority(b.spec)}\r\n` : '';
-    // HTTP/1.0 goes upstream as 1.0 (so no chunked answer comes back for a 1.0 client), asking to
-    // keep our connection: its persistence is hop-by-hop, not the client's.
-    const keep = req.versionMinor === 0 ? 'Connection: keep-alive\r\n' : '';
-    conn.write(`${req.method} ${b.spec.basePath}${req.upstreamTarget} HTTP/1.${req.versionMinor}\r\n${host}${req.headerBlock}${keep}\r\n`);
+    conn.write(req.upstreamHead(b));
     this.body.attach(conn);
     this.requestOnWire();
     if (!conn.connected) this.connectTimer = setTimeout(this.onConnectTimeout, this.ctx.connectTimeoutMs);
@@ -461,18 +438,7 @@ export class Forwarder implements UpstreamOwner, DownstreamEvents, RelayOwner, W
     if (this.body.tapped) this.body.endTaps(req.error ?? new ProxyError('CLIENT_CLOSED', 'request body not read to its end'));
     req.rx = this.body.dataBytes(req.rx);
     req.tx = this.relay.dataBytes(req.tx);
-    if (req.answeredBy?.untraced !== true) this.trace(req);
-    const done = this.ctx.filters.done;
-    for (let i = 0; i < done.length; i++) {
-      done[i]!.done!(req, { status: req.status, backend: req.backend, attempts: req.attempts, failedOn: req.tried, rxBytes: req.rx, txBytes: req.tx, error: req.error });
-    }
-  }
-
-  private trace(req: ProxyRequest): void {
-    traceExchange(this.ctx.console, {
-      backend: req.lastBackend, method: req.method, path: req.target, client: req.clientIp, status: req.status,
-      startedWall: req.startedWall, startedAt: req.startedAt, ttfbMs: req.ttfb, rx: req.rx, tx: req.tx, error: req.error?.message,
-    }, req.debugHeaders === null ? undefined : req.debugHeaders);
+    reportRequest(this.ctx, req);
   }
 
   // ---- client events ----

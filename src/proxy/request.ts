@@ -5,6 +5,7 @@
  */
 import type { Backend } from '../upstream/backend.js';
 import type { ProxyError } from './errors.js';
+import { backendAuthority } from './header-rules.js';
 import type { ClientProtocol, ProxyFilter, RequestEdit, RequestView } from './pipeline.js';
 
 export interface RequestInit extends Pick<RequestView, 'protocol' | 'method' | 'target' | 'authority' | 'clientIp' | 'hasBody'> {
@@ -65,6 +66,15 @@ export class ProxyRequest implements RequestView, RequestEdit {
     this.headerBlock = init.headerBlock;
     this.hostMissing = init.hostMissing;
     this.versionMinor = init.versionMinor;
+  }
+
+  /** The request line and header block sent to backend `b`. */
+  upstreamHead(b: Backend): string {
+    const host = this.hostMissing ? `Host: ${backendAuthority(b.spec)}\r\n` : '';
+    // HTTP/1.0 goes upstream as 1.0 (so no chunked answer comes back for a 1.0 client), asking to
+    // keep our connection: its persistence is hop-by-hop, not the client's.
+    const keep = this.versionMinor === 0 ? 'Connection: keep-alive\r\n' : '';
+    return `${this.method} ${b.spec.basePath}${this.upstreamTarget} HTTP/1.${this.versionMinor}\r\n${host}${this.headerBlock}${keep}\r\n`;
   }
 
   header(name: string): string | undefined {
