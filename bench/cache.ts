@@ -27,6 +27,8 @@ const FILL_MIBPS = Number(process.env.CACHE_FILL_MIBPS ?? 12);
 const ROWS = new Set((process.env.CACHE_ROWS ?? '1,2,3,4').split(/[\s,]+/).filter((r) => r !== '').map(Number));
 const s = readSettings();
 initProcs(s.state);
+/** The Outrigger under test: this checkout's, or another build's (CACHE_OUTRIGGER_MAIN=/old/dist/src/main.js for a before/after in one setup). */
+const OUTRIGGER_MAIN = process.env.CACHE_OUTRIGGER_MAIN ?? path.join(s.repo, 'dist/src/main.js');
 const procs: Proc[] = [];
 const log = (msg: string): void => console.error(`[bench cache] ${msg}`);
 
@@ -73,7 +75,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 /** Starts Outrigger on a fixed port with `args`; resolves once it listens (and its cache store is up). */
 async function outrigger(name: string, port: number, args: string[]): Promise<Proc> {
-  const proc = start(name, process.execPath, [path.join(s.repo, 'dist/src/main.js'), '--address', `127.0.0.1:${port}`,
+  const proc = start(name, process.execPath, [OUTRIGGER_MAIN, '--address', `127.0.0.1:${port}`,
     '--health-path', s.healthPath, ...args, `http://127.0.0.1:${s.backendPorts[0]}`], { cpus: s.pin ? s.proxyCpus : null });
   procs.push(proc);
   const ready = args.includes('--cache-endpoint') ? /cache store .* is up/ : /listening/;

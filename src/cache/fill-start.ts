@@ -7,7 +7,7 @@ import type { BodyTap, RequestView } from '../proxy/pipeline.js';
 import { storedHeaders } from './answers.js';
 import type { Entries } from './entries.js';
 import type { Entry } from './entry.js';
-import { Fill } from './fill.js';
+import { Fill, STORE_TOO_SLOW } from './fill.js';
 import { fillTap } from './fill-tap.js';
 import type { Flight } from './flight.js';
 import type { Invalidations } from './invalidations.js';
@@ -49,6 +49,7 @@ export function startFill(setup: FillSetup, asked: FillRequest): BodyTap {
   flight?.start({ status: prepared.status, headers, length: expected, vary: prepared.vary, variant });
   const failed = (): void => {
     stats.fillsAborted++;
+    if (fill.reason === STORE_TOO_SLOW) stats.fillsStoreTooSlow++;
     flight?.settle(null);
   };
   const save = async (body: Buffer | undefined): Promise<void> => {

@@ -16,6 +16,9 @@ export interface FillLimits {
   readonly maxBuffered: number;
 }
 
+/** The reason of a fill given up because the store fell behind (counted apart in the metrics). */
+export const STORE_TOO_SLOW = 'store too slow';
+
 export type FillState = 'writing' | 'completing' | 'completed' | 'aborted';
 
 export class Fill {
@@ -51,7 +54,7 @@ export class Fill {
     if (this.limits.expected >= 0 && this.bytes > this.limits.expected) return this.abort('body longer than its Content-Length');
     if (this.upload.failure !== null) return this.abort(`store error: ${this.upload.failure.message}`);
     this.upload.write(chunk);
-    if (this.upload.held > this.limits.maxBuffered) this.abort('store too slow');
+    if (this.upload.held > this.limits.maxBuffered) this.abort(STORE_TOO_SLOW);
   }
 
   /** The body ended cleanly: store it if the length is right. Resolves with the stored ETag, or null. */

@@ -14,6 +14,8 @@ export class CacheStats {
   bypassed = 0;
   fillsCompleted = 0;
   fillsAborted = 0;
+  /** Fills given up because the store fell a fill's memory bound behind the client (also counted in fillsAborted). */
+  fillsStoreTooSlow = 0;
   /** Fills whose client left mid-body and that went on (quick-abort policy, or followers reading). */
   fillsFinishedWithoutClient = 0;
   /** Whole fills started in the background by a Range miss. */
@@ -55,6 +57,7 @@ export class CacheStats {
     counter('bypassed_total', 'requests sent on without the cache while the store was down', this.bypassed);
     counter('fills_completed_total', 'bodies stored completely', this.fillsCompleted);
     counter('fills_aborted_total', 'fills abandoned (body cut short, wrong length, slow store, client left)', this.fillsAborted);
+    counter('fills_store_too_slow_total', 'fills given up because the store fell a fill\'s memory bound (32 MiB) behind the client', this.fillsStoreTooSlow);
     counter('fills_without_client_total', 'fills that went on after their client left (quick-abort policy or followers)', this.fillsFinishedWithoutClient);
     counter('range_fills_total', 'whole fills started in the background by a Range miss', this.rangeFills);
     counter('served_bytes_total', 'body bytes served from the cache', this.bytesServed);
