@@ -36,6 +36,7 @@ let hang = false;
  * /obj/<size>            <size> bytes, a strong ETag, single byte ranges honoured (206)
  * /gated/<size>?at=N&id  the first N bytes, then the rest once the test opens gate <id>
  * /doc/<name>?cc=...     "version 1" with that Cache-Control; no answer at all while `hang`
+ * /big/<size>            <size> bytes: BODY repeated
  */
 function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = new URL(req.url!, 'http://x');
@@ -62,7 +63,20 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
     res.writeHead(200, { ...headers, 'Content-Length': body.length });
     res.write(body.subarray(0, at));
     gates.set(url.searchParams.get('id')!, () => res.end(body.subarray(at)));
+  } else if (kind === 'big') {
+    res.writeHead(200, { ...headers, 'Content-Length': Number(arg) });
+    void sendRepeated(res, Number(arg));
   } else res.writeHead(404).end();
+}
+
+/** `size` bytes of BODY over and over, with backpressure. */
+async function sendRepeated(res: http.ServerResponse, size: number): Promise<void> {
+  for (let sent = 0; sent < size && !res.destroyed;) {
+    const piece = BODY.subarray(0, Math.min(BODY.length, size - sent));
+    sent += piece.length;
+    if (!res.write(piece)) await new Promise((resolve) => res.once('drain', resolve));
+  }
+  res.end();
 }
 
 let swift: SwiftStore;
@@ -268,6 +282,20 @@ describe('a store slower than the client', { skip, timeout: 180_000 }, () => {
     gate.open();
     const hit = await stored(client, path);
     assert.equal(sha(hit.body), sha(bodyOf(MiB)));
+  });
+
+  test('a stalled store: the client gets all 48 MiB, the fill is given up at its 32 MiB bound, nothing stored, no upload left open', async () => {
+    const gate = await gatedStore(new URL(swift.endpoint));
+    const { client } = await startCacheNode(fx, 'http/1.1', cacheArgs({ ...swift, endpoint: gate.url }, bucket, backend.url));
+    const path = `/big/${48 * MiB}`;
+    const got = await client.call({ path });
+    assert.equal(got.status, 200);
+    assert.equal(got.body.length, 48 * MiB);
+    assert.equal(sha(got.body.subarray(40 * MiB)), sha(BODY), 'the last 8 MiB arrived intact');
+    gate.open();
+    await counted(client, 'fills_store_too_slow_total', 0);
+    assert.equal((await client.call({ path, headers: { 'cache-control': 'only-if-cached' } })).status, 504);
+    await waitFor(async () => (await openUploads(s3, bucket)) === 0, 30_000, 'no open upload', 100);
   });
 });
 
