@@ -23,7 +23,7 @@ const DROP = FLAG_HOP_BY_HOP | FLAG_CONNECTION_LISTED;
 
 /**
  * buf[start, end) as a latin1 string. Buffer's own latin1Slice: toString('latin1', …) checks
- * and converts its arguments first, which measured ~1 µs per proxied request over a head's fields.
+ * and converts its arguments first (~1 µs per request of CPU-profile self time on the HTTP/2 row).
  */
 const latin1 = (buf: Buffer, start: number, end: number): string => (buf as Buffer & { latin1Slice(s: number, e: number): string }).latin1Slice(start, end);
 

@@ -7,7 +7,8 @@
  *
  * One Timeout per forwarder, re-armed with refresh() only when it has stopped: nothing is
  * allocated per request, reads only record a timestamp, and back-to-back requests leave the
- * running timer alone (re-inserting it into node's timer list cost ~1 µs per request). The check
+ * running timer alone (re-inserting it into node's timer list showed ~1 µs per request in a CPU
+ * profile; no end-to-end change could be told apart from noise). The check
  * runs every quarter of the shorter limit, so a limit fires between 1 and 1.25 times its value.
  */
 

@@ -15,7 +15,8 @@ const MAX_IDLE = 1024;
 
 /**
  * When idle connections close. A sweep per pool instead of a socket timeout per connection:
- * node re-arms a socket's timeout on every read and write, which cost ~2 µs per proxied request.
+ * node re-arms a socket's timeout on every read and write (~1.5 µs per request of CPU-profile
+ * self time on the HTTP/2 small row; no end-to-end change could be told apart from noise).
  * An idle connection closes between idleMs and idleMs + sweepMs after its last use.
  */
 export interface IdleTiming {
