@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import { ProtocolClient, type Protocol, type Reply } from './support/protocols.js';
 import { cacheArgs, openUploads, startCacheNode } from './support/cache-node.js';
@@ -384,6 +384,32 @@ describe('cache answers on HTTP/1.1 details', { skip, timeout: 180_000 }, () => 
       assert.deepEqual(hit.body, bodyOf(2000));
     }
     assert.equal(await metric(client, 'store_latency_ms_count'), calls, 'no store call for the five hits');
+  });
+
+  test('a large object\'s repeat hits make one store call each (its body); a body replaced behind its back is not served', async () => {
+    const size = 5 * MiB + 123; // above the memory tier's largest object (4 MiB by default)
+    const path = `/obj/${size}?remembered=1`;
+    await client.call({ path });
+    await stored(client, path);
+    const calls = await metric(client, 'store_latency_ms_count');
+    for (let i = 0; i < 3; i++) {
+      const hit = await client.call({ path });
+      assert.match(status(hit), /hit/);
+      assert.equal(sha(hit.body), sha(bodyOf(size)));
+    }
+    assert.equal(await metric(client, 'store_latency_ms_count'), calls + 3, 'one store call per hit: the metadata was remembered');
+
+    // Another sidecar (here: the test, straight to the store) replaces the body with other bytes.
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    const key = listed.Contents?.find((o) => o.Size === size && o.Key?.endsWith('/body'))?.Key;
+    assert.ok(key, 'the stored body');
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(size, 0x21) }));
+    const fetched = count(`/obj/${size}`);
+    const after = await client.call({ path });
+    assert.equal(sha(after.body), sha(bodyOf(size)), 'never the replaced bytes');
+    assert.doesNotMatch(status(after), /hit/);
+    // The backend's bytes: a new fetch, or (within its short grace) the fetch that filled the entry.
+    assert.ok(count(`/obj/${size}`) === fetched + 1 || /collapsed/.test(status(after)), `from the backend: ${status(after)}`);
   });
 
   test('a multi-range request on a hit gets the whole object (200), as RFC 9110 §14.2 allows', async () => {

@@ -2,6 +2,13 @@
  * Entries as the rest of the cache sees them: found through the memory tier, then the store;
  * saved (metadata after body); removed. Every store call is timed, and a failing one marks the
  * store down so later requests bypass the cache rather than wait on it.
+ *
+ * The metadata of entries whose bodies are too big for the memory tier is remembered too (a few
+ * thousand, least recently used out first), so a repeat hit of a large object makes one store
+ * call, the body's, not two. That is safe because the body is read only with If-Match on the ETag
+ * the remembered metadata names: a body replaced or removed behind this process's back (by another
+ * sidecar) is not served; the request becomes a miss and the remembered metadata is dropped. What
+ * a remembered copy can miss is another sidecar's revalidation, which only makes it stale sooner.
  */
 import type { Readable } from 'node:stream';
 import { isVaryIndex, parseStored, type Entry, type VaryIndex } from './entry.js';
@@ -24,6 +31,8 @@ export interface Located {
 
 /** How many URLs' Vary fields are remembered, so a memory-tier hit needs no store call. */
 const VARY_MEMORY = 10_000;
+/** How many entries' metadata is remembered (a few KiB each at most: a few MiB). */
+const META_MEMORY = 2_000;
 
 export class Entries {
   readonly store: S3Store;
@@ -31,6 +40,8 @@ export class Entries {
   private readonly health: StoreHealth;
   private readonly stats: CacheStats;
   private readonly varyOf = new Map<string, readonly string[]>();
+  /** Variant directory -> its metadata, for entries the memory tier does not hold. */
+  private readonly metaOf = new Map<string, Entry>();
   /** Removals started so far: a body read while one ran may belong to a removed entry. */
   private removals = 0;
 
@@ -68,6 +79,11 @@ export class Entries {
       const held = this.memory.get(dir);
       if (held !== undefined) return { entry: held.entry, dir, body: held.body };
     }
+    if (known !== undefined) {
+      const dir = variantDir(keys, variantId(known, header));
+      const entry = this.metaOf.get(dir);
+      if (entry !== undefined) return { entry, dir, body: undefined, removals };
+    }
     const top = await this.readMeta(keys.dir);
     if (top === null) return null;
     if (!isVaryIndex(top)) {
@@ -84,6 +100,7 @@ export class Entries {
   }
 
   private located(dir: string, entry: Entry, removals: number): Located {
+    this.rememberMeta(dir, entry);
     const held = this.memory?.get(dir);
     if (held === undefined || held.entry.bodyEtag === entry.bodyEtag) return { entry, dir, body: held?.body, removals };
     this.memory!.delete(dir); // replaced in the store (by another sidecar): the held body is outdated
@@ -95,6 +112,14 @@ export class Entries {
     return text === null ? null : parseStored(text);
   }
 
+  /** Remembers an entry's metadata when the memory tier will not hold its body. */
+  private rememberMeta(dir: string, entry: Entry): void {
+    this.metaOf.delete(dir);
+    if (this.memory !== null && entry.size <= this.memory.maxObject) return;
+    this.metaOf.set(dir, entry);
+    if (this.metaOf.size > META_MEMORY) this.metaOf.delete(this.metaOf.keys().next().value as string);
+  }
+
   private rememberVary(dir: string, fields: readonly string[]): void {
     this.varyOf.delete(dir);
     this.varyOf.set(dir, fields);
@@ -102,8 +127,11 @@ export class Entries {
   }
 
   /** The stored body (or a range of it), only while it is the one the entry names; null otherwise. */
-  openBody(located: Located, range?: ByteRange): Promise<Readable | null> {
-    return this.call(() => this.store.getBody(located.dir + BODY, located.entry.bodyEtag, range));
+  async openBody(located: Located, range?: ByteRange): Promise<Readable | null> {
+    const body = await this.call(() => this.store.getBody(located.dir + BODY, located.entry.bodyEtag, range));
+    // Replaced or removed behind our back: what we remember of it is outdated too.
+    if (body === null) this.metaOf.delete(located.dir);
+    return body;
   }
 
   bodyKey(dir: string): string {
@@ -118,6 +146,7 @@ export class Entries {
       await this.call(() => this.store.putText(keys.dir + META, JSON.stringify(index)));
     }
     this.rememberVary(keys.dir, dir === keys.dir ? [] : entry.vary);
+    this.rememberMeta(dir, entry);
     if (dir !== keys.dir) this.memory?.delete(keys.dir); // an entry without Vary held from before
     if (body !== undefined) this.memory?.set(dir, entry, body);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
@@ -126,6 +155,7 @@ export class Entries {
   /** Rewrites the metadata only (after a 304). */
   async update(dir: string, entry: Entry): Promise<void> {
     this.memory?.update(dir, entry);
+    this.rememberMeta(dir, entry);
     await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
   }
 
@@ -144,6 +174,7 @@ export class Entries {
   private forget(dir: string): void {
     this.memory?.deletePrefix(dir);
     this.varyOf.delete(dir);
+    for (const key of [...this.metaOf.keys()]) if (key.startsWith(dir)) this.metaOf.delete(key);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
   }
 
@@ -160,7 +191,7 @@ export class Entries {
       if (stored !== null && stored.url.startsWith(urlPrefix)) dirs.add(key.slice(0, host.length + 65));
     }
     for (const dir of dirs) {
-      this.varyOf.delete(dir);
+      this.forget(dir);
       removed += await this.call(() => this.store.deletePrefix(dir));
     }
     return removed;
