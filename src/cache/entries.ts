@@ -3,8 +3,8 @@
  * saved (metadata after body); removed. Every store call is timed, and a failing one marks the
  * store down so later requests bypass the cache rather than wait on it.
  *
- * The metadata of entries whose bodies are too big for the memory tier is remembered too (a few
- * thousand, least recently used out first), so a repeat hit of a large object makes one store
+ * The metadata of entries whose bodies are too big for the memory tier is remembered too (for a
+ * few thousand URLs, least recently used out first), so a repeat hit of a large object makes one store
  * call, the body's, not two. That is safe because the body is read only with If-Match on the ETag
  * the remembered metadata names: a body replaced or removed behind this process's back (by another
  * sidecar) is not served; the request becomes a miss and the remembered metadata is dropped. What
@@ -23,6 +23,8 @@ export interface Located {
   readonly entry: Entry;
   /** The variant's directory in the bucket (also its memory-tier key). */
   readonly dir: string;
+  /** The URL's directory (the variant's, or the one above it when the response varies). */
+  readonly urlDir: string;
   /** The body, when the memory tier holds it. */
   readonly body: Buffer | undefined;
   /** Removals started before the lookup (see keep()). */
@@ -31,7 +33,7 @@ export interface Located {
 
 /** How many URLs' Vary fields are remembered, so a memory-tier hit needs no store call. */
 const VARY_MEMORY = 10_000;
-/** How many entries' metadata is remembered (a few KiB each at most: a few MiB). */
+/** How many URLs have their variants' metadata remembered (a few KiB per variant at most: a few MiB). */
 const META_MEMORY = 2_000;
 
 export class Entries {
@@ -40,8 +42,8 @@ export class Entries {
   private readonly health: StoreHealth;
   private readonly stats: CacheStats;
   private readonly varyOf = new Map<string, readonly string[]>();
-  /** Variant directory -> its metadata, for entries the memory tier does not hold. */
-  private readonly metaOf = new Map<string, Entry>();
+  /** URL directory -> its variants' metadata, for entries the memory tier does not hold. */
+  private readonly metaOf = new Map<string, Map<string, Entry>>();
   /** Removals started so far: a body read while one ran may belong to a removed entry. */
   private removals = 0;
 
@@ -77,34 +79,34 @@ export class Entries {
     if (known !== undefined && this.memory !== null) {
       const dir = variantDir(keys, variantId(known, header));
       const held = this.memory.get(dir);
-      if (held !== undefined) return { entry: held.entry, dir, body: held.body };
+      if (held !== undefined) return { entry: held.entry, dir, urlDir: keys.dir, body: held.body };
     }
     if (known !== undefined) {
       const dir = variantDir(keys, variantId(known, header));
-      const entry = this.metaOf.get(dir);
-      if (entry !== undefined) return { entry, dir, body: undefined, removals };
+      const entry = this.metaOf.get(keys.dir)?.get(dir);
+      if (entry !== undefined) return { entry, dir, urlDir: keys.dir, body: undefined, removals };
     }
     const top = await this.readMeta(keys.dir);
     if (top === null) return null;
     if (!isVaryIndex(top)) {
       // No Vary: remembered too, so the next memory-tier hit of this URL needs no store call.
       this.rememberVary(keys.dir, []);
-      return this.located(keys.dir, top, removals);
+      return this.located(keys.dir, keys.dir, top, removals);
     }
     // The URL varies now: an entry held from before, without Vary, must not answer it by URL.
     this.memory?.delete(keys.dir);
     this.rememberVary(keys.dir, top.varyIndex);
     const dir = variantDir(keys, variantId(top.varyIndex, header));
     const variant = await this.readMeta(dir);
-    return variant === null || isVaryIndex(variant) ? null : this.located(dir, variant, removals);
+    return variant === null || isVaryIndex(variant) ? null : this.located(keys.dir, dir, variant, removals);
   }
 
-  private located(dir: string, entry: Entry, removals: number): Located {
-    this.rememberMeta(dir, entry);
+  private located(urlDir: string, dir: string, entry: Entry, removals: number): Located {
+    this.rememberMeta(urlDir, dir, entry);
     const held = this.memory?.get(dir);
-    if (held === undefined || held.entry.bodyEtag === entry.bodyEtag) return { entry, dir, body: held?.body, removals };
+    if (held === undefined || held.entry.bodyEtag === entry.bodyEtag) return { entry, dir, urlDir, body: held?.body, removals };
     this.memory!.delete(dir); // replaced in the store (by another sidecar): the held body is outdated
-    return { entry, dir, body: undefined, removals };
+    return { entry, dir, urlDir, body: undefined, removals };
   }
 
   private async readMeta(dir: string): Promise<Entry | VaryIndex | null> {
@@ -112,11 +114,14 @@ export class Entries {
     return text === null ? null : parseStored(text);
   }
 
-  /** Remembers an entry's metadata when the memory tier will not hold its body. */
-  private rememberMeta(dir: string, entry: Entry): void {
-    this.metaOf.delete(dir);
-    if (this.memory !== null && entry.size <= this.memory.maxObject) return;
-    this.metaOf.set(dir, entry);
+  /** Remembers an entry's metadata when the memory tier will not hold its body (least recently used URLs out first). */
+  private rememberMeta(urlDir: string, dir: string, entry: Entry): void {
+    const variants = this.metaOf.get(urlDir) ?? new Map<string, Entry>();
+    this.metaOf.delete(urlDir);
+    if (this.memory !== null && entry.size <= this.memory.maxObject) variants.delete(dir);
+    else variants.set(dir, entry);
+    if (variants.size === 0) return;
+    this.metaOf.set(urlDir, variants);
     if (this.metaOf.size > META_MEMORY) this.metaOf.delete(this.metaOf.keys().next().value as string);
   }
 
@@ -130,7 +135,7 @@ export class Entries {
   async openBody(located: Located, range?: ByteRange): Promise<Readable | null> {
     const body = await this.call(() => this.store.getBody(located.dir + BODY, located.entry.bodyEtag, range));
     // Replaced or removed behind our back: what we remember of it is outdated too.
-    if (body === null) this.metaOf.delete(located.dir);
+    if (body === null) this.metaOf.get(located.urlDir)?.delete(located.dir);
     return body;
   }
 
@@ -146,16 +151,17 @@ export class Entries {
       await this.call(() => this.store.putText(keys.dir + META, JSON.stringify(index)));
     }
     this.rememberVary(keys.dir, dir === keys.dir ? [] : entry.vary);
-    this.rememberMeta(dir, entry);
+    this.rememberMeta(keys.dir, dir, entry);
     if (dir !== keys.dir) this.memory?.delete(keys.dir); // an entry without Vary held from before
     if (body !== undefined) this.memory?.set(dir, entry, body);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
   }
 
   /** Rewrites the metadata only (after a 304). */
-  async update(dir: string, entry: Entry): Promise<void> {
+  async update(found: Located, entry: Entry): Promise<void> {
+    const dir = found.dir;
     this.memory?.update(dir, entry);
-    this.rememberMeta(dir, entry);
+    this.rememberMeta(found.urlDir, dir, entry);
     await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
   }
 
@@ -174,7 +180,7 @@ export class Entries {
   private forget(dir: string): void {
     this.memory?.deletePrefix(dir);
     this.varyOf.delete(dir);
-    for (const key of [...this.metaOf.keys()]) if (key.startsWith(dir)) this.metaOf.delete(key);
+    this.metaOf.delete(dir);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
   }
 

@@ -59,7 +59,7 @@ export function startFill(setup: FillSetup, asked: FillRequest): BodyTap {
     await entries.save(keys, dir, entry, body);
     stats.fillsCompleted++;
     stats.bytesStored += fill.bytes;
-    flight?.settle((from) => entries.openBody({ entry, dir, body: undefined }, { start: from, end: entry.size - 1 }));
+    flight?.settle((from) => entries.openBody({ entry, dir, urlDir: keys.dir, body: undefined }, { start: from, end: entry.size - 1 }));
   };
   return fillTap({
     fill, flight,

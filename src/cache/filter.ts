@@ -243,7 +243,7 @@ export class CacheFilter implements ProxyFilter {
     }
     this.stats.revalidated++;
     const entry: Entry = { ...found.entry, policy: result.policy, headers: mergeFields(found.entry.headers, head.fields) };
-    void this.entries.update(found.dir, entry).catch(() => undefined);
+    void this.entries.update(found, entry).catch(() => undefined);
     const updated = new StoredPolicy(entry.policy, this.options.clock);
     return this.answerNow(req, pending, { ...found, entry }, updated, { fwd: 'stale', fwdStatus: 304, ttl: updated.ttl() });
   }
