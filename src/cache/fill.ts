@@ -1,8 +1,9 @@
 /**
  * One write of a response body into the store, fed chunk by chunk as the body passes to the
- * client (the chunks are the tap's copies, shared with the single-flight window, not copied again). It completes only when the body ended cleanly with exactly the declared length (or,
- * without a declared length, at least the minimum size); anything else aborts the multipart
- * upload, so a cut-short body never becomes a stored object. A store slower than the client
+ * client (the chunks are the tap's copies, shared with the single-flight window, not copied
+ * again). It completes only when the body ended cleanly with exactly the declared length (or,
+ * without a declared length, at least the minimum size); anything else aborts the upload, so a
+ * cut-short body never becomes a stored object. A store slower than the client
  * never slows the client: past `maxBuffered` bytes waiting for the store, the fill is abandoned.
  */
 import type { BodyUpload } from './store/body-upload.js';
@@ -40,11 +41,6 @@ export class Fill {
   /** Bytes held in memory, not yet taken by the store. */
   get buffered(): number {
     return this.upload.held;
-  }
-
-  /** Resolves when the store has caught up to `bytes` held (for writers that can wait, such as tests). */
-  drained(bytes = 0): Promise<void> {
-    return this.upload.whenHeldBelow(bytes);
   }
 
   /** The chunk (kept, not copied) goes to the store; a store too far behind abandons the fill. */

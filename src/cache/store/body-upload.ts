@@ -36,7 +36,6 @@ export class BodyUpload {
   private uploadId: Promise<string> | null = null;
   private nextPart = 1;
   private stopped = false;
-  private readonly lowWaiters: { below: number; resolve: () => void }[] = [];
   private readonly target: UploadTarget;
 
   constructor(target: UploadTarget) {
@@ -51,12 +50,6 @@ export class BodyUpload {
     this.held += chunk.length;
     while (this.collectedBytes >= this.target.partSize) this.waiting.push(this.take(this.target.partSize));
     this.pump();
-  }
-
-  /** Resolves once `held` is at most `bytes` (or the upload stopped): for writers that can wait. */
-  whenHeldBelow(bytes: number): Promise<void> {
-    if (this.held <= bytes || this.failure !== null || this.stopped) return Promise.resolve();
-    return new Promise((resolve) => this.lowWaiters.push({ below: bytes, resolve }));
   }
 
   /** The body is whole: store it. Resolves with the stored object's ETag. */
@@ -79,7 +72,6 @@ export class BodyUpload {
     this.collected = [];
     this.waiting.length = 0;
     this.held = 0;
-    this.wakeWaiters();
     while (this.active.size > 0) await Promise.race(this.active);
     const UploadId = await this.uploadId?.catch(() => undefined);
     if (UploadId === undefined) return;
@@ -147,18 +139,6 @@ export class BodyUpload {
 
   private release(bytes: number): void {
     if (!this.stopped) this.held -= bytes;
-    this.wakeWaiters();
-  }
-
-  private wakeWaiters(): void {
-    const stopped = this.failure !== null || this.stopped;
-    for (let i = this.lowWaiters.length - 1; i >= 0; i--) {
-      const waiter = this.lowWaiters[i]!;
-      if (stopped || this.held <= waiter.below) {
-        this.lowWaiters.splice(i, 1);
-        waiter.resolve();
-      }
-    }
   }
 }
 

@@ -21,9 +21,9 @@ export interface S3StoreOptions {
   /** For https endpoints: the backend TLS options (--cacert, --client-cert, --insecure). */
   readonly secureContext?: tls.SecureContext | undefined;
   readonly insecure?: boolean;
-  /** Multipart part size and parts in flight (defaults 8 MiB and 2): a fill holds at most what the caller allows (Fill's maxBuffered). */
-  readonly partSize?: number;
-  readonly queueSize?: number;
+  /** Multipart part size and parts in flight: a fill holds at most what the caller allows (Fill's maxBuffered). */
+  readonly partSize: number;
+  readonly queueSize: number;
 }
 
 /** A byte range of a stored body, both ends included (always absolute: stores disagree on suffix ranges). */
@@ -32,7 +32,6 @@ export interface ByteRange {
   readonly end: number;
 }
 
-const MiB = 1024 * 1024;
 
 function status(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -46,8 +45,8 @@ export class S3Store {
 
   constructor(options: S3StoreOptions) {
     this.bucket = options.bucket;
-    this.partSize = options.partSize ?? 8 * MiB;
-    this.queueSize = options.queueSize ?? 2;
+    this.partSize = options.partSize;
+    this.queueSize = options.queueSize;
     const agentOptions = { keepAlive: true, maxSockets: 256 };
     this.client = new S3Client({
       endpoint: options.endpoint,
