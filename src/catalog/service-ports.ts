@@ -4,6 +4,7 @@
  * service's ProxyMode. This module only decides which ports, for what, and where their
  * connections may go; src/service-ports.ts opens and closes the listeners.
  */
+import { alivePort } from './source.js';
 import { Status, type Service } from './types.js';
 
 export interface PortPlan {
@@ -50,8 +51,7 @@ export function planServicePorts(byName: Readonly<Record<string, readonly Servic
 export function tcpTargets(instances: readonly Service[], servicePort: number): { host: string; port: number }[] {
   const out: { host: string; port: number }[] = [];
   for (const s of instances) {
-    if (s.Status !== Status.ALIVE) continue;
-    const p = s.Ports.find((x) => x.Type === 'tcp' && x.ServicePort === servicePort);
+    const p = alivePort(s, servicePort);
     if (p !== undefined) out.push({ host: p.IP, port: p.Port });
   }
   return out.sort((a, b) => a.host.localeCompare(b.host) || a.port - b.port);

@@ -9,7 +9,7 @@ import type { BackendSpec, CatalogRef, SiteSpec } from '../config/types.js';
 import { parseBackendUrl } from '../sites/backend-url.js';
 import type { BackendSource, EmitSites } from '../upstream/sources.js';
 import type { Catalog } from './catalog.js';
-import { Status, type Service } from './types.js';
+import { Status, type Service, type ServicePort } from './types.js';
 
 export class CatalogSource implements BackendSource {
   readonly name = 'catalog';
@@ -64,11 +64,16 @@ export function catalogSites(byName: Readonly<Record<string, readonly Service[]>
   });
 }
 
+/** Where an ALIVE instance takes TCP connections for `servicePort` (undefined: its first TCP port). */
+export function alivePort(s: Service, servicePort: number | undefined): ServicePort | undefined {
+  if (s.Status !== Status.ALIVE) return undefined;
+  return s.Ports.find((p) => p.Type === 'tcp' && (servicePort === undefined || p.ServicePort === servicePort));
+}
+
 /** The HTTP backend of one instance, or null when it must get no new requests (or is not HTTP). */
 export function instanceBackend(s: Service, ref: CatalogRef): BackendSpec | null {
-  if (s.Status !== Status.ALIVE || s.ProxyMode === 'tcp') return null;
-  const tcp = s.Ports.filter((p) => p.Type === 'tcp');
-  const port = ref.servicePort === undefined ? tcp[0] : tcp.find((p) => p.ServicePort === ref.servicePort);
+  if (s.ProxyMode === 'tcp') return null;
+  const port = alivePort(s, ref.servicePort);
   if (port === undefined) return null;
   const host = port.IP.includes(':') ? `[${port.IP}]` : port.IP;
   const parsed = parseBackendUrl(`http://${host}:${port.Port}`);
