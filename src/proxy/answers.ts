@@ -49,3 +49,46 @@ export function sendAnswer(down: Downstream, a: Answer, reusable: boolean, done:
   body.once('error', () => done(false));
   return body;
 }
+
+/** What an AnswerSender reports to its forwarder. */
+export interface AnswerOwner {
+  /** The answer's body was handed over (`complete`) or failed. */
+  answerSent(complete: boolean): void;
+}
+
+/** Sends a forwarder's answers, one at a time, and holds the stream body of the one being sent. */
+export class AnswerSender {
+  private readonly owner: AnswerOwner;
+  /** The body of a stream answer being sent. */
+  private stream: Readable | null = null;
+
+  constructor(owner: AnswerOwner) {
+    this.owner = owner;
+  }
+
+  /** No stream answer is being sent. */
+  get idle(): boolean {
+    return this.stream === null;
+  }
+
+  send(down: Downstream, a: Answer, reusable: boolean, headRequest: boolean): void {
+    this.stream = sendAnswer(down, a, reusable, this.onSent, headRequest);
+  }
+
+  /** The client drained: read the stream body on. */
+  resume(): void {
+    this.stream?.resume();
+  }
+
+  /** The client left: stop reading the stream body (its owner hears nothing more of it). */
+  cancel(): void {
+    const stream = this.stream;
+    this.stream = null;
+    stream?.destroy();
+  }
+
+  private readonly onSent = (complete: boolean): void => {
+    this.stream = null;
+    this.owner.answerSent(complete);
+  };
+}

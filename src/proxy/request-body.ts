@@ -6,7 +6,7 @@
  */
 import { Body, ChunkedWalker, FixedLengthBody, type BodyFramer, type SpanSink } from '../http1/index.js';
 import type { ProxyError } from './errors.js';
-import type { BodyTap, Downstream } from './pipeline.js';
+import type { BodyTap, Downstream, ProxyFilter, RequestView } from './pipeline.js';
 import type { UpstreamConnection } from './raw/upstream-pool.js';
 
 /** Body bytes held while the upstream connection opens (or a filter decides), before the client is paused. */
@@ -62,8 +62,18 @@ export class RequestBody implements SpanSink {
     this.chunked.sink = null;
   }
 
+  /** Phase 2: the taps `filters` want on this body (the mirror's copy), set up before any byte of it is read. */
+  tapFor(filters: readonly ProxyFilter[], req: RequestView): void {
+    let taps: BodyTap[] | null = null;
+    for (const f of filters) {
+      const tap = f.requestBody!(req);
+      if (tap !== null) (taps ??= []).push(tap);
+    }
+    if (taps !== null) this.tap(taps);
+  }
+
   /** Taps that see this body as data spans (chunked framing reported by the walker). */
-  tap(taps: BodyTap[]): void {
+  private tap(taps: BodyTap[]): void {
     this.taps = taps;
     if (this.framer === this.chunked) this.chunked.sink = this;
   }
