@@ -1,44 +1,26 @@
 // Docker discovery with Sidecar's labels, end to end through a real Outrigger process.
-// MOCK, the only one allowed in this project: no Docker engine can run on these machines, so the
-// Engine API is a small stand-in HTTP server on a unix socket, answering GET /containers/json the
-// way dockerd does. Everything else is real: the services it lists are real HTTP backends,
-// checked for real, and balanced over by name.
+// The Engine API is a stand-in (test/support/docker-engine.ts, the only mock allowed in this
+// project: no Docker engine can run on these machines). Everything else is real: the services it
+// lists are real HTTP backends, checked for real, and balanced over by name. The event stream and
+// DOCKER_HOST are tested in docker-events.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Fixtures } from './support/fixtures.js';
 import { request } from './support/client.js';
 import { waitFor } from './support/wait.js';
 import { catalogNodeOf, servicesOf, STATUS } from './support/catalog-nodes.js';
+import { startStandInEngine, type FakeContainer } from './support/docker-engine.js';
 
 const fx = new Fixtures();
-
-interface FakeContainer { Id: string; Image: string; Created: number; Labels: Record<string, string>; Ports: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] }
-
-/** The stand-in Engine API: serves `containers` (edited by the test) on a unix socket. */
-async function standInEngine(socket: string): Promise<{ containers: FakeContainer[]; failing: boolean; lists: number }> {
-  const engine = { containers: [] as FakeContainer[], failing: false, lists: 0 };
-  const server = http.createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/containers/json') {
-      engine.lists++;
-      if (engine.failing) return void res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"message":"engine trouble"}');
-      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(engine.containers));
-    }
-    res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"page not found"}');
-  });
-  await new Promise<void>((resolve) => server.listen(socket, resolve));
-  fx.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
-  return engine;
-}
 
 test('containers with Sidecar\'s labels become services, are checked, balanced by name, and leave when they stop', { timeout: 60_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outrigger-docker-'));
   fx.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
   const socket = path.join(dir, 'docker.sock');
-  const engine = await standInEngine(socket);
+  const engine = await startStandInEngine(fx, { socket });
   const [echo, worker, hidden] = await Promise.all([fx.backendOf('echo'), fx.backendOf('worker'), fx.backendOf('hidden')]);
   const created = 1_795_000_000;
   engine.containers = [
@@ -90,18 +72,18 @@ test('containers with Sidecar\'s labels become services, are checked, balanced b
   assert.equal((await servicesOf(node)).Services['worker']![0]!.Name, 'worker', 'named after its image without registry and tag');
 });
 
-test('--docker-socket refuses a TCP Engine address, naming it', async () => {
+test('--docker-socket refuses an address that is no Engine API address, naming it', async () => {
   const { runCli } = await import('./support/outrigger.js');
-  const r = await runCli(['--docker-socket', 'tcp://127.0.0.1:2375', 'sidecar://echo']);
+  const r = await runCli(['--docker-socket', 'http://127.0.0.1:2375', 'sidecar://echo']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /--docker-socket.*only the Engine API's unix socket is supported/);
+  assert.match(r.stderr, /--docker-socket.*"http:\/\/127\.0\.0\.1:2375": use unix:\/\/\/path or tcp:\/\/host:port/);
 });
 
 test('a container labelled SidecarListener gets every change POSTed to /sidecar/update while it runs', { timeout: 60_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outrigger-docker-'));
   fx.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
   const socket = path.join(dir, 'docker.sock');
-  const engine = await standInEngine(socket);
+  const engine = await startStandInEngine(fx, { socket });
   const echo = await fx.backendOf('echo');
   // The subscriber: a real HTTP server recording what reaches /sidecar/update.
   interface Update { State: { Servers: Record<string, { Services: Record<string, { Name: string; Status: number }> }> }; ChangeEvent: { Service: { Name: string; Status: number } } }

@@ -1,14 +1,17 @@
 /**
- * Docker discovery with Sidecar's labels (docker_discovery.go), through the Engine API on its unix
- * socket: every interval, the running containers; each with a published port and no
+ * Docker discovery with Sidecar's labels (docker_discovery.go), through the Engine API
+ * (docker-engine.ts: a unix socket or tcp://, as DOCKER_HOST): the running containers, listed
+ * again on each container event and every interval; each with a published port and no
  * `SidecarDiscover=false` becomes a local service. Labels: `ServiceName` (else the image's name),
  * `ServicePort_<private>=<service port>` (else the private port), `HealthCheck` and
  * `HealthCheckArgs` (else a TCP connect to the first port, as for the static file), `ProxyMode`,
  * `SidecarListener=<service port>` (every change is POSTed to /sidecar/update on the published
  * port of that service port, while the container runs).
- * A container that stops is gone from the next list, and so is its service (a tombstone).
+ * A container that stops is dropped on its event (die, stop, destroy), else by the next list;
+ * its service becomes a tombstone.
  */
-import http from 'node:http';
+import { EngineClient, engineText, type EngineAddress } from './docker-engine.js';
+import { DockerEvents, type ContainerEvent, type EventsOwner } from './docker-events.js';
 import type { LocalSpec } from './local-config.js';
 import { listenerUrl, parseCheck } from './local-config.js';
 import { Status, type ServicePort } from './types.js';
@@ -59,10 +62,10 @@ function imageName(image: string): string {
   return last.split('@')[0]!.split(':')[0]!;
 }
 
-/** GET /containers/json on the Engine API's unix socket. */
-export function listContainers(socketPath: string, timeoutMs: number): Promise<Container[]> {
+/** GET /containers/json: the running containers. */
+export function listContainers(engine: EngineClient, timeoutMs: number): Promise<Container[]> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath, path: '/containers/json', timeout: timeoutMs, headers: { Host: 'docker' } }, (res) => {
+    const req = engine.get('/containers/json', timeoutMs, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.once('end', () => {
@@ -82,37 +85,97 @@ export function listContainers(socketPath: string, timeoutMs: number): Promise<C
   });
 }
 
-/** Lists the containers every interval and hands over their services; problems are logged once each. */
-export class DockerDiscovery {
+/**
+ * Follows the engine's containers and hands over their services: the event stream (docker-events.ts)
+ * drops a container that stops at once and lists again on any change; the list every interval is
+ * the safety net. Problems are logged once each.
+ */
+export class DockerDiscovery implements EventsOwner {
+  private readonly engine: EngineClient;
+  private readonly events: DockerEvents;
   private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private polling = false;
+  /** A list was asked for while one was running: another follows it. */
+  private again = false;
+  /** Counts events: a list that was running when one came may predate it, so it is not used. */
+  private generation = 0;
+  /** The services last handed over. */
+  private specs: LocalSpec[] = [];
   private reported = new Set<string>();
 
-  constructor(private readonly socketPath: string, private readonly ip: string, private readonly intervalMs: number,
-    private readonly onSpecs: (specs: LocalSpec[]) => void, private readonly log: (message: string) => void) {}
+  constructor(engine: EngineAddress, private readonly ip: string, private readonly intervalMs: number,
+    private readonly onSpecs: (specs: LocalSpec[]) => void, private readonly log: (message: string) => void) {
+    this.engine = new EngineClient(engine);
+    this.events = new DockerEvents(this.engine, this, log);
+  }
 
   start(): void {
-    const round = (): void => {
-      void this.poll().finally(() => {
-        if (this.timer !== null) this.timer = setTimeout(round, this.intervalMs).unref();
-      });
-    };
-    this.timer = setTimeout(round, 0).unref();
+    this.running = true;
+    this.events.start();
+    this.pollNow();
   }
 
   stop(): void {
+    this.running = false;
+    this.events.stop();
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
 
-  /** One round; on a failed list the services in use stay (the checks still judge them). */
-  async poll(): Promise<void> {
-    let containers: Container[];
-    try {
-      containers = await listContainers(this.socketPath, this.intervalMs * 2 + 1000);
-    } catch (err) {
-      this.once(`docker ${this.socketPath}: ${(err as Error).message}; keeping the services in use`);
+  containerEvent(e: ContainerEvent): void {
+    this.generation++;
+    if (e.action !== 'start') this.forget(e.id);
+    this.pollNow();
+  }
+
+  following(): void {
+    this.pollNow();
+  }
+
+  /** A container that stopped: its service goes now, not at the next list. */
+  private forget(id: string): void {
+    const short = id.slice(0, 12);
+    const kept = this.specs.filter((s) => s.service.ID !== short);
+    if (kept.length === this.specs.length) return;
+    this.specs = kept;
+    this.onSpecs(kept);
+  }
+
+  /** Lists now (after the list under way, if one is). */
+  private pollNow(): void {
+    if (!this.running) return;
+    if (this.polling) {
+      this.again = true;
       return;
     }
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.polling = true;
+    void this.poll().finally(() => {
+      this.polling = false;
+      if (!this.running) return;
+      if (this.again) {
+        this.again = false;
+        this.pollNow();
+      } else {
+        this.timer = setTimeout(() => this.pollNow(), this.intervalMs).unref();
+      }
+    });
+  }
+
+  /** One list; on a failed one the services in use stay (the checks still judge them). */
+  private async poll(): Promise<void> {
+    const generation = this.generation;
+    let containers: Container[];
+    try {
+      containers = await listContainers(this.engine, this.intervalMs * 2 + 1000);
+    } catch (err) {
+      this.once(`docker ${engineText(this.engine.address)}: ${(err as Error).message}; keeping the services in use`);
+      return;
+    }
+    // An event came meanwhile: this list may predate it, and another one follows.
+    if (generation !== this.generation) return;
     const specs: LocalSpec[] = [];
     const problems = new Set<string>();
     for (const c of containers) {
@@ -122,6 +185,7 @@ export class DockerDiscovery {
     }
     for (const p of problems) this.once(p);
     this.reported = new Set([...this.reported].filter((p) => problems.has(p)));
+    this.specs = specs;
     this.onSpecs(specs);
   }
 

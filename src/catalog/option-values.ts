@@ -6,6 +6,7 @@ import { parseListenAddress } from '../config/listen.js';
 import { fail, ok, type Result } from '../config/result.js';
 import { fileError } from '../watch/file-watch.js';
 import { parseServiceFlag, parseStaticConfig } from './local-config.js';
+import { parseEngineAddress, type EngineAddress } from './docker-engine.js';
 
 /** Sidecar's API port, on loopback: the API can drain services, so it is not served to the network unless asked. */
 export const API_ADDRESS: ListenAddress = { host: '127.0.0.1', port: 7777 };
@@ -52,9 +53,7 @@ export function parseListenHost(text: string): Result<string | undefined> {
 }
 
 /** A unix socket path, or DOCKER_HOST's `unix:///path` form; the Engine API over TCP is not supported. */
-export function parseDockerSocket(text: string): Result<string> {
-  const t = text.trim();
-  if (t.startsWith('unix://')) return t.length > 'unix://'.length ? ok(t.slice('unix://'.length)) : fail('unix:// needs a path');
-  if (/^[a-z]+:\/\//i.test(t)) return fail(`${JSON.stringify(t)}: only the Engine API's unix socket is supported (unix:///var/run/docker.sock)`);
-  return t === '' ? fail('needs a socket path') : ok(t);
+/** --docker-socket: unix:///path, a path, or tcp://host:port (TLS from DOCKER_TLS_VERIFY is added by resolveEngine). */
+export function parseDockerSocket(text: string): Result<EngineAddress> {
+  return parseEngineAddress(text);
 }

@@ -309,7 +309,8 @@ export const OPTION_TABLE: OptionTable = {
     help: 'POST the catalog state here on every change (repeatable)',
   },
   serviceCheckInterval: seconds('service-check-interval', 3_000, 'how often local services are checked'),
-  dockerSocket: offUnlessGiven('docker-socket', parseDockerSocket, 'PATH', 'discover containers by Sidecar\'s labels on this Engine API socket'),
+  docker: flag('docker', 'discover containers by Sidecar\'s labels via DOCKER_HOST\'s engine'),
+  dockerSocket: offUnlessGiven('docker-socket', parseDockerSocket, 'ADDRESS', '--docker via this engine: PATH, unix://PATH or tcp://HOST:PORT'),
   serviceListeners: offUnlessGiven('service-listeners', parseListenHost, 'IP', 'a port per catalog ServicePort on this IP (HTTP or TCP relay)'),
   // Ambassador features: sharding, stickiness, splitting, rate limits, outlier ejection, shadowing.
   hashKey: {

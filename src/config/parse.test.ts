@@ -39,7 +39,7 @@ describe('parseCommandLine', () => {
       'cacheHealthDuration', 'cacheMemory', 'cacheServeStaleOnError',
       'cacheQuickAbortMin', 'cacheQuickAbortMax', 'cacheQuickAbortPct',
       'gossipBind', 'gossipAdvertise', 'join', 'clusterName', 'nodeName', 'gossipKeys', 'gossipProfile',
-      'apiAddress', 'services', 'staticConfigFile', 'listenerUrls', 'serviceCheckInterval', 'dockerSocket', 'serviceListeners',
+      'apiAddress', 'services', 'staticConfigFile', 'listenerUrls', 'serviceCheckInterval', 'docker', 'dockerSocket', 'serviceListeners',
       'hashKey', 'hashBalanceFactor', 'stickyCookie', 'split', 'rateLimit', 'maxConnsPerClient', 'outlier5xx', 'outlierGateway',
       'outlierSuccessRate', 'outlierInterval', 'outlierEjection', 'outlierMaxEjection', 'outlierMaxShare', 'mirror', 'mirrorSample', 'mirrorBodyLimit'];
     assert.deepEqual(Object.keys(c).sort(), [...keys].sort());

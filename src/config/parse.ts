@@ -9,6 +9,8 @@ import { parseSites } from '../sites/parse.js';
 import { cacheOptionErrors } from '../cache/settings.js';
 import { gossipOptionErrors } from '../gossip/settings.js';
 import { catalogWanted } from '../catalog/runtime.js';
+import { resolveEngine, type EngineAddress } from '../catalog/docker-engine.js';
+import { ok, type Result } from './result.js';
 
 export type ParseOutcome =
   | { readonly kind: 'config'; readonly config: Config }
@@ -28,23 +30,30 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParseOutcom
   if (scan.help) return { kind: 'help', text: usageText() };
   if (scan.version) return { kind: 'version' };
   const options = resolveOptions(scan.given, env);
+  const docker = dockerEngine(options, env);
+  // The table is mapped over every option key (checked at compile time), so the values fill Config.
+  const values = { ...Object.fromEntries(options.values), dockerSocket: docker.ok ? docker.value : undefined } as Omit<Config, 'sites' | 'siteArgs'>;
   const siteArgs = scan.positionals.length > 0 ? [...scan.positionals] : sitesFromEnv(env);
-  const errors = [...scan.errors, ...options.errors, ...cacheOptionErrors(Object.fromEntries(options.values)),
-    ...gossipOptionErrors(Object.fromEntries(options.values))];
+  const errors = [...scan.errors, ...options.errors, ...cacheOptionErrors(values), ...gossipOptionErrors(values)];
+  if (!docker.ok) errors.push(docker.reason);
   if (siteArgs.length === 0 && options.values.get('sitesFile') === undefined) errors.push(NO_SITE);
   const { sites, errors: siteErrors } = parseSites(siteArgs, loopCheckAddress(options));
   errors.push(...siteErrors, ...combinationErrors(options, sites.length));
-  if (options.values.get('serviceListeners') !== undefined && !catalogWanted({ ...Object.fromEntries(options.values), sites })) {
-    errors.push('--service-listeners needs the service catalog (--gossip-bind, --join, --service, --static-config-file, --docker-socket or a sidecar:// SITE)');
+  if (values.serviceListeners !== undefined && !catalogWanted({ ...values, sites })) {
+    errors.push('--service-listeners needs the service catalog (--gossip-bind, --join, --service, --static-config-file, --docker, --docker-socket or a sidecar:// SITE)');
   }
   if (errors.length > 0) {
     // Like sidekick, a bare `outrigger` prints the full help; other mistakes get a short reminder.
     const usage = errors.length === 1 && errors[0] === NO_SITE ? usageText() : shortUsage();
     return { kind: 'error', errors, usage };
   }
-  // The table is mapped over every option key (checked at compile time), so the values fill Config.
-  const values = Object.fromEntries(options.values) as Omit<Config, 'sites' | 'siteArgs'>;
   return { kind: 'config', config: deepFreeze({ ...values, sites, siteArgs }) };
+}
+
+/** --docker and --docker-socket with DOCKER_HOST and its TLS settings: the engine, or the error naming the bad value. */
+function dockerEngine(options: ResolvedOptions, env: Env): Result<EngineAddress | undefined> {
+  if (options.failed.has('dockerSocket')) return ok(undefined);
+  return resolveEngine(options.values.get('dockerSocket') as EngineAddress | undefined, options.values.get('docker') === true, env);
 }
 
 function sitesFromEnv(env: Env): string[] {

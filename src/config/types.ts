@@ -2,6 +2,7 @@
 import type { TlsVersionName } from '../tls/values.js';
 import type { HashKeySpec } from '../balance/hash-key.js';
 import type { RateLimitRule } from '../limit/rate-spec.js';
+import type { EngineAddress } from '../catalog/docker-engine.js';
 
 export type HostBalance = 'least' | 'random' | 'round-robin' | 'hash';
 export type TraceMode = 'all' | 'application' | 'minio';
@@ -189,8 +190,13 @@ export interface Config {
   readonly listenerUrls: readonly string[];
   /** Milliseconds between checks of the local services (and Docker lists). */
   readonly serviceCheckInterval: number;
-  /** The Docker Engine API's unix socket: containers with Sidecar's labels become local services. */
-  readonly dockerSocket: string | undefined;
+  /** --docker: discover containers through the Engine at DOCKER_HOST (else /var/run/docker.sock). */
+  readonly docker: boolean;
+  /**
+   * The Docker Engine API (--docker-socket, else DOCKER_HOST when --docker is on): containers with
+   * Sidecar's labels become local services; undefined: Docker discovery is off.
+   */
+  readonly dockerSocket: EngineAddress | undefined;
   /** --service-listeners: the address of the service ports (one per ServicePort in the catalog); undefined: none. */
   readonly serviceListeners: string | undefined;
   /** --sites-file: more SITEs, one per line, watched and re-read (src/sites/sites-file.ts). */
