@@ -177,7 +177,7 @@ export class App {
   }
 
   /**
-   * Loads the cache (the AWS SDK only when it is on) once listening: `bound` is where the
+   * Loads the cache (its store client only when it is on) once listening: `bound` is where the
    * stale-while-revalidate refreshes go. Until the store answers its first probe, requests bypass it.
    */
   async startCache(bound: { host: string; port: number }): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * The cache's composition, loaded by dynamic import only when --cache-endpoint is set, so the
- * AWS SDK and http-cache-semantics cost nothing to a sidecar without a cache.
+ * store client and http-cache-semantics cost nothing to a sidecar without a cache.
  */
 import type tls from 'node:tls';
 import type { RequestView } from '../proxy/pipeline.js';

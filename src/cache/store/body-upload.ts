@@ -1,5 +1,5 @@
 /**
- * A body written into the store while it arrives, on the plain S3 commands. A body smaller than
+ * A body written into the store while it arrives, on the plain S3 calls. A body smaller than
  * one part (most misses) is one PutObject when it ends: a single request, none of it before the
  * body is whole. A larger one becomes a multipart upload with at most `queueSize` parts in
  * flight. Every byte it holds (the part being collected, full parts waiting, parts being sent)
@@ -8,13 +8,11 @@
  * CreateMultipartUpload still running finish (cancelling a request the store may already have
  * acted on is how lib-storage leaked uploads), then aborts the upload they belong to.
  */
-import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand,
-  type CompletedPart, type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Http } from './s3-http.js';
+import { xmlEscape, xmlValue } from './s3-xml.js';
 
 export interface UploadTarget {
-  readonly client: S3Client;
+  readonly http: S3Http;
   readonly bucket: string;
   readonly key: string;
   /** Bytes per part (S3's minimum is 5 MiB, except the last). */
@@ -32,7 +30,8 @@ export class BodyUpload {
   private collectedBytes = 0;
   private readonly waiting: Buffer[] = [];
   private readonly active = new Set<Promise<void>>();
-  private readonly parts: CompletedPart[] = [];
+  /** ETag of each part sent, by part number. */
+  private readonly parts = new Map<number, string>();
   private uploadId: Promise<string> | null = null;
   private nextPart = 1;
   private stopped = false;
@@ -59,11 +58,15 @@ export class BodyUpload {
     this.pump();
     while (this.active.size > 0) await Promise.race(this.active);
     if (this.failure !== null) throw this.failure;
-    const UploadId = await this.uploadId!;
-    const { client, bucket, key } = this.target;
-    const parts = [...this.parts].sort((a, b) => a.PartNumber! - b.PartNumber!);
-    const out = await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
-    return etagOf(out.ETag, key);
+    const uploadId = await this.uploadId!;
+    const { http, bucket, key } = this.target;
+    const parts = [...this.parts].sort((a, b) => a[0] - b[0])
+      .map(([n, etag]) => `<Part><PartNumber>${n}</PartNumber><ETag>${xmlEscape(etag)}</ETag></Part>`).join('');
+    const out = await http.send({
+      method: 'POST', bucket, key, query: [['uploadId', uploadId]],
+      body: Buffer.from(`<CompleteMultipartUpload>${parts}</CompleteMultipartUpload>`), headers: { 'content-type': 'application/xml' },
+    });
+    return etagOf(xmlValue(out.text, 'ETag'), key);
   }
 
   /** Nothing is stored: parts in flight are cancelled and the multipart upload (if one was opened) aborted. */
@@ -73,18 +76,18 @@ export class BodyUpload {
     this.waiting.length = 0;
     this.held = 0;
     while (this.active.size > 0) await Promise.race(this.active);
-    const UploadId = await this.uploadId?.catch(() => undefined);
-    if (UploadId === undefined) return;
-    const { client, bucket, key } = this.target;
-    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }));
+    const uploadId = await this.uploadId?.catch(() => undefined);
+    if (uploadId === undefined) return;
+    const { http, bucket, key } = this.target;
+    await http.send({ method: 'DELETE', bucket, key, query: [['uploadId', uploadId]] }, [404]);
   }
 
   private async putWhole(): Promise<string> {
-    const { client, bucket, key } = this.target;
+    const { http, bucket, key } = this.target;
     const body = this.take(this.collectedBytes);
     try {
-      const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length }));
-      return etagOf(out.ETag, key);
+      const out = await http.send({ method: 'PUT', bucket, key, body });
+      return etagOf(header(out.headers.etag), key);
     } finally {
       this.release(body.length);
     }
@@ -122,14 +125,14 @@ export class BodyUpload {
   }
 
   /** One part; never rejects (a failure is recorded and ends the upload's chances). */
-  private async send(body: Buffer, PartNumber: number): Promise<void> {
-    const { client, bucket, key } = this.target;
+  private async send(body: Buffer, part: number): Promise<void> {
+    const { http, bucket, key } = this.target;
     try {
-      this.uploadId ??= client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }))
-        .then((out) => out.UploadId ?? Promise.reject(new Error(`the store opened no upload for ${key}`)));
-      const UploadId = await this.uploadId;
-      const out = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber, Body: body, ContentLength: body.length }));
-      this.parts.push({ PartNumber, ETag: out.ETag });
+      this.uploadId ??= http.send({ method: 'POST', bucket, key, query: [['uploads', '']] })
+        .then((out) => xmlValue(out.text, 'UploadId') ?? Promise.reject(new Error(`the store opened no upload for ${key}`)));
+      const uploadId = await this.uploadId;
+      const out = await http.send({ method: 'PUT', bucket, key, query: [['partNumber', String(part)], ['uploadId', uploadId]], body });
+      this.parts.set(part, etagOf(header(out.headers.etag), key));
     } catch (err) {
       this.failure ??= err as Error;
     } finally {
@@ -140,6 +143,10 @@ export class BodyUpload {
   private release(bytes: number): void {
     if (!this.stopped) this.held -= bytes;
   }
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function etagOf(etag: string | undefined, key: string): string {

@@ -1,10 +1,12 @@
 /** The store and the fill against a real S3 server (Swift + s3api, which checks SigV4 and implements multipart abort). */
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { CreateBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+// The AWS SDK here is an independent client checking what the store holds.
+import { CreateBucketCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Store } from './s3-store.js';
+import { S3Error } from './s3-http.js';
 import { Fill } from '../fill.js';
 import { sharedSwift, swiftMissing, uniqueBucket } from '../../../test/support/swift.js';
 
@@ -25,21 +27,29 @@ const sha = (data: Buffer): string => createHash('sha256').update(data).digest('
 
 describe('S3 store on Swift', { skip, timeout: 240_000 }, () => {
   let store: S3Store;
+  let s3: S3Client;
 
   before(async () => {
     const swift = await sharedSwift();
     store = new S3Store({ ...swift, bucket: uniqueBucket(), partSize: 5 * MiB, queueSize: 2 });
-    await store.client.send(new CreateBucketCommand({ Bucket: store.bucket }));
+    s3 = new S3Client({ endpoint: swift.endpoint, region: swift.region, forcePathStyle: true,
+      credentials: { accessKeyId: swift.accessKey, secretAccessKey: swift.secretKey } });
+    await s3.send(new CreateBucketCommand({ Bucket: store.bucket }));
+  });
+
+  after(() => {
+    store.destroy();
+    s3.destroy();
   });
 
   async function openUploads(): Promise<number> {
-    const out = await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket }));
+    const out = await s3.send(new ListMultipartUploadsCommand({ Bucket: store.bucket }));
     return out.Uploads?.length ?? 0;
   }
 
   async function exists(key: string): Promise<boolean> {
     try {
-      await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }));
+      await s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }));
       return true;
     } catch {
       return false;
@@ -62,8 +72,28 @@ describe('S3 store on Swift', { skip, timeout: 240_000 }, () => {
     await store.probe();
     const swift = await sharedSwift();
     const wrong = new S3Store({ ...swift, secretKey: 'wrong', bucket: store.bucket, partSize: 5 * MiB, queueSize: 2 });
-    await assert.rejects(wrong.probe());
+    await assert.rejects(wrong.probe(), (err: S3Error) => err.status === 403);
+    await assert.rejects(wrong.getText('any/meta.json'), (err: S3Error) => err.status === 403 && err.code === 'SignatureDoesNotMatch');
     wrong.destroy();
+  });
+
+  it('signs keys with unicode, spaces, "+", "~", "%" and more, reads them back and lists them by prefix', async () => {
+    const keys = ['enc/a b', 'enc/c+d', 'enc/e~f', 'enc/g%20h', 'enc/ünï日本', "enc/it's(1)*!", 'enc/q?x=1&y#z', 'enc/dir//x'];
+    for (const key of keys) await store.putText(key, JSON.stringify(key));
+    for (const key of keys) assert.equal(await store.getText(key), JSON.stringify(key), key);
+    const listed: string[] = [];
+    for await (const key of store.list('enc/', 3)) listed.push(key); // 3 pages and a short one: continuation tokens
+    assert.deepEqual(listed.sort(), [...keys].sort());
+    assert.equal(await store.deletePrefix('enc/'), keys.length);
+    assert.equal(await store.getText('enc/a b'), null);
+  });
+
+  it('reads S3 error codes from the XML answer', async () => {
+    const err = await store.http.send({ method: 'PUT', bucket: store.bucket, key: 'x', query: [['partNumber', '1'], ['uploadId', 'no-such-upload']], body: Buffer.from('x') })
+      .then(() => null, (e: unknown) => e as S3Error);
+    assert.ok(err instanceof S3Error, 'an S3Error');
+    assert.equal(err.status, 404);
+    assert.equal(err.code, 'NoSuchUpload');
   });
 
   for (const size of [0, 1, MiB + 17]) {

@@ -1,16 +1,14 @@
 /**
- * The cache's S3 client: AWS SDK v3 (the only client the measurements found to abort cleanly on
- * every failure), path-style addressing and checksums only where required, so it works on Swift,
- * MinIO, Ceph and AWS alike. Loaded only when the cache is on.
+ * The cache's S3 client: the calls the cache makes (HeadBucket, GetObject with If-Match and Range,
+ * PutObject, multipart upload, ListObjectsV2, DeleteObject), path-style, on our own signed
+ * transport (s3-http.ts says why not the AWS SDK), so it works on Swift, MinIO, Ceph and AWS alike.
+ * Loaded only when the cache is on.
  */
-import http from 'node:http';
-import https from 'node:https';
 import type { Readable } from 'node:stream';
 import type tls from 'node:tls';
-import {
-  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client,
-} from '@aws-sdk/client-s3';
 import { BodyUpload } from './body-upload.js';
+import { S3Http, errorOf, readText } from './s3-http.js';
+import { xmlValue, xmlValues } from './s3-xml.js';
 
 export interface S3StoreOptions {
   readonly endpoint: string;
@@ -32,13 +30,8 @@ export interface ByteRange {
   readonly end: number;
 }
 
-
-function status(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-}
-
 export class S3Store {
-  readonly client: S3Client;
+  readonly http: S3Http;
   readonly bucket: string;
   readonly partSize: number;
   readonly queueSize: number;
@@ -47,43 +40,22 @@ export class S3Store {
     this.bucket = options.bucket;
     this.partSize = options.partSize;
     this.queueSize = options.queueSize;
-    const agentOptions = { keepAlive: true, maxSockets: 256 };
-    this.client = new S3Client({
-      endpoint: options.endpoint,
-      region: options.region,
-      credentials: { accessKeyId: options.accessKey, secretAccessKey: options.secretKey },
-      forcePathStyle: true,
-      // Stores other than AWS reject or mangle the newer default checksums (s3-cache-facts.md §2).
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 2,
-      requestHandler: {
-        httpAgent: new http.Agent(agentOptions),
-        httpsAgent: new https.Agent({ ...agentOptions, secureContext: options.secureContext, rejectUnauthorized: options.insecure !== true }),
-        connectionTimeout: 5000,
-        requestTimeout: 30_000,
-      },
-    });
+    this.http = new S3Http(options);
   }
 
   /** HeadBucket: works on every S3 store (sidekick's /minio/health/ready only on MinIO). */
   async probe(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    await this.http.send({ method: 'HEAD', bucket: this.bucket });
   }
 
   /** A small object as text, or null when it does not exist. */
   async getText(key: string): Promise<string | null> {
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return out.Body === undefined ? '' : await out.Body.transformToString('utf8');
-    } catch (err) {
-      if (status(err) === 404) return null;
-      throw err;
-    }
+    const out = await this.http.send({ method: 'GET', bucket: this.bucket, key }, [404]);
+    return out.status === 404 ? null : out.text;
   }
 
   async putText(key: string, text: string): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: text, ContentType: 'application/json' }));
+    await this.http.send({ method: 'PUT', bucket: this.bucket, key, headers: { 'content-type': 'application/json' }, body: Buffer.from(text) });
   }
 
   /**
@@ -92,39 +64,40 @@ export class S3Store {
    * object is gone or changed.
    */
   async getBody(key: string, etag: string, range?: ByteRange): Promise<Readable | null> {
-    try {
-      const out = await this.client.send(new GetObjectCommand({
-        Bucket: this.bucket, Key: key, IfMatch: etag, Range: range === undefined ? undefined : `bytes=${range.start}-${range.end}`,
-      }));
-      return (out.Body as Readable | undefined) ?? null;
-    } catch (err) {
-      if (status(err) === 404 || status(err) === 412) return null;
-      throw err;
-    }
+    const headers: Record<string, string> = { 'if-match': etag };
+    if (range !== undefined) headers.range = `bytes=${range.start}-${range.end}`;
+    const res = await this.http.open({ method: 'GET', bucket: this.bucket, key, headers });
+    const status = res.statusCode ?? 0;
+    if (status === 200 || status === 206) return res;
+    const text = await readText(res);
+    if (status === 404 || status === 412) return null;
+    throw errorOf(status, text, `GET ${key}`);
   }
 
   /** A body to write into `key` as it arrives (one PutObject below a part, else multipart). */
   upload(key: string): BodyUpload {
-    return new BodyUpload({ client: this.client, bucket: this.bucket, key, partSize: this.partSize, queueSize: this.queueSize });
+    return new BodyUpload({ http: this.http, bucket: this.bucket, key, partSize: this.partSize, queueSize: this.queueSize });
   }
 
-  /** Every key under a prefix. */
-  async *list(prefix: string): AsyncGenerator<string> {
+  /** Every key under a prefix (ListObjectsV2, page by page; `pageSize` only for tests). */
+  async *list(prefix: string, pageSize = 1000): AsyncGenerator<string> {
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
-      for (const item of page.Contents ?? []) if (item.Key !== undefined) yield item.Key;
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      const query: Array<[string, string]> = [['list-type', '2'], ['prefix', prefix], ['max-keys', String(pageSize)]];
+      if (token !== undefined) query.push(['continuation-token', token]);
+      const page = (await this.http.send({ method: 'GET', bucket: this.bucket, query })).text;
+      yield* xmlValues(page, 'Key');
+      token = xmlValue(page, 'IsTruncated') === 'true' ? xmlValue(page, 'NextContinuationToken') : undefined;
     } while (token !== undefined);
   }
 
   /**
    * One DeleteObject per key, a few at a time: DeleteObjects needs Content-MD5 on some stores
-   * (Swift) that the SDK no longer sends, and an entry is only a handful of objects.
+   * (Swift), and an entry is only a handful of objects. A key already gone is not an error.
    */
   async deleteKeys(keys: readonly string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 8) {
-      await Promise.all(keys.slice(i, i + 8).map((Key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }))));
+      await Promise.all(keys.slice(i, i + 8).map((key) => this.http.send({ method: 'DELETE', bucket: this.bucket, key }, [404])));
     }
   }
 
@@ -137,6 +110,6 @@ export class S3Store {
   }
 
   destroy(): void {
-    this.client.destroy();
+    this.http.destroy();
   }
 }

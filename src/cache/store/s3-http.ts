@@ -1,0 +1,167 @@
+/**
+ * Signed S3 requests over keep-alive node:http(s) connections: the transport of the cache's store
+ * client. It replaced the AWS SDK v3 on the cache's hot path, because the SDK cost 1.5-2.4 ms of
+ * CPU per call whatever the call carried (GetObject of 2 B 1.53 ms, a 404 1.75 ms, a 1 MiB
+ * PutObject 3.5 ms; /tmp/sdkprobe/probe2.mjs, bench/RESULTS.md session 4), and a miss makes three
+ * calls. This does what the cache needs and no more: path-style URLs, SigV4 in the Authorization
+ * header, S3 XML errors read for their code, one retry of a request (not a POST) that failed
+ * before any answer or with a 500/503 (the SDK's maxAttempts 2), timeouts.
+ *
+ * Bulk bodies (object data) are sent as UNSIGNED-PAYLOAD: every store the project was measured
+ * against accepts it (AWS documents it; Swift's s3api and @20minutes/s3rver accept it; s3rver
+ * does not check signatures), and it spares both sides a SHA-256 of every byte (0.6 ms per MiB
+ * here, and Swift hashes in Python). Small bodies (metadata JSON, XML) are signed with their hash.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { createHash } from 'node:crypto';
+import type tls from 'node:tls';
+import { EMPTY_SHA256, SigV4Signer, UNSIGNED_PAYLOAD, amzDate, canonicalQuery, encodePath } from './sigv4.js';
+import { xmlValue } from './s3-xml.js';
+
+export interface S3HttpOptions {
+  readonly endpoint: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly region: string;
+  /** For https endpoints: the backend TLS options (--cacert, --client-cert, --insecure). */
+  readonly secureContext?: tls.SecureContext | undefined;
+  readonly insecure?: boolean;
+}
+
+/** One S3 call: an object (or the bucket when key is undefined), query parameters, extra headers, a body. */
+export interface S3Call {
+  readonly method: string;
+  readonly bucket: string;
+  readonly key?: string;
+  readonly query?: ReadonlyArray<readonly [string, string]>;
+  /** Extra request headers, names in lower case (signed too). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: Buffer;
+}
+
+/** A finished call: status, headers and the whole (small) answer body. */
+export interface S3Answer {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly text: string;
+}
+
+/** The store refused a call: HTTP status and S3 error code (NoSuchKey, PreconditionFailed, NoSuchUpload, ...). */
+export class S3Error extends Error {
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, what: string) {
+    super(`${what}: ${status} ${code}`);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Bodies up to this size are signed with their SHA-256; larger ones (object data) are sent unsigned. */
+const SIGNED_BODY_MAX = 64 * 1024;
+const CONNECT_TIMEOUT_MS = 5_000;
+/** No byte for this long (while sending, waiting or reading) fails the call, like the SDK's requestTimeout. */
+const IDLE_TIMEOUT_MS = 30_000;
+const RETRIED_STATUS = new Set([500, 503]);
+
+export class S3Http {
+  private readonly signer: SigV4Signer;
+  private readonly agent: http.Agent;
+  private readonly request: typeof http.request;
+  private readonly endpoint: URL;
+  private readonly host: string;
+
+  constructor(options: S3HttpOptions) {
+    this.signer = new SigV4Signer(options);
+    this.endpoint = new URL(options.endpoint);
+    this.host = this.endpoint.host;
+    const secure = this.endpoint.protocol === 'https:';
+    const agentOptions = { keepAlive: true, maxSockets: 256 };
+    this.agent = secure
+      ? new https.Agent({ ...agentOptions, secureContext: options.secureContext, rejectUnauthorized: options.insecure !== true })
+      : new http.Agent(agentOptions);
+    this.request = secure ? https.request : http.request;
+  }
+
+  /**
+   * Sends `call`; resolves with the response once its head arrived, body unread (the caller reads
+   * or destroys it). Retried once when it failed before an answer, or with a 500/503.
+   */
+  async open(call: S3Call): Promise<http.IncomingMessage> {
+    // POSTs are not repeated: a CreateMultipartUpload the store acted on before the connection
+    // broke would leave an upload nobody aborts; a failed Complete aborts the fill instead.
+    if (call.method === 'POST') return this.once(call);
+    try {
+      const res = await this.once(call);
+      if (!RETRIED_STATUS.has(res.statusCode ?? 0)) return res;
+      res.resume();
+    } catch {
+      // a request that got no answer (a keep-alive connection the store had closed, a timeout): once more
+    }
+    return this.once(call);
+  }
+
+  /** Sends `call` and reads its whole answer; a status outside 2xx (and `alsoOk`) throws an S3Error. */
+  async send(call: S3Call, alsoOk: readonly number[] = []): Promise<S3Answer> {
+    const res = await this.open(call);
+    const text = await readText(res);
+    const status = res.statusCode ?? 0;
+    if ((status >= 200 && status < 300 && !/^\s*(<\?xml[^>]*>\s*)?<Error>/.test(text)) || alsoOk.includes(status)) return { status, headers: res.headers, text };
+    throw errorOf(status, text, `${call.method} ${call.key ?? call.bucket}`);
+  }
+
+  destroy(): void {
+    this.agent.destroy();
+  }
+
+  private once(call: S3Call): Promise<http.IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const query = call.query ?? [];
+      const base = this.endpoint.pathname === '/' ? '' : this.endpoint.pathname.replace(/\/$/, '');
+      const path = base + encodePath(call.bucket, call.key);
+      const date = amzDate(new Date());
+      const body = call.body;
+      const payload = body === undefined || body.length === 0 ? EMPTY_SHA256
+        : body.length <= SIGNED_BODY_MAX ? createHash('sha256').update(body).digest('hex') : UNSIGNED_PAYLOAD;
+      const headers: Record<string, string> = { ...call.headers, host: this.host, 'x-amz-date': date, 'x-amz-content-sha256': payload };
+      const authorization = this.signer.authorization({ method: call.method, path, query, headers }, date);
+      const search = query.length === 0 ? '' : `?${canonicalQuery(query)}`;
+      const sent: http.OutgoingHttpHeaders = { ...headers, authorization };
+      if (body !== undefined || call.method === 'PUT' || call.method === 'POST') sent['content-length'] = String(body?.length ?? 0);
+      const req = this.request({
+        protocol: this.endpoint.protocol, hostname: this.endpoint.hostname, port: this.endpoint.port,
+        method: call.method, path: path + search, headers: sent, agent: this.agent,
+      });
+      const connectTimer = setTimeout(() => req.destroy(new Error(`${this.host}: no connection in ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+      req.once('socket', (socket) => {
+        if (!socket.connecting) clearTimeout(connectTimer);
+        else socket.once('connect', () => clearTimeout(connectTimer));
+      });
+      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`${this.host}: no answer in ${IDLE_TIMEOUT_MS} ms`)));
+      req.once('response', (res) => {
+        clearTimeout(connectTimer);
+        resolve(res);
+      });
+      req.once('error', (err) => {
+        clearTimeout(connectTimer);
+        reject(err);
+      });
+      req.end(body);
+    });
+  }
+}
+
+/** The whole (small) body of an answer as text. */
+export async function readText(res: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The S3Error an error answer stands for (a HEAD has no body: its status names it). */
+export function errorOf(status: number, text: string, what: string): S3Error {
+  const code = xmlValue(text, 'Code') ?? (status === 404 ? 'NotFound' : status === 403 ? 'Forbidden' : `HTTP${status}`);
+  return new S3Error(status, code, what);
+}
