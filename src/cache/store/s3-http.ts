@@ -72,11 +72,14 @@ export class S3Http {
   private readonly request: typeof http.request;
   private readonly endpoint: URL;
   private readonly host: string;
+  /** The endpoint's own path, if any, before /bucket/key. */
+  private readonly basePath: string;
 
   constructor(options: S3HttpOptions) {
     this.signer = new SigV4Signer(options);
     this.endpoint = new URL(options.endpoint);
     this.host = this.endpoint.host;
+    this.basePath = this.endpoint.pathname.replace(/\/+$/, '');
     const secure = this.endpoint.protocol === 'https:';
     const agentOptions = { keepAlive: true, maxSockets: 256 };
     this.agent = secure
@@ -116,23 +119,26 @@ export class S3Http {
     this.agent.destroy();
   }
 
+  /** The request target (path and query) and every header of `call`, signed. */
+  prepare(call: S3Call): { target: string; headers: Record<string, string> } {
+    const query = call.query ?? [];
+    const path = this.basePath + encodePath(call.bucket, call.key);
+    const date = amzDate(new Date());
+    const body = call.body;
+    const payload = body === undefined || body.length === 0 ? EMPTY_SHA256
+      : body.length <= SIGNED_BODY_MAX ? createHash('sha256').update(body).digest('hex') : UNSIGNED_PAYLOAD;
+    const headers: Record<string, string> = { ...call.headers, host: this.host, 'x-amz-date': date, 'x-amz-content-sha256': payload };
+    headers.authorization = this.signer.authorization({ method: call.method, path, query, headers }, date);
+    if (body !== undefined || call.method === 'PUT' || call.method === 'POST') headers['content-length'] = String(body?.length ?? 0);
+    return { target: query.length === 0 ? path : `${path}?${canonicalQuery(query)}`, headers };
+  }
+
   private once(call: S3Call): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const query = call.query ?? [];
-      const base = this.endpoint.pathname === '/' ? '' : this.endpoint.pathname.replace(/\/$/, '');
-      const path = base + encodePath(call.bucket, call.key);
-      const date = amzDate(new Date());
-      const body = call.body;
-      const payload = body === undefined || body.length === 0 ? EMPTY_SHA256
-        : body.length <= SIGNED_BODY_MAX ? createHash('sha256').update(body).digest('hex') : UNSIGNED_PAYLOAD;
-      const headers: Record<string, string> = { ...call.headers, host: this.host, 'x-amz-date': date, 'x-amz-content-sha256': payload };
-      const authorization = this.signer.authorization({ method: call.method, path, query, headers }, date);
-      const search = query.length === 0 ? '' : `?${canonicalQuery(query)}`;
-      const sent: http.OutgoingHttpHeaders = { ...headers, authorization };
-      if (body !== undefined || call.method === 'PUT' || call.method === 'POST') sent['content-length'] = String(body?.length ?? 0);
+      const { target, headers } = this.prepare(call);
       const req = this.request({
         protocol: this.endpoint.protocol, hostname: this.endpoint.hostname, port: this.endpoint.port,
-        method: call.method, path: path + search, headers: sent, agent: this.agent,
+        method: call.method, path: target, headers, agent: this.agent,
       });
       const connectTimer = setTimeout(() => req.destroy(new Error(`${this.host}: no connection in ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
       req.once('socket', (socket) => {
@@ -148,7 +154,7 @@ export class S3Http {
         clearTimeout(connectTimer);
         reject(err);
       });
-      req.end(body);
+      req.end(call.body);
     });
   }
 }

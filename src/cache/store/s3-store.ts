@@ -7,7 +7,9 @@
 import type { Readable } from 'node:stream';
 import type tls from 'node:tls';
 import { BodyUpload } from './body-upload.js';
-import { S3Http, errorOf, readText } from './s3-http.js';
+import { rawGet, requestHead } from './body-get.js';
+import { S3Http, errorOf } from './s3-http.js';
+import { StoreSockets } from './store-sockets.js';
 import { xmlValue, xmlValues } from './s3-xml.js';
 
 export interface S3StoreOptions {
@@ -32,6 +34,8 @@ export interface ByteRange {
 
 export class S3Store {
   readonly http: S3Http;
+  /** Connections for reading bodies (body-get.ts); every other call goes through `http`. */
+  private readonly sockets: StoreSockets;
   readonly bucket: string;
   readonly partSize: number;
   readonly queueSize: number;
@@ -41,6 +45,12 @@ export class S3Store {
     this.partSize = options.partSize;
     this.queueSize = options.queueSize;
     this.http = new S3Http(options);
+    const endpoint = new URL(options.endpoint);
+    const secure = endpoint.protocol === 'https:';
+    this.sockets = new StoreSockets({
+      host: endpoint.hostname.replace(/^\[|\]$/g, ''), port: Number(endpoint.port || (secure ? 443 : 80)), secure,
+      secureContext: options.secureContext, insecure: options.insecure,
+    });
   }
 
   /** HeadBucket: works on every S3 store (sidekick's /minio/health/ready only on MinIO). */
@@ -66,12 +76,11 @@ export class S3Store {
   async getBody(key: string, etag: string, range?: ByteRange): Promise<Readable | null> {
     const headers: Record<string, string> = { 'if-match': etag };
     if (range !== undefined) headers.range = `bytes=${range.start}-${range.end}`;
-    const res = await this.http.open({ method: 'GET', bucket: this.bucket, key, headers });
-    const status = res.statusCode ?? 0;
-    if (status === 200 || status === 206) return res;
-    const text = await readText(res);
-    if (status === 404 || status === 412) return null;
-    throw errorOf(status, text, `GET ${key}`);
+    const { target, headers: signed } = this.http.prepare({ method: 'GET', bucket: this.bucket, key, headers });
+    const answer = await rawGet(this.sockets, requestHead('GET', target, signed));
+    if (answer.body !== null) return answer.body;
+    if (answer.status === 404 || answer.status === 412) return null;
+    throw errorOf(answer.status, answer.text, `GET ${key}`);
   }
 
   /** A body to write into `key` as it arrives (one PutObject below a part, else multipart). */
@@ -111,5 +120,6 @@ export class S3Store {
 
   destroy(): void {
     this.http.destroy();
+    this.sockets.destroy();
   }
 }

@@ -1,0 +1,105 @@
+/** Body reads on raw store connections, against a scripted HTTP server on 127.0.0.1 (each answer chosen by the test). */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { rawGet, requestHead } from './body-get.js';
+import { StoreSockets } from './store-sockets.js';
+
+/** What the server does with the next request on a connection. */
+type Script = (socket: net.Socket) => void;
+
+describe('store body reads on raw connections', () => {
+  let server: net.Server;
+  let sockets: StoreSockets;
+  const scripts: Script[] = [];
+  let connections = 0;
+  const open = new Set<net.Socket>();
+
+  before(async () => {
+    server = net.createServer((socket) => {
+      connections++;
+      open.add(socket);
+      socket.once('close', () => open.delete(socket));
+      let pending = '';
+      socket.on('data', (data) => {
+        pending += data.toString('latin1');
+        while (pending.includes('\r\n\r\n')) {
+          pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
+          (scripts.shift() ?? ((s: net.Socket) => s.destroy()))(socket); // an unscripted request: the connection breaks
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    sockets = new StoreSockets({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, secure: false });
+  });
+
+  after(async () => {
+    sockets.destroy();
+    for (const socket of open) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const head = requestHead('GET', '/bucket/key', { host: 'store' });
+  const ok = (body: string, extra = ''): Script => (s) => s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
+
+  it('streams a body and reuses the connection for the next read', async () => {
+    const before = connections;
+    scripts.push(ok('hello'), ok('world, in two writes'));
+    const first = await rawGet(sockets, head);
+    assert.equal(first.status, 200);
+    assert.equal(Buffer.concat(await first.body!.toArray()).toString(), 'hello');
+    const second = await rawGet(sockets, head);
+    assert.equal(Buffer.concat(await second.body!.toArray()).toString(), 'world, in two writes');
+    assert.equal(connections - before, 1, 'one connection for both reads');
+  });
+
+  it('gives an error answer as text (404 with an S3 error body), the connection still reusable', async () => {
+    const before = connections;
+    const xml = '<Error><Code>NoSuchKey</Code></Error>';
+    scripts.push((s) => s.write(`HTTP/1.1 404 Not Found\r\nContent-Length: ${xml.length}\r\n\r\n${xml}`), ok('after'));
+    const answer = await rawGet(sockets, head);
+    assert.equal(answer.status, 404);
+    assert.equal(answer.body, null);
+    assert.equal(answer.text, xml);
+    assert.equal(Buffer.concat(await (await rawGet(sockets, head)).body!.toArray()).toString(), 'after');
+    assert.equal(connections - before, 0);
+  });
+
+  it('fails a body cut short (never a clean end), and does not reuse its connection', async () => {
+    scripts.push((s) => {
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part of it');
+      setImmediate(() => s.destroy());
+    });
+    const answer = await rawGet(sockets, head);
+    await assert.rejects(answer.body!.toArray(), /closed 85 bytes before the end/);
+    const before = connections;
+    scripts.push(ok('next'));
+    assert.equal(Buffer.concat(await (await rawGet(sockets, head)).body!.toArray()).toString(), 'next');
+    assert.equal(connections - before, 1, 'a new connection');
+  });
+
+  it('tries a new connection when a reused one was closed by the store', async () => {
+    scripts.push(ok('a'));
+    await (await rawGet(sockets, head)).body!.toArray();
+    scripts.push((s) => s.destroy(), ok('on a new connection'));
+    const answer = await rawGet(sockets, head);
+    assert.equal(Buffer.concat(await answer.body!.toArray()).toString(), 'on a new connection');
+  });
+
+  it('refuses a 200 without Content-Length, and a header value with a line break', async () => {
+    scripts.push((s) => s.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'));
+    await assert.rejects(rawGet(sockets, head), /without Content-Length/);
+    assert.throws(() => requestHead('GET', '/b/k', { 'if-match': '"x"\r\nx-evil: 1' }), /line break/);
+  });
+
+  it('reads a zero-length body and many small writes exactly', async () => {
+    scripts.push(ok(''), (s) => {
+      s.write('HTTP/1.1 206 Partial Content\r\nContent-Length: 1000\r\n\r\n');
+      for (let i = 0; i < 100; i++) s.write('0123456789');
+    });
+    assert.deepEqual(await (await rawGet(sockets, head)).body!.toArray(), []);
+    const answer = await rawGet(sockets, head);
+    assert.equal(answer.status, 206);
+    assert.equal(Buffer.concat(await answer.body!.toArray()).toString(), '0123456789'.repeat(100));
+  });
+});

@@ -1,0 +1,201 @@
+/**
+ * A GET of a stored body on a raw store connection (store-sockets.ts): the request head written
+ * here, the answer head parsed here, and the body handed on chunk by chunk as the socket reads it,
+ * with no copy, as a Readable that ends after Content-Length bytes and gives the connection back.
+ * Node's HTTP client copied each body chunk once more in its parser; with the stream machinery of
+ * its IncomingMessage that was most of a store-tier hit's CPU (bench/RESULTS.md).
+ * An error answer (404, 412, ...) is read whole as text.
+ */
+import type net from 'node:net';
+import { Readable } from 'node:stream';
+import type { StoreSockets } from './store-sockets.js';
+
+export interface RawAnswer {
+  readonly status: number;
+  /** Header names in lower case. */
+  readonly headers: ReadonlyMap<string, string>;
+  /** The body of a 200 or 206 as it arrives; null for other answers, whose body is `text`. */
+  readonly body: Readable | null;
+  readonly text: string;
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+const MAX_HEAD = 64 * 1024;
+/** No byte from the store for this long fails the read (node's client had the same 30 s socket timeout). */
+const IDLE_TIMEOUT_MS = 30_000;
+
+/** A request head; a value with a line break (from a tampered metadata object, say) is refused. */
+export function requestHead(method: string, target: string, headers: Readonly<Record<string, string>>): string {
+  let head = `${method} ${target} HTTP/1.1\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    if (/[\r\n]/.test(value)) throw new Error(`the ${name} header of a store request holds a line break`);
+    head += `${name}: ${value}\r\n`;
+  }
+  return `${head}\r\n`;
+}
+
+/** Sends `head` (a GET) and reads the answer; once more on a new connection when a reused one fails before answering. */
+export async function rawGet(sockets: StoreSockets, head: string): Promise<RawAnswer> {
+  const { socket, reused } = sockets.take(false);
+  try {
+    return await exchange(sockets, socket, head);
+  } catch (err) {
+    if (!reused || (err as { answered?: boolean }).answered === true) throw err;
+  }
+  return exchange(sockets, sockets.take(true).socket, head);
+}
+
+interface Head {
+  readonly status: number;
+  readonly headers: Map<string, string>;
+}
+
+function exchange(sockets: StoreSockets, socket: net.Socket, head: string): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    let got: Buffer = Buffer.alloc(0);
+    const detach = (): void => {
+      socket.off('data', onData);
+      socket.off('error', fail);
+      socket.off('end', closed);
+      socket.off('close', closed);
+      socket.off('timeout', timedOut);
+    };
+    function fail(err: Error): void {
+      detach();
+      socket.destroy();
+      reject(Object.assign(err, { answered: got.length > 0 }));
+    }
+    function closed(): void {
+      fail(new Error('the store closed the connection before answering'));
+    }
+    function timedOut(): void {
+      fail(new Error(`the store sent nothing for ${IDLE_TIMEOUT_MS} ms`));
+    }
+    function onData(chunk: Buffer): void {
+      got = got.length === 0 ? chunk : Buffer.concat([got, chunk]);
+      const end = got.indexOf(HEAD_END);
+      if (end < 0) {
+        if (got.length > MAX_HEAD) fail(new Error('the store sent an answer head over 64 KiB'));
+        return;
+      }
+      const parsed = parseHead(got.toString('latin1', 0, end));
+      if (parsed === null) return fail(new Error('the store sent an answer that is not HTTP/1.1'));
+      detach();
+      answer(sockets, socket, parsed, got.subarray(end + HEAD_END.length))
+        .then(resolve, (err: Error) => reject(Object.assign(err, { answered: true })));
+    }
+    socket.on('data', onData);
+    socket.once('error', fail);
+    socket.once('end', closed);
+    socket.once('close', closed);
+    socket.setTimeout(IDLE_TIMEOUT_MS, timedOut);
+    socket.resume();
+    socket.write(head);
+  });
+}
+
+function parseHead(text: string): Head | null {
+  const lines = text.split('\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]!);
+  if (status === null) return null;
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return null;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers.set(name, headers.has(name) ? `${headers.get(name)!}, ${value}` : value);
+  }
+  return { status: Number(status[1]), headers };
+}
+
+/** The body of a 200/206 as a stream; any other answer read whole. */
+async function answer(sockets: StoreSockets, socket: net.Socket, head: Head, first: Buffer): Promise<RawAnswer> {
+  const lengthField = head.headers.get('content-length');
+  const length = lengthField !== undefined && /^\d+$/.test(lengthField) && !head.headers.has('transfer-encoding') ? Number(lengthField) : -1;
+  const reusable = !/\bclose\b/i.test(head.headers.get('connection') ?? '');
+  const done = (ok: boolean): void => (ok && reusable ? sockets.release(socket) : void socket.destroy());
+  if (length < 0) {
+    // Not an answer this client reads (S3 sends a Content-Length with every object and error).
+    socket.destroy();
+    if (head.status === 200 || head.status === 206) throw new Error('the store sent a body without Content-Length');
+    return { status: head.status, headers: head.headers, body: null, text: '' };
+  }
+  const body = new StoreBody(socket, length, first, done);
+  if (head.status === 200 || head.status === 206) return { status: head.status, headers: head.headers, body, text: '' };
+  const chunks = await body.toArray() as Buffer[];
+  return { status: head.status, headers: head.headers, body: null, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+/** `length` bytes read from `socket` (the first of them already read), then the socket handed to `done`. */
+class StoreBody extends Readable {
+  private left: number;
+  private socket: net.Socket | null;
+  private readonly done: (reusable: boolean) => void;
+
+  constructor(socket: net.Socket, length: number, first: Buffer, done: (reusable: boolean) => void) {
+    super();
+    this.left = length;
+    this.socket = socket;
+    this.done = done;
+    socket.on('data', this.onData);
+    socket.once('error', this.onError);
+    socket.once('end', this.onCut);
+    socket.once('close', this.onCut);
+    socket.once('timeout', this.onTimeout);
+    if (length === 0) this.finish(first.length === 0);
+    else if (first.length > 0) this.onData(first);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (chunk.length >= this.left) {
+      // More than the body: the connection is out of step and is not reused.
+      const whole = chunk.length === this.left;
+      this.push(whole ? chunk : chunk.subarray(0, this.left));
+      this.left = 0;
+      this.finish(whole);
+      return;
+    }
+    this.left -= chunk.length;
+    if (!this.push(chunk)) this.socket!.pause();
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.destroy(err);
+  };
+
+  private readonly onCut = (): void => {
+    this.destroy(new Error(`the store connection closed ${this.left} bytes before the end of the body`));
+  };
+
+  private readonly onTimeout = (): void => {
+    this.destroy(new Error(`the store sent nothing for ${IDLE_TIMEOUT_MS} ms`));
+  };
+
+  override _read(): void {
+    this.socket?.resume();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.detach()?.destroy();
+    callback(err);
+  }
+
+  private finish(reusable: boolean): void {
+    this.detach();
+    this.push(null);
+    this.done(reusable);
+  }
+
+  private detach(): net.Socket | null {
+    const socket = this.socket;
+    if (socket === null) return null;
+    this.socket = null;
+    socket.off('data', this.onData);
+    socket.off('error', this.onError);
+    socket.off('end', this.onCut);
+    socket.off('close', this.onCut);
+    socket.off('timeout', this.onTimeout);
+    return socket;
+  }
+}
