@@ -66,7 +66,8 @@ async function attach(): Promise<SwiftStore> {
 async function answers(dir: string): Promise<boolean> {
   try {
     const { endpoint } = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { endpoint: string };
-    return (await fetch(`${endpoint}/healthcheck`)).ok;
+    // Bounded: a store that accepts but never answers must not hold the start lock (and every other test file) forever.
+    return (await fetch(`${endpoint}/healthcheck`, { signal: AbortSignal.timeout(10_000) })).ok;
   } catch {
     return false;
   }

@@ -28,7 +28,8 @@ export class BodyUpload {
   failure: Error | null = null;
   private collected: Buffer[] = [];
   private collectedBytes = 0;
-  private readonly waiting: Buffer[] = [];
+  /** Whole parts waiting for the queue, each as the pieces it was written in. */
+  private readonly waiting: Buffer[][] = [];
   private readonly active = new Set<Promise<void>>();
   /** ETag of each part sent, by part number. */
   private readonly parts = new Map<number, string>();
@@ -89,12 +90,12 @@ export class BodyUpload {
       const out = await http.send({ method: 'PUT', bucket, key, body });
       return etagOf(header(out.headers.etag), key);
     } finally {
-      this.release(body.length);
+      this.release(byteLength(body));
     }
   }
 
-  /** The first `bytes` of what was collected, as one buffer. */
-  private take(bytes: number): Buffer {
+  /** The first `bytes` of what was collected, in the pieces it was written in (sent as they are: no copy). */
+  private take(bytes: number): Buffer[] {
     const pieces: Buffer[] = [];
     let need = bytes;
     while (need > 0) {
@@ -110,7 +111,7 @@ export class BodyUpload {
       }
     }
     this.collectedBytes -= bytes;
-    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, bytes);
+    return pieces;
   }
 
   private pump(): void {
@@ -125,7 +126,7 @@ export class BodyUpload {
   }
 
   /** One part; never rejects (a failure is recorded and ends the upload's chances). */
-  private async send(body: Buffer, part: number): Promise<void> {
+  private async send(body: Buffer[], part: number): Promise<void> {
     const { http, bucket, key } = this.target;
     try {
       this.uploadId ??= http.send({ method: 'POST', bucket, key, query: [['uploads', '']] })
@@ -136,13 +137,19 @@ export class BodyUpload {
     } catch (err) {
       this.failure ??= err as Error;
     } finally {
-      this.release(body.length);
+      this.release(byteLength(body));
     }
   }
 
   private release(bytes: number): void {
     if (!this.stopped) this.held -= bytes;
   }
+}
+
+function byteLength(pieces: readonly Buffer[]): number {
+  let bytes = 0;
+  for (const piece of pieces) bytes += piece.length;
+  return bytes;
 }
 
 function header(value: string | string[] | undefined): string | undefined {

@@ -37,7 +37,8 @@ export interface S3Call {
   readonly query?: ReadonlyArray<readonly [string, string]>;
   /** Extra request headers, names in lower case (signed too). */
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: Buffer;
+  /** One buffer, or the pieces of one body (written one after the other: no copy to join them). */
+  readonly body?: Buffer | readonly Buffer[];
 }
 
 /** A finished call: status, headers and the whole (small) answer body. */
@@ -124,12 +125,13 @@ export class S3Http {
     const query = call.query ?? [];
     const path = this.basePath + encodePath(call.bucket, call.key);
     const date = amzDate(new Date());
-    const body = call.body;
-    const payload = body === undefined || body.length === 0 ? EMPTY_SHA256
-      : body.length <= SIGNED_BODY_MAX ? createHash('sha256').update(body).digest('hex') : UNSIGNED_PAYLOAD;
+    const body = call.body === undefined ? [] : Buffer.isBuffer(call.body) ? [call.body] : call.body;
+    let length = 0;
+    for (const piece of body) length += piece.length;
+    const payload = length === 0 ? EMPTY_SHA256 : length <= SIGNED_BODY_MAX ? sha256(body) : UNSIGNED_PAYLOAD;
     const headers: Record<string, string> = { ...call.headers, host: this.host, 'x-amz-date': date, 'x-amz-content-sha256': payload };
     headers.authorization = this.signer.authorization({ method: call.method, path, query, headers }, date);
-    if (body !== undefined || call.method === 'PUT' || call.method === 'POST') headers['content-length'] = String(body?.length ?? 0);
+    if (length > 0 || call.method === 'PUT' || call.method === 'POST') headers['content-length'] = String(length);
     return { target: query.length === 0 ? path : `${path}?${canonicalQuery(query)}`, headers };
   }
 
@@ -154,9 +156,19 @@ export class S3Http {
         clearTimeout(connectTimer);
         reject(err);
       });
-      req.end(call.body);
+      if (Buffer.isBuffer(call.body)) req.end(call.body);
+      else {
+        for (const piece of call.body ?? []) req.write(piece);
+        req.end();
+      }
     });
   }
+}
+
+function sha256(pieces: readonly Buffer[]): string {
+  const hash = createHash('sha256');
+  for (const piece of pieces) hash.update(piece);
+  return hash.digest('hex');
 }
 
 /** The whole (small) body of an answer as text. */
