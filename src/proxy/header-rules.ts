@@ -104,7 +104,7 @@ const KIND_OF_NAME: ReadonlyMap<string, number> = new Map([
   ['proxy-authorization', HeaderKind.PROXY_AUTHORIZATION], ['proxy-authenticate', HeaderKind.PROXY_AUTHENTICATE],
   ['x-forwarded-for', HeaderKind.X_FORWARDED_FOR], ['x-forwarded-host', HeaderKind.X_FORWARDED_HOST],
   ['x-forwarded-proto', HeaderKind.X_FORWARDED_PROTO], ['x-real-ip', HeaderKind.X_REAL_IP],
-  // Connection-specific fields are refused by node:http2 before we see them; listed for completeness.
+  // Connection-specific fields are refused before we see them (src/proxy/h2/request-head.ts); listed for completeness.
   ['connection', HeaderKind.CONNECTION], ['keep-alive', HeaderKind.KEEP_ALIVE], ['proxy-connection', HeaderKind.PROXY_CONNECTION],
   ['upgrade', HeaderKind.UPGRADE], ['trailer', HeaderKind.TRAILER], ['transfer-encoding', HeaderKind.TRANSFER_ENCODING],
 ]);
@@ -123,8 +123,8 @@ function h2Flags(name: string): number {
 export class BadRequestHeaders extends Error {}
 
 /**
- * Header lines for the upstream request of an HTTP/2 client, from node:http2's raw header list
- * (lower-case names, pseudo-headers first). `authority` stands for Host (RFC 9113 §8.3.1), cookie
+ * Header lines for the upstream request of an HTTP/2 client, from its decoded header list
+ * (name/value pairs, lower-case names, pseudo-headers first). `authority` stands for Host (RFC 9113 §8.3.1), cookie
  * crumbs are joined with "; " (§8.2.3), and a body without Content-Length goes upstream chunked.
  */
 export function h2UpstreamHeaderBlock(raw: readonly string[], authority: string, chunked: boolean, facts: RequestFacts): string {
@@ -194,7 +194,7 @@ export function h1ClientResponseHead(h: ResponseHead, connection: ClientConnecti
 /** Never valid in an HTTP/2 response (RFC 9113 §8.2.2), beyond the hop-by-hop kinds. */
 const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
 
-/** Fields node:http2 refuses to send twice: a repeat is dropped, the first kept. */
+/** Fields with one value: a repeat from a backend is dropped, the first kept (HTTP/2 clients refuse a repeated content-length). */
 const H2_SINGLE_VALUE = new Set([
   'access-control-allow-credentials', 'access-control-max-age', 'access-control-request-method', 'age', 'authorization',
   'content-encoding', 'content-language', 'content-length', 'content-location', 'content-md5', 'content-range', 'content-type',

@@ -1,17 +1,18 @@
 /**
- * HTTP/2 connections: a node:http2 server that never listens itself takes each connection the
- * TLS server negotiated 'h2' on (src/tls/serving.ts) and hands every stream to the forwarding
- * core through a StreamDownstream. Sessions are tracked for idle timeouts and drain.
+ * HTTP/2 connections: each connection the TLS server negotiated 'h2' on (src/tls/serving.ts), or
+ * an h2c one with prior knowledge, runs an H2Connection over its socket; every stream goes to the
+ * forwarding core through a StreamDownstream. Tracks connections for idle timeouts and drain.
  */
-import http2 from 'node:http2';
 import type net from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { ProxyContext } from '../context.js';
 import { clientAddress } from '../header-rules.js';
+import { H2Connection, type ConnectionOwner, type Transport } from './connection.js';
+import type { RequestHead } from './request-head.js';
+import type { H2Stream } from './stream.js';
 import { StreamDownstream, type SessionInfo, type StreamOwner } from './stream-downstream.js';
 
 export interface H2Limits {
-  /** A session with no open stream is closed after this long without traffic. */
+  /** A connection with no open stream is closed after this long without traffic. */
   readonly idleTimeoutMs: number;
   /** Largest request header list accepted (HPACK-decoded, as SETTINGS_MAX_HEADER_LIST_SIZE counts it). */
   readonly maxHeaderListSize: number;
@@ -19,90 +20,152 @@ export interface H2Limits {
 
 /** Recycled stream adapters kept at most (a few hundred concurrent streams need no more). */
 const MAX_SPARE = 256;
+/** A connection we ended is cut if its peer has not closed it after this long. */
+const CLOSE_GRACE_MS = 5_000;
 
-export class H2Sessions implements StreamOwner {
+/** One socket as an H2Connection's transport. */
+class SocketTransport implements Transport {
+  private readonly socket: net.Socket;
+  /** When end() was called (ms), 0 before. */
+  endedAt = 0;
+
+  constructor(socket: net.Socket) {
+    this.socket = socket;
+  }
+
+  write(chunks: Buffer[]): boolean {
+    const socket = this.socket;
+    if (socket.destroyed) return true;
+    if (chunks.length === 1) return socket.write(chunks[0]!);
+    socket.cork();
+    for (const c of chunks) socket.write(c);
+    socket.uncork();
+    return !socket.writableNeedDrain;
+  }
+
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
+  end(): void {
+    this.endedAt = Date.now();
+    this.socket.end();
+  }
+}
+
+interface Session {
+  readonly conn: H2Connection;
+  readonly socket: net.Socket;
+  readonly transport: SocketTransport;
+  readonly info: SessionInfo;
+}
+
+export class H2Sessions implements ConnectionOwner, StreamOwner {
   private readonly ctx: ProxyContext;
   private readonly limits: H2Limits;
-  private readonly server: http2.Http2Server;
-  /** Open sessions, each with its streams open now and its client's address. */
-  private readonly sessions = new Map<http2.Http2Session, SessionInfo>();
+  private readonly sessions = new Map<H2Connection, Session>();
   private draining = false;
   private readonly onClosed: () => void;
   /** Stream adapters (each with its Forwarder) whose stream ended cleanly, ready for the next one. */
   private readonly spare: StreamDownstream[] = [];
+  private sweeper: NodeJS.Timeout | null = null;
 
-  /** StreamOwner: a stream ended; its adapter may serve the next one. */
-  readonly streamClosed = (down: StreamDownstream, info: SessionInfo, reusable: boolean): void => {
-    if (reusable && this.spare.length < MAX_SPARE) this.spare.push(down);
-    if (--info.open > 0 || !this.sessions.has(info.session)) return;
-    // The idle timer only fires once per quiet spell: arm it again (same listener) when the last stream ends.
-    if (!info.session.closed) info.session.setTimeout(this.limits.idleTimeoutMs);
-  };
-
-  /** `onClosed`: a session closed (the engine's drain watches for the last one). */
+  /** `onClosed`: a connection closed (the engine's drain watches for the last one). */
   constructor(onClosed: () => void, ctx: ProxyContext, limits: H2Limits) {
     this.onClosed = onClosed;
     this.ctx = ctx;
     this.limits = limits;
-    this.server = http2.createServer({ settings: { maxHeaderListSize: limits.maxHeaderListSize } });
-    this.server.on('session', this.onSession);
-    this.server.on('stream', this.onStream);
   }
 
-  /** Open connections (sessions). */
+  /** Open connections. */
   get size(): number {
     return this.sessions.size;
   }
 
-  accept(socket: net.Socket | Duplex): void {
+  /** Serve HTTP/2 on `socket`; `received`: bytes already read from it (h2c: the preface). */
+  accept(socket: net.Socket, received: Buffer | null = null): void {
     if (this.draining) {
       socket.destroy();
       return;
     }
-    this.server.emit('connection', socket);
+    const transport = new SocketTransport(socket);
+    const limits = { maxHeaderListSize: this.limits.maxHeaderListSize, maxConcurrentStreams: 100, maxResetsPerSecond: 200 };
+    const conn = new H2Connection(transport, this, limits);
+    const session: Session = { conn, socket, transport, info: { open: 0, clientIp: clientAddress(socket.remoteAddress) } };
+    this.sessions.set(conn, session);
+    socket.on('data', (chunk: Buffer) => conn.receive(chunk));
+    socket.on('drain', () => conn.drained());
+    socket.on('end', () => conn.drain());
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => {
+      this.sessions.delete(conn);
+      conn.transportClosed();
+      if (this.sessions.size === 0) this.stopSweeper();
+      this.onClosed();
+    });
+    this.startSweeper();
+    if (received !== null && received.length > 0) conn.receive(received);
+    socket.resume();
   }
 
-  /** GOAWAY to every session: streams in flight finish, no new ones start, each closes when done. */
+  /** GOAWAY to every connection: streams in flight finish, no new ones start, each closes when done. */
   drain(): void {
     this.draining = true;
-    for (const s of this.sessions.keys()) s.close();
+    for (const conn of this.sessions.keys()) conn.drain();
   }
 
-  /** Cut every session still open; returns how many there were. */
+  /** Cut every connection still open; returns how many there were. */
   destroyAll(): number {
     const n = this.sessions.size;
-    for (const s of this.sessions.keys()) s.destroy();
+    for (const s of this.sessions.values()) s.socket.destroy();
     return n;
   }
 
-  private infoOf(session: http2.ServerHttp2Session): SessionInfo {
-    let info = this.sessions.get(session);
-    if (info === undefined) {
-      // Read once per connection: session.socket is a proxy object, slow to go through per stream.
-      info = { session, open: 0, clientIp: clientAddress(session.socket?.remoteAddress) };
-      this.sessions.set(session, info);
-    }
-    return info;
+  // ---- ConnectionOwner / StreamOwner ----
+
+  openStream(conn: H2Connection, stream: H2Stream, head: RequestHead): void {
+    const session = this.sessions.get(conn);
+    if (session === undefined) return;
+    session.info.open++;
+    const down = this.spare.pop() ?? new StreamDownstream(this.ctx, this);
+    down.attach(stream, session.info).start(this.ctx, head);
   }
 
-  private readonly onSession = (session: http2.ServerHttp2Session): void => {
-    const info = this.infoOf(session);
-    session.once('close', () => {
-      this.sessions.delete(session);
-      this.onClosed();
-    });
-    session.on('error', () => {}); // the session is destroyed; its streams hear 'close'
-    session.setTimeout(this.limits.idleTimeoutMs, () => {
-      if (info.open === 0) session.close();
-    });
-    if (this.draining) session.close();
+  streamClosed(_conn: H2Connection, _open: number): void {}
+
+  /** A stream ended; its adapter may serve the next one when `reusable`. */
+  readonly adapterFreed = (down: StreamDownstream, info: SessionInfo, reusable: boolean): void => {
+    info.open--;
+    if (reusable && this.spare.length < MAX_SPARE) this.spare.push(down);
   };
 
-  private readonly onStream = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
-    const session = stream.session as http2.ServerHttp2Session;
-    const info = this.infoOf(session);
-    info.open++;
-    const down = this.spare.pop() ?? new StreamDownstream(this.ctx, this);
-    down.attach(stream, info).start(this.ctx, headers, rawHeaders);
+  // ---- idle connections ----
+
+  private startSweeper(): void {
+    if (this.sweeper !== null) return;
+    const every = Math.max(50, Math.min(1000, this.limits.idleTimeoutMs / 4));
+    this.sweeper = setInterval(this.sweep, every);
+    this.sweeper.unref();
+  }
+
+  private stopSweeper(): void {
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.sweeper = null;
+  }
+
+  /** Closes connections idle past the timeout, and cuts those whose peer never closed after our end. */
+  private readonly sweep = (): void => {
+    const now = Date.now();
+    for (const { conn, socket, transport } of this.sessions.values()) {
+      if (transport.endedAt !== 0) {
+        if (now - transport.endedAt > CLOSE_GRACE_MS) socket.destroy();
+      } else if (conn.openStreams === 0 && now - conn.lastActive > this.limits.idleTimeoutMs) {
+        conn.drain();
+      }
+    }
   };
 }

@@ -1,5 +1,4 @@
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import type { ListenAddress } from '../../config/types.js';
 import type { Engine } from '../engine.js';
 import type { ProxyContext } from '../context.js';
@@ -98,9 +97,7 @@ export class RawEngine implements Engine, ClientHost {
   }
 
   toH2c(socket: net.Socket, received: Buffer): void {
-    // node:http2 reads a net.Socket's handle directly, past anything unshifted: hand it a stream
-    // that replays the bytes already read (once per h2c connection, not per request).
-    this.h2.accept(replaying(socket, received));
+    this.h2.accept(socket, received);
   }
 
   /**
@@ -140,21 +137,4 @@ export class RawEngine implements Engine, ClientHost {
     }
     this.connections.add(new ClientConnection(socket, this));
   };
-}
-
-/** `socket` as a Duplex that first yields `first` (bytes already read from it). */
-function replaying(socket: net.Socket, first: Buffer): Duplex {
-  const d = new Duplex({
-    read() { socket.resume(); },
-    write(chunk: Buffer, _enc, cb) { socket.write(chunk, cb); },
-    final(cb) { socket.end(); cb(); },
-    destroy(err, cb) { socket.destroy(err ?? undefined); cb(err); },
-  });
-  Object.defineProperty(d, 'remoteAddress', { value: socket.remoteAddress });
-  d.push(first);
-  socket.on('data', (c: Buffer) => { if (!d.push(c)) socket.pause(); });
-  socket.once('end', () => d.push(null));
-  socket.once('close', () => d.destroy());
-  socket.on('error', (e) => d.destroy(e));
-  return d;
 }
