@@ -18,6 +18,7 @@ import type { Outrigger } from './support/outrigger.js';
 import { closeSession } from './support/h2-session.js';
 import { F, FrameReader, PREFACE, T, frame, headers, request, rst, settings, windowUpdate } from './support/h2-wire.js';
 import { waitFor } from './support/wait.js';
+import { deferred, within } from './support/flow.js';
 
 const fx = new Fixtures();
 const LIMIT = { timeout: 120_000 };
@@ -154,6 +155,32 @@ class RawH2 {
     return this.reader.goawayCode();
   }
 }
+
+test('SIGTERM: GOAWAY with the last stream id; the stream in flight finishes; the process exits 0', LIMIT, async () => {
+  const release = deferred();
+  const started = deferred();
+  const b = await fx.backendOf('slow', (req, res) => {
+    req.resume();
+    started.resolve();
+    void release.promise.then(() => res.end('finished'));
+  });
+  const d = await fx.outrigger(['--auto-tls-host', '127.0.0.1', '--health-path', '/health', '--shutdown-timeout', '30s', b.url]);
+  const session = http2.connect(`https://127.0.0.1:${d.port}`, { rejectUnauthorized: false });
+  session.on('error', () => {});
+  fx.add(() => closeSession(session));
+  const goaway = new Promise<[number, number]>((resolve) => session.once('goaway', (code, last) => resolve([code, last])));
+  const s = session.request({ ':path': '/slow' });
+  const chunks: Buffer[] = [];
+  s.on('data', (c: Buffer) => chunks.push(c));
+  const ended = new Promise<void>((resolve) => s.on('end', resolve));
+  await within(started.promise, 10_000, 'the slow request to reach the backend');
+  d.signal('SIGTERM');
+  assert.deepEqual(await within(goaway, 10_000, 'GOAWAY'), [0, 1], 'NO_ERROR, last stream 1');
+  release.resolve();
+  await within(ended, 10_000, 'the slow response');
+  assert.equal(Buffer.concat(chunks).toString(), 'finished');
+  assert.equal(await d.exit(), 0);
+});
 
 describe('hostile clients', () => {
   const E = { PROTOCOL_ERROR: 1, FLOW_CONTROL_ERROR: 3, STREAM_CLOSED: 5, COMPRESSION_ERROR: 9, ENHANCE_YOUR_CALM: 11 };
