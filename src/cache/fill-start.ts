@@ -64,6 +64,7 @@ export function startFill(setup: FillSetup, asked: FillRequest): BodyTap {
   return fillTap({
     fill, flight,
     keepUpTo: entries.memory?.maxObject ?? 0,
+    expected,
     aborted: failed,
     // Followers are clients too: their fetch goes on whatever the policy says.
     keepGoing: (received) => {

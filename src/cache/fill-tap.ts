@@ -1,7 +1,9 @@
 /**
  * The body tap of a response being stored: each data span is copied once and that copy goes to
  * the store (through the Fill), to followers waiting on the same fetch (the Flight) and, for a
- * small body, to the memory tier. The tap never pauses the relay: a store that falls behind
+ * small body, to the memory tier. A body whose declared length the memory tier takes is copied
+ * straight into one buffer of that length, and the spans handed on are views of it: one copy in
+ * all (copying each span, then joining the copies, was a fifth of a 1 MiB miss's CPU in a profile). The tap never pauses the relay: a store that falls behind
  * loses the fill, the client never waits for it. When the client leaves mid-body, `keepGoing`
  * decides whether the rest is still read (for the store and the followers).
  */
@@ -14,6 +16,8 @@ export interface FillTapOptions {
   readonly flight: Flight | null;
   /** Keep a copy of a body up to this size for the memory tier (0: none). */
   readonly keepUpTo: number;
+  /** Content-Length, or -1. */
+  readonly expected: number;
   /** The body ended cleanly; `body` is the whole body when it was small enough to keep. */
   readonly ended: (body: Buffer | undefined) => void;
   readonly aborted: (reason: string) => void;
@@ -22,27 +26,21 @@ export interface FillTapOptions {
 }
 
 export function fillTap(options: FillTapOptions): BodyTap {
-  const { fill, flight, keepUpTo } = options;
-  let kept: Buffer[] | null = keepUpTo > 0 ? [] : null;
-  let keptBytes = 0;
+  const { fill, flight, keepUpTo, expected } = options;
+  const keeper = expected >= 0 && expected <= keepUpTo ? new WholeBody(expected) : new KeptSpans(keepUpTo);
   let received = 0;
   return {
     data(buf: Buffer, start: number, end: number): boolean {
       // The span points into a reused read buffer: one copy serves every reader.
-      const copy = Buffer.from(buf.subarray(start, end));
+      const copy = keeper.copy(buf, start, end);
       received += copy.length;
       fill.write(copy);
       flight?.push(copy);
-      if (kept !== null) {
-        keptBytes += copy.length;
-        if (keptBytes > keepUpTo) kept = null;
-        else kept.push(copy);
-      }
       return true;
     },
     end(): void {
       flight?.end();
-      options.ended(kept === null ? undefined : Buffer.concat(kept));
+      options.ended(keeper.body());
     },
     clientLeft(): boolean {
       return options.keepGoing(received);
@@ -53,4 +51,56 @@ export function fillTap(options: FillTapOptions): BodyTap {
       options.aborted(err.code);
     },
   };
+}
+
+/** Copies of the spans; the memory tier's body is joined from them at the end (unknown or large length). */
+class KeptSpans {
+  private kept: Buffer[] | null;
+  private keptBytes = 0;
+  private readonly keepUpTo: number;
+
+  constructor(keepUpTo: number) {
+    this.keepUpTo = keepUpTo;
+    this.kept = keepUpTo > 0 ? [] : null;
+  }
+
+  copy(buf: Buffer, start: number, end: number): Buffer {
+    const copy = Buffer.from(buf.subarray(start, end));
+    if (this.kept !== null) {
+      this.keptBytes += copy.length;
+      if (this.keptBytes > this.keepUpTo) this.kept = null;
+      else this.kept.push(copy);
+    }
+    return copy;
+  }
+
+  body(): Buffer | undefined {
+    return this.kept === null ? undefined : Buffer.concat(this.kept, this.keptBytes);
+  }
+}
+
+/** The body copied into one buffer of its declared length; each span is a view of it. */
+class WholeBody {
+  private whole: Buffer | null;
+  private filled = 0;
+
+  constructor(length: number) {
+    this.whole = Buffer.allocUnsafe(length);
+  }
+
+  copy(buf: Buffer, start: number, end: number): Buffer {
+    const whole = this.whole;
+    if (whole === null || this.filled + end - start > whole.length) {
+      // Longer than declared (the fill aborts on it): nothing is kept for the memory tier.
+      this.whole = null;
+      return Buffer.from(buf.subarray(start, end));
+    }
+    const at = this.filled;
+    this.filled += buf.copy(whole, at, start, end);
+    return whole.subarray(at, this.filled);
+  }
+
+  body(): Buffer | undefined {
+    return this.whole !== null && this.filled === this.whole.length ? this.whole : undefined;
+  }
 }
