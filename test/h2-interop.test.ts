@@ -78,6 +78,20 @@ describe('other clients', () => {
     assert.equal(sha(r.body), sha(BIG));
   });
 
+  test('Expect: 100-continue: the backend\'s 100 reaches the client, which then sends its body', LIMIT, async () => {
+    const session = http2.connect(`https://127.0.0.1:${o.port}`, { rejectUnauthorized: false });
+    session.on('error', () => {});
+    fx.add(() => closeSession(session));
+    const s = session.request({ ':method': 'PUT', ':path': '/echo', 'expect': '100-continue', 'content-length': '5' });
+    await within(new Promise<void>((resolve) => s.once('continue', resolve)), 10_000, '100 Continue');
+    const chunks: Buffer[] = [];
+    s.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise<void>((resolve) => s.once('end', resolve));
+    s.end('hello');
+    await within(ended, 10_000, 'the echoed body');
+    assert.equal(Buffer.concat(chunks).toString(), 'hello');
+  });
+
   test('nghttp: several requests on one connection, bodies exact', { ...LIMIT, skip: has('nghttp') ? false : 'nghttp not installed (nghttp2-client)' }, async () => {
     const r = await run('nghttp', ['-m', '5', `https://127.0.0.1:${o.port}/small`]);
     assert.equal(r.code, 0, r.stderr);

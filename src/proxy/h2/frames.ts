@@ -30,11 +30,12 @@ export const MAX_WINDOW = 2 ** 31 - 1;
 export const CLIENT_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
 /** Size of each output buffer; a larger single frame gets a buffer of its own size. */
-const CHUNK = 64 * 1024;
+const CHUNK = 32 * 1024;
+const NONE = Buffer.alloc(0);
 
 export class FrameWriter {
   /** The buffer frames are appended to; [start, pos) is written but not yet taken. */
-  buf: Buffer = Buffer.allocUnsafe(CHUNK);
+  buf: Buffer = NONE;
   private start = 0;
   pos = 0;
   /** Regions of earlier buffers not yet taken. */
@@ -57,6 +58,13 @@ export class FrameWriter {
     if (this.buf.length - this.pos >= n) return;
     if (this.pos > this.start) this.full.push(this.buf.subarray(this.start, this.pos));
     this.buf = Buffer.allocUnsafe(Math.max(CHUNK, n));
+    this.start = this.pos = 0;
+  }
+
+  /** Lets go of the buffer when nothing is pending (an idle connection holds none). */
+  release(): void {
+    if (this.pos !== this.start || this.full.length > 0) return;
+    this.buf = NONE;
     this.start = this.pos = 0;
   }
 

@@ -20,6 +20,8 @@ export interface H2Limits {
 
 /** Recycled stream adapters kept at most (a few hundred concurrent streams need no more). */
 const MAX_SPARE = 256;
+/** Bytes queued in a client socket beyond which its streams wait and its reading pauses. */
+const WRITE_BACKLOG = 256 * 1024;
 /** A connection we ended is cut if its peer has not closed it after this long. */
 const CLOSE_GRACE_MS = 5_000;
 
@@ -36,11 +38,14 @@ class SocketTransport implements Transport {
   write(chunks: Buffer[]): boolean {
     const socket = this.socket;
     if (socket.destroyed) return true;
-    if (chunks.length === 1) return socket.write(chunks[0]!);
-    socket.cork();
-    for (const c of chunks) socket.write(c);
-    socket.uncork();
-    return !socket.writableNeedDrain;
+    if (chunks.length === 1) socket.write(chunks[0]!);
+    else {
+      socket.cork();
+      for (const c of chunks) socket.write(c);
+      socket.uncork();
+    }
+    // Not node's 16 KiB mark: stopping at each would stall large responses on every write.
+    return socket.writableLength < WRITE_BACKLOG;
   }
 
   pauseReading(): void {
@@ -157,14 +162,18 @@ export class H2Sessions implements ConnectionOwner, StreamOwner {
     this.sweeper = null;
   }
 
-  /** Closes connections idle past the timeout, and cuts those whose peer never closed after our end. */
+  /**
+   * Closes connections idle past the timeout, lets the others with no stream open drop their
+   * output buffer, and cuts those whose peer never closed after our end.
+   */
   private readonly sweep = (): void => {
     const now = Date.now();
     for (const { conn, socket, transport } of this.sessions.values()) {
       if (transport.endedAt !== 0) {
         if (now - transport.endedAt > CLOSE_GRACE_MS) socket.destroy();
-      } else if (conn.openStreams === 0 && now - conn.lastActive > this.limits.idleTimeoutMs) {
-        conn.drain();
+      } else if (conn.openStreams === 0) {
+        if (now - conn.lastActive > this.limits.idleTimeoutMs) conn.drain();
+        else conn.out.release();
       }
     }
   };

@@ -90,9 +90,10 @@ export class StreamDownstream implements Downstream, StreamHandler {
 
   // ---- Downstream ----
 
+  /** 100 Continue and 103 Early Hints go on as interim HEADERS (RFC 9113 §8.1); other 1xx are the backend's business. */
   interim(h: ResponseHead): void {
-    if (h.statusCode !== 103) return; // HTTP/2 clients get no 100 Continue from a relayed backend
-    this.stream.respond(103, h2ResponseHeaders(h));
+    if (h.statusCode === 100) this.stream.respond(100, {});
+    else if (h.statusCode === 103) this.stream.respond(103, h2ResponseHeaders(h));
   }
 
   relayHead(h: ResponseHead, extra: readonly string[] | null): boolean {

@@ -124,6 +124,9 @@ export class H2Stream {
   /** Sends data[from..] as far as both windows allow; returns where it stopped. */
   private send(data: Buffer, from: number): number {
     const host = this.host;
+    // Room for all the frames this call can send, in one buffer: one allocation, one contiguous write.
+    const can = Math.min(this.sendWindow, host.sendWindow, data.length - from);
+    if (can > 0) host.out.ensure(can + FRAME_HEADER * Math.ceil(can / host.peerMaxFrame));
     while (from < data.length) {
       const room = Math.min(this.sendWindow, host.sendWindow, host.peerMaxFrame, data.length - from);
       if (room <= 0) break;
