@@ -66,7 +66,7 @@ export interface Frame {
   flags: number;
   id: number;
   payload: Buffer;
-  /** HEADERS (with its CONTINUATIONs): the decoded fields. */
+  /** HEADERS: the decoded fields of its whole block (with its CONTINUATIONs). */
   fields?: [string, string][];
 }
 
@@ -75,6 +75,9 @@ export class FrameReader {
   private buf = Buffer.alloc(0);
   private readonly hpack = new HpackDecoder(4096);
   readonly frames: Frame[] = [];
+  /** The HEADERS frame whose block is still arriving (CONTINUATION), and the block so far. */
+  private open: Frame | null = null;
+  private block: Buffer[] = [];
 
   push(chunk: Buffer): Frame[] {
     this.buf = Buffer.concat([this.buf, chunk]);
@@ -85,10 +88,18 @@ export class FrameReader {
       const f: Frame = { type: this.buf[3]!, flags: this.buf[4]!, id: this.buf.readUInt32BE(5) & 0x7fffffff, payload: Buffer.from(this.buf.subarray(9, 9 + len)) };
       this.buf = this.buf.subarray(9 + len);
       if (f.type === T.HEADERS) {
+        this.open = f;
+        this.block = [f.payload];
+      } else if (f.type === T.CONTINUATION) {
+        this.block.push(f.payload);
+      }
+      if ((f.type === T.HEADERS || f.type === T.CONTINUATION) && (f.flags & F.END_HEADERS) !== 0 && this.open !== null) {
+        const whole = Buffer.concat(this.block);
         const out: string[] = [];
-        this.hpack.decode(f.payload, 0, f.payload.length, out, 1 << 20);
-        f.fields = [];
-        for (let i = 0; i < out.length; i += 2) f.fields.push([out[i]!, out[i + 1]!]);
+        this.hpack.decode(whole, 0, whole.length, out, 1 << 20);
+        this.open.fields = [];
+        for (let i = 0; i < out.length; i += 2) this.open.fields.push([out[i]!, out[i + 1]!]);
+        this.open = null;
       }
       got.push(f);
       this.frames.push(f);
