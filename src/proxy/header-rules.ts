@@ -251,6 +251,29 @@ export function h2ResponseHeaders(h: MessageHead): Record<string, string | strin
   return out;
 }
 
+/**
+ * The HTTP/2 name of each field of a backend's response head, by field index, into `names`:
+ * '' for a field HTTP/2 does not carry (hop-by-hop, forbidden in HTTP/2) and for a repeat of a
+ * single-value field, as addH2Field() decides. For heads encoded straight from the backend's
+ * bytes (no header object); X-Proxy is the caller's to add.
+ */
+export function h2ResponseNames(h: MessageHead, names: string[]): void {
+  const buf = h.buffer;
+  const offsets = h.offsets;
+  names.length = h.headerCount;
+  for (let i = 0; i < h.headerCount; i++) {
+    const o = i * FIELD_STRIDE;
+    const name = responseFieldKept(h.flags[i]!, false) ? h2Name(buf.toString('latin1', offsets[o + NAME_START]!, offsets[o + NAME_END]!)) : '';
+    names[i] = name !== '' && i > 0 && H2_SINGLE_VALUE.has(name) && names.lastIndexOf(name, i - 1) !== -1 ? '' : name;
+  }
+}
+
+/** The HTTP/2 name of a field added to `names` (a filter's extra field), or '' to leave it out. */
+export function h2ExtraName(name: string, names: readonly string[]): string {
+  const lower = h2Name(name);
+  return lower !== '' && H2_SINGLE_VALUE.has(lower) && names.includes(lower) ? '' : lower;
+}
+
 /** A head's fields as an object, for --debug traces only (allocates). */
 export function headerObject(h: MessageHead): Record<string, string> {
   const out: Record<string, string> = {};

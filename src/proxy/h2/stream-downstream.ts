@@ -11,6 +11,7 @@ import { Forwarder } from '../forwarder.js';
 import { ProxyRequest } from '../request.js';
 import type { Downstream } from '../pipeline.js';
 import { ErrorCode } from './frames.js';
+import { respondBackendHead } from './response-head.js';
 import type { RequestHead } from './request-head.js';
 import type { H2Stream, ResponseFields, StreamHandler } from './stream.js';
 
@@ -41,6 +42,8 @@ export class StreamDownstream implements Downstream, StreamHandler {
   private readonly forwarder: Forwarder;
   private readonly owner: StreamOwner;
   private info!: SessionInfo;
+  /** Scratch for the HTTP/2 names of a backend head's fields (response-head.ts). */
+  private readonly names: string[] = [];
   /** Response trailers, sent with the end of the stream. */
   private pendingTrailers: ResponseFields | null = null;
 
@@ -98,9 +101,7 @@ export class StreamDownstream implements Downstream, StreamHandler {
 
   relayHead(h: ResponseHead, extra: readonly string[] | null): boolean {
     if (this.stream.closed || this.stream.headersSent) return false;
-    const headers = h2ResponseHeaders(h);
-    if (extra !== null) for (let i = 0; i + 1 < extra.length; i += 2) addH2Field(headers, extra[i]!, extra[i + 1]!);
-    this.stream.respond(h.statusCode, headers);
+    respondBackendHead(this.stream, h, this.names, extra);
     return true;
   }
 

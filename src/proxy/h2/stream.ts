@@ -3,7 +3,7 @@
  * DATA within the peer's flow-control windows, trailers) and the request window it gives back as
  * its handler consumes the body. The connection (connection.ts) owns the frames in and out.
  */
-import { encodeField, encodeStatus, fieldBound } from './hpack/encoder.js';
+import { encodeFields, encodeStatus, fieldsBound } from './hpack/encoder.js';
 import { ErrorCode, FRAME_HEADER, type FrameWriter } from './frames.js';
 
 /** What the stream's user (the forwarding core's adapter) hears from it. */
@@ -76,22 +76,30 @@ export class H2Stream {
   /** Response HEADERS (final or 1xx); `fields` names are lower-case and valid in HTTP/2. */
   respond(status: number, fields: ResponseFields, endStream = false): void {
     if (this.localEnded) return;
+    const blockStart = this.openHead(5 + fieldsBound(fields));
+    const buf = this.host.out.buf;
+    this.closeHead(status, blockStart, encodeFields(buf, encodeStatus(buf, blockStart, status), fields), endStream);
+  }
+
+  /**
+   * Makes room for a header block of at most `bound` bytes and returns where it starts in
+   * outBuffer; the caller writes the block there, then calls closeHead(). For heads encoded
+   * straight from a backend's bytes (response-head.ts).
+   */
+  openHead(bound: number): number {
     const out = this.host.out;
-    let bound = 5;
-    for (const name in fields) {
-      const v = fields[name]!;
-      if (typeof v === 'string') bound += fieldBound(name.length, v.length);
-      else for (const one of v) bound += fieldBound(name.length, one.length);
-    }
     out.ensure(FRAME_HEADER + bound);
-    const blockStart = out.pos + FRAME_HEADER;
-    let pos = encodeStatus(out.buf, blockStart, status);
-    for (const name in fields) {
-      const v = fields[name]!;
-      if (typeof v === 'string') pos = encodeField(out.buf, pos, name, v);
-      else for (const one of v) pos = encodeField(out.buf, pos, name, one);
-    }
-    out.pos = pos;
+    return out.pos + FRAME_HEADER;
+  }
+
+  get outBuffer(): Buffer {
+    return this.host.out.buf;
+  }
+
+  /** The block written at [blockStart, end) goes out as HEADERS (split into CONTINUATION if needed). */
+  closeHead(status: number, blockStart: number, end: number, endStream: boolean): void {
+    const out = this.host.out;
+    out.pos = end;
     const at = out.headersFrom(blockStart, this.id, endStream, this.host.peerMaxFrame);
     if (status >= 200) this.headersSent = true;
     this.remember(at);
@@ -164,17 +172,9 @@ export class H2Stream {
 
   private sendTrailers(trailers: ResponseFields): void {
     const out = this.host.out;
-    let bound = 0;
-    for (const name in trailers) bound += fieldBound(name.length, String(trailers[name]).length + 16);
-    out.ensure(FRAME_HEADER + bound);
+    out.ensure(FRAME_HEADER + fieldsBound(trailers));
     const blockStart = out.pos + FRAME_HEADER;
-    let pos = blockStart;
-    for (const name in trailers) {
-      const v = trailers[name]!;
-      if (typeof v === 'string') pos = encodeField(out.buf, pos, name, v);
-      else for (const one of v) pos = encodeField(out.buf, pos, name, one);
-    }
-    out.pos = pos;
+    out.pos = encodeFields(out.buf, blockStart, trailers);
     out.headersFrom(blockStart, this.id, true, this.host.peerMaxFrame);
   }
 

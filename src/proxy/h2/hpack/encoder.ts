@@ -30,16 +30,46 @@ export function encodeStatus(buf: Buffer, pos: number, status: number): number {
 
 /** Writes one field (lower-case name) as a literal without indexing; returns the position after it. */
 export function encodeField(buf: Buffer, pos: number, name: string, value: string): number {
-  const index = STATIC_NAME_INDEX.get(name);
-  if (index !== undefined) {
-    pos = integer(buf, pos, index, 4, 0x00);
-  } else {
-    buf[pos++] = 0x00;
-    pos = integer(buf, pos, name.length, 7, 0x00);
-    pos += buf.write(name, pos, 'latin1');
-  }
+  pos = encodeName(buf, pos, name);
   pos = integer(buf, pos, value.length, 7, 0x00);
   return pos + buf.write(value, pos, 'latin1');
+}
+
+/** Writes one field whose value is src[from, to) (bytes copied as they are, no string made). */
+export function encodeFieldBytes(buf: Buffer, pos: number, name: string, src: Buffer, from: number, to: number): number {
+  pos = encodeName(buf, pos, name);
+  pos = integer(buf, pos, to - from, 7, 0x00);
+  return pos + src.copy(buf, pos, from, to);
+}
+
+/** Fields as an object (arrays for repeated ones): the most bytes encodeFields() writes. */
+export function fieldsBound(fields: Readonly<Record<string, string | readonly string[]>>): number {
+  let bound = 0;
+  for (const name in fields) {
+    const v = fields[name]!;
+    if (typeof v === 'string') bound += fieldBound(name.length, v.length);
+    else for (const one of v) bound += fieldBound(name.length, one.length);
+  }
+  return bound;
+}
+
+/** Writes every field of `fields`; returns the position after them. */
+export function encodeFields(buf: Buffer, pos: number, fields: Readonly<Record<string, string | readonly string[]>>): number {
+  for (const name in fields) {
+    const v = fields[name]!;
+    if (typeof v === 'string') pos = encodeField(buf, pos, name, v);
+    else for (const one of v) pos = encodeField(buf, pos, name, one);
+  }
+  return pos;
+}
+
+/** The name part of a literal without indexing: by static index when it has one. */
+function encodeName(buf: Buffer, pos: number, name: string): number {
+  const index = STATIC_NAME_INDEX.get(name);
+  if (index !== undefined) return integer(buf, pos, index, 4, 0x00);
+  buf[pos++] = 0x00;
+  pos = integer(buf, pos, name.length, 7, 0x00);
+  return pos + buf.write(name, pos, 'latin1');
 }
 
 /** An HPACK integer with an N-bit prefix, the prefix byte's other bits set from `high`. */
