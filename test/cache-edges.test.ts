@@ -422,3 +422,36 @@ describe('cache answers on HTTP/1.1 details', { skip, timeout: 180_000 }, () => 
     assert.deepEqual(multi.body, bodyOf(1000));
   });
 });
+
+describe('a first hit whose metadata no tier remembers', { skip, timeout: 180_000 }, () => {
+  test('an entry the memory tier evicted has its body read beside its metadata, paired by ETag, byte for byte', async () => {
+    // A 64 KiB memory tier (objects up to 4 KiB): twenty more 4000 B entries evict the first.
+    const { client } = await start('http/1.1', backend, ['--cache-memory', '64KiB']);
+    const path = '/obj/3000?early=1';
+    await client.call({ path });
+    await stored(client, path);
+    for (let i = 0; i < 20; i++) {
+      await client.call({ path: `/obj/4000?evict=${i}` });
+      await stored(client, `/obj/4000?evict=${i}`);
+    }
+    const early = await metric(client, 'early_bodies_total');
+    const fetched = count('/obj/3000');
+    const hit = await client.call({ path });
+    assert.match(status(hit), /hit/);
+    assert.deepEqual(hit.body, bodyOf(3000));
+    assert.equal(await metric(client, 'early_bodies_total'), early + 1, 'the body came with the metadata read');
+    assert.equal(count('/obj/3000'), fetched, 'not from the backend');
+    // Back in the memory tier now: the next hit makes no store call.
+    const calls = await metric(client, 'store_latency_ms_count');
+    assert.deepEqual((await client.call({ path })).body, bodyOf(3000));
+    assert.equal(await metric(client, 'store_latency_ms_count'), calls);
+    // A HEAD reads no body: a body read beside its metadata is left unclaimed and dropped, not served.
+    for (let i = 20; i < 40; i++) {
+      await client.call({ path: `/obj/4000?evict=${i}` });
+      await stored(client, `/obj/4000?evict=${i}`);
+    }
+    const head = await client.call({ method: 'HEAD', path });
+    assert.equal(head.status, 200);
+    assert.equal(await metric(client, 'early_bodies_total'), early + 1);
+  });
+});

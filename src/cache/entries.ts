@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 import { isVaryIndex, parseStored, type Entry, type VaryIndex } from './entry.js';
 import { BODY, META, hostDir, variantDir, type EntryKeys } from './key.js';
+import { EarlyBody, dropRead } from './early-body.js';
 import type { MemoryTier } from './memory-tier.js';
 import type { CacheStats } from './stats.js';
 import type { StoreHealth } from './store-health.js';
@@ -29,6 +30,8 @@ export interface Located {
   readonly body: Buffer | undefined;
   /** Removals started before the lookup (see keep()). */
   readonly removals?: number;
+  /** The whole body, read beside the metadata (early-body.ts). */
+  readonly early?: EarlyBody;
 }
 
 /** How many URLs' Vary fields are remembered, so a memory-tier hit needs no store call. */
@@ -73,7 +76,8 @@ export class Entries {
     if (found.removals === this.removals) this.memory?.set(found.dir, found.entry, body);
   }
 
-  async find(keys: EntryKeys, header: (name: string) => string | undefined): Promise<Located | null> {
+  /** The entry for a request; `whole`: a GET of the whole body (its body may then be read beside the metadata). */
+  async find(keys: EntryKeys, header: (name: string) => string | undefined, whole = false): Promise<Located | null> {
     const removals = this.removals;
     const known = this.varyOf.get(keys.dir);
     if (known !== undefined && this.memory !== null) {
@@ -86,13 +90,20 @@ export class Entries {
       const entry = this.metaOf.get(keys.dir)?.get(dir);
       if (entry !== undefined) return { entry, dir, urlDir: keys.dir, body: undefined, removals };
     }
-    const top = await this.readMeta(keys.dir);
-    if (top === null) return null;
-    if (!isVaryIndex(top)) {
+    // Known without Vary, but no tier remembers its metadata: its body is read at the same time.
+    const early = whole && known?.length === 0 ? this.call(() => this.store.getWhole(keys.dir + BODY)).catch(() => null) : null;
+    const top = await this.readMeta(keys.dir).catch((err: unknown) => {
+      dropRead(early);
+      throw err;
+    });
+    if (top !== null && !isVaryIndex(top)) {
       // No Vary: remembered too, so the next memory-tier hit of this URL needs no store call.
       this.rememberVary(keys.dir, []);
-      return this.located(keys.dir, keys.dir, top, removals);
+      const paired = early === null ? undefined : EarlyBody.paired(await early, top.bodyEtag);
+      return this.located(keys.dir, keys.dir, top, removals, paired);
     }
+    dropRead(early);
+    if (top === null) return null;
     // The URL varies now: an entry held from before, without Vary, must not answer it by URL.
     this.memory?.delete(keys.dir);
     this.rememberVary(keys.dir, top.varyIndex);
@@ -101,12 +112,15 @@ export class Entries {
     return variant === null || isVaryIndex(variant) ? null : this.located(keys.dir, dir, variant, removals);
   }
 
-  private located(urlDir: string, dir: string, entry: Entry, removals: number): Located {
+  private located(urlDir: string, dir: string, entry: Entry, removals: number, early?: EarlyBody): Located {
     this.rememberMeta(urlDir, dir, entry);
     const held = this.memory?.get(dir);
-    if (held === undefined || held.entry.bodyEtag === entry.bodyEtag) return { entry, dir, urlDir, body: held?.body, removals };
-    this.memory!.delete(dir); // replaced in the store (by another sidecar): the held body is outdated
-    return { entry, dir, urlDir, body: undefined, removals };
+    if (held !== undefined && held.entry.bodyEtag === entry.bodyEtag) {
+      early?.drop();
+      return { entry, dir, urlDir, body: held.body, removals };
+    }
+    if (held !== undefined) this.memory!.delete(dir); // replaced in the store (by another sidecar): the held body is outdated
+    return { entry, dir, urlDir, body: undefined, removals, early };
   }
 
   private async readMeta(dir: string): Promise<Entry | VaryIndex | null> {
@@ -133,6 +147,11 @@ export class Entries {
 
   /** The stored body (or a range of it), only while it is the one the entry names; null otherwise. */
   async openBody(located: Located, range?: ByteRange): Promise<Readable | null> {
+    const early = range === undefined ? located.early?.take() : undefined;
+    if (early !== undefined && early !== null) {
+      this.stats.earlyBodies++;
+      return early;
+    }
     const body = await this.call(() => this.store.getBody(located.dir + BODY, located.entry.bodyEtag, range));
     // Replaced or removed behind our back: what we remember of it is outdated too.
     if (body === null) this.metaOf.get(located.urlDir)?.delete(located.dir);

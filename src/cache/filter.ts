@@ -122,7 +122,7 @@ export class CacheFilter implements ProxyFilter {
     if (!this.health.up) return this.bypass(req, 'store-down');
     let found: Located | null;
     try {
-      found = await this.entries.find(keys, (name) => req.header(name));
+      found = await this.entries.find(keys, (name) => req.header(name), req.method === 'GET' && req.header('range') === undefined);
     } catch {
       return this.bypass(req, 'store-error');
     }

@@ -20,6 +20,8 @@ export class CacheStats {
   fillsFinishedWithoutClient = 0;
   /** Whole fills started in the background by a Range miss. */
   rangeFills = 0;
+  /** First hits whose body was read beside the metadata (early-body.ts): one store round trip, not two. */
+  earlyBodies = 0;
   bytesServed = 0;
   bytesStored = 0;
   invalidations = 0;
@@ -60,6 +62,7 @@ export class CacheStats {
     counter('fills_store_too_slow_total', 'fills given up because the store fell a fill\'s memory bound (32 MiB) behind the client', this.fillsStoreTooSlow);
     counter('fills_without_client_total', 'fills that went on after their client left (quick-abort policy or followers)', this.fillsFinishedWithoutClient);
     counter('range_fills_total', 'whole fills started in the background by a Range miss', this.rangeFills);
+    counter('early_bodies_total', 'hits whose body was read at the same time as their metadata', this.earlyBodies);
     counter('served_bytes_total', 'body bytes served from the cache', this.bytesServed);
     counter('stored_bytes_total', 'body bytes stored', this.bytesStored);
     counter('invalidations_total', 'entries dropped after unsafe requests or purges', this.invalidations);

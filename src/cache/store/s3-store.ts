@@ -76,9 +76,25 @@ export class S3Store {
   async getBody(key: string, etag: string, range?: ByteRange): Promise<Readable | null> {
     const headers: Record<string, string> = { 'if-match': etag };
     if (range !== undefined) headers.range = `bytes=${range.start}-${range.end}`;
+    return (await this.read(key, headers))?.body ?? null;
+  }
+
+  /**
+   * A whole stored body and the ETag the store sent with it, or null when there is none. No
+   * If-Match: the caller pairs the ETag with metadata it reads at the same time.
+   */
+  async getWhole(key: string): Promise<{ etag: string; body: Readable } | null> {
+    const found = await this.read(key, {});
+    if (found === null) return null;
+    if (found.etag !== undefined) return { etag: found.etag, body: found.body };
+    found.body.destroy();
+    return null;
+  }
+
+  private async read(key: string, headers: Record<string, string>): Promise<{ etag: string | undefined; body: Readable } | null> {
     const { target, headers: signed } = this.http.prepare({ method: 'GET', bucket: this.bucket, key, headers });
     const answer = await rawGet(this.sockets, requestHead('GET', target, signed));
-    if (answer.body !== null) return answer.body;
+    if (answer.body !== null) return { etag: answer.headers.get('etag'), body: answer.body };
     if (answer.status === 404 || answer.status === 412) return null;
     throw errorOf(answer.status, answer.text, `GET ${key}`);
   }
