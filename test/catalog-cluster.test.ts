@@ -9,7 +9,8 @@ import { load } from './support/client.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
 import { listenLoopback } from './support/cleanup.js';
-import { everywhere, seedOf, servicesOf as services, startCatalogNode, statusAt, STATUS, type CatalogNode as Node, type Instance } from './support/catalog-nodes.js';
+import { SPREAD_MS } from './support/spread.js';
+import { untilEverywhere, seedOf, servicesOf as services, startCatalogNode, statusAt, STATUS, type CatalogNode as Node, type Instance } from './support/catalog-nodes.js';
 
 const fx = new Fixtures();
 const { ALIVE, TOMBSTONE, UNHEALTHY, DRAINING } = STATUS;
@@ -68,7 +69,7 @@ function watchStream(url: string, sse: boolean): { docs: unknown[]; bad: string[
   return { docs, bad, close: () => req.destroy() };
 }
 
-describe('the service catalog on 5 real processes', { timeout: 120_000 }, () => {
+describe('the service catalog on 5 real processes', { timeout: 240_000 }, () => {
   let nodes: Node[] = [];
   const echo: TestBackend[] = [];
   let spare: TestBackend;
@@ -91,7 +92,7 @@ describe('the service catalog on 5 real processes', { timeout: 120_000 }, () => 
     const started = Date.now();
     const ports = [web, ...echo, spare].map((b) => b.port);
     await waitFor(async () => (await Promise.all(nodes.map(async (n) => Promise.all(ports.map((p) => statusAt(n, p))))))
-      .every((statuses) => statuses.every((s) => s === ALIVE)), 30_000, 'all 6 instances ALIVE on all 5 nodes');
+      .every((statuses) => statuses.every((s) => s === ALIVE)), SPREAD_MS, 'all 6 instances ALIVE on all 5 nodes');
     convergedMs = Date.now() - started;
   });
 
@@ -119,7 +120,7 @@ describe('the service catalog on 5 real processes', { timeout: 120_000 }, () => 
       await waitFor(() => ndjson.docs.length >= 1 && sse.docs.length >= 1, 10_000, 'the first document of each stream');
       const sick = echo[2]!;
       sick.healthy = false;
-      await waitFor(everywhere(nodes, sick.port, UNHEALTHY), 15_000, 'echo3 UNHEALTHY on every node');
+      await untilEverywhere(nodes, sick.port, UNHEALTHY, 'echo3 UNHEALTHY on every node');
       await waitFor(async () => !(await backendUrls(nodes[0]!)).includes(sick.url), 10_000, 'echo3 out of n0\'s backends');
       const has = (doc: unknown): boolean => JSON.stringify(doc).includes(`"Port":${sick.port},`) && JSON.stringify(doc).includes('"Status":2');
       await waitFor(() => ndjson.docs.some(has) && sse.docs.some(has), 10_000, 'the change in both streams');
@@ -127,7 +128,7 @@ describe('the service catalog on 5 real processes', { timeout: 120_000 }, () => 
       assert.ok(ndjson.docs.length >= 2 && sse.docs.length >= 2);
       assert.ok(sse.docs.every((d) => typeof (d as { Servers?: unknown }).Servers === 'object'), 'by_service=false: state documents');
       sick.healthy = true;
-      await waitFor(everywhere(nodes, sick.port, ALIVE), 15_000, 'echo3 ALIVE again everywhere');
+      await untilEverywhere(nodes, sick.port, ALIVE, 'echo3 ALIVE again everywhere');
     } finally {
       ndjson.close();
       sse.close();
@@ -139,7 +140,7 @@ describe('the service catalog on 5 real processes', { timeout: 120_000 }, () => 
     const id = Object.values((await services(n3)).Services).flat().find((s) => s.Ports[0]?.Port === spare.port)!.ID;
     const res = await fetch(`${n3.api}/api/services/${id}/drain`, { method: 'POST' });
     assert.equal(res.status, 202);
-    await waitFor(everywhere(nodes, spare.port, DRAINING), 15_000, 'echo3b DRAINING everywhere');
+    await untilEverywhere(nodes, spare.port, DRAINING, 'echo3b DRAINING everywhere');
     await waitFor(async () => !(await backendUrls(nodes[0]!)).includes(spare.url), 10_000, 'echo3b out of n0\'s backends');
     assert.equal((await fetch(`${n3.api}/api/services/nope/drain`, { method: 'POST' })).status, 404);
     assert.equal((await fetch(`${n3.api}/api/services/${id}/drain`)).status, 405);
@@ -188,13 +189,13 @@ describe('the service catalog on 5 real processes', { timeout: 120_000 }, () => 
     await waitFor(() => echo.every((b) => b.hits > 0), 20_000, 'traffic on all 4 echo instances');
 
     await echo[0]!.kill();
-    await waitFor(everywhere(nodes, echo[0]!.port, UNHEALTHY), 15_000, 'echo1 UNHEALTHY everywhere');
+    await untilEverywhere(nodes, echo[0]!.port, UNHEALTHY, 'echo1 UNHEALTHY everywhere');
 
     const killedAt = Date.now();
     n2.o.signal('SIGKILL');
     await echo[1]!.kill();
     const survivors = nodes.filter((n) => n !== n2);
-    await waitFor(everywhere(survivors, echo[1]!.port, TOMBSTONE), 40_000, 'n2\'s echo tombstoned on the 4 others');
+    await untilEverywhere(survivors, echo[1]!.port, TOMBSTONE, 'n2\'s echo tombstoned on the 4 others', 40_000 + SPREAD_MS);
     t.diagnostic(`kill -9 of n2 → its service tombstoned on all 4 survivors after ${Date.now() - killedAt} ms`);
     const before = hits();
     await waitFor(() => hits()[2]! > before[2]! + 20 && hits()[3]! > before[3]! + 20, 20_000, 'traffic on the remaining instances');

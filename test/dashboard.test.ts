@@ -7,8 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Fixtures } from './support/fixtures.js';
-import { waitFor } from './support/wait.js';
-import { everywhere, seedOf, startCatalogNode, STATUS } from './support/catalog-nodes.js';
+import { seedOf, startCatalogNode, STATUS, untilEverywhere } from './support/catalog-nodes.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const fx = new Fixtures();
@@ -21,7 +20,7 @@ test('the dashboard shows members and services, and changes when a node dies', {
   const n0 = await startCatalogNode(fx, 'n0', [['echo', backends[0]!]]);
   const others = await Promise.all([1, 2].map((i) => startCatalogNode(fx, `n${i}`, [['echo', backends[i]!]], ['--join', seedOf(n0)])));
   const nodes = [n0, ...others];
-  for (const b of backends) await waitFor(everywhere(nodes, b.port, STATUS.ALIVE), 20_000, `${b.name} ALIVE everywhere`);
+  for (const b of backends) await untilEverywhere(nodes, b.port, STATUS.ALIVE, `${b.name} ALIVE everywhere`);
 
   const { chromium } = await import('playwright-core');
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'outrigger-chromium-'));

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import type { Cleanup } from './cleanup.js';
 import { startOutrigger, type Outrigger } from './outrigger.js';
+import { waitFor } from './wait.js';
+import { SPREAD_MS } from './spread.js';
 import type { TestBackend } from './backends.js';
 
 export interface Instance { ID: string; Name: string; Hostname: string; Status: number; Ports: { Port: number }[] }
@@ -45,5 +47,15 @@ export async function statusAt(n: CatalogNode, port: number): Promise<number | u
   return Object.values((await servicesOf(n)).Services).flat().find((s) => s.Ports[0]?.Port === port)?.Status;
 }
 
-export const everywhere = (nodes: readonly CatalogNode[], port: number, status: number) => async (): Promise<boolean> =>
-  (await Promise.all(nodes.map((n) => statusAt(n, port)))).every((s) => s === status);
+/** Wait until every node sees the instance on `port` with `status`; a timeout names what each node saw. */
+export async function untilEverywhere(nodes: readonly CatalogNode[], port: number, status: number, what: string, timeoutMs = SPREAD_MS): Promise<void> {
+  let seen: (number | undefined)[] = [];
+  try {
+    await waitFor(async () => {
+      seen = await Promise.all(nodes.map((n) => statusAt(n, port)));
+      return seen.every((s) => s === status);
+    }, timeoutMs, what);
+  } catch (err) {
+    throw new Error(`${(err as Error).message} (status ${status}); seen: ${nodes.map((n, i) => `${n.name}=${seen[i]}`).join(' ')}`);
+  }
+}
