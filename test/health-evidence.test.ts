@@ -40,10 +40,10 @@ test('with the default probe timeout, a backend whose health check hangs is out 
   cleanup.track(o, b);
   await o.output(/is up/);
   b.healthGate = never;
-  const hungAt = Date.now();
-  await waitFor(() => /is down/.test(o.stdout), 8_000, 'the hung backend to be marked down');
+  // The old 10 s probe timeout could not mark it down within this wait; the margin over the 2 s
+  // default (plus one 500 ms interval) is for a loaded machine.
+  await waitFor(() => /is down/.test(o.stdout), 9_000, 'the hung backend to be marked down');
   assert.match(o.stdout, /timed out after 2000 ms/);
-  assert.ok(Date.now() - hungAt < 8_000);
 });
 
 // 13.10, from the report: with http://host:port/prefix, requests reached /prefix/x but probes /ready.

@@ -49,17 +49,18 @@ test('a body that keeps moving, however slowly, is not cut', LIMIT, async () => 
     req.on('data', (d: Buffer) => { n += d.length; });
     req.once('end', () => res.end(`got ${n}`));
   });
-  const o = await fx.outrigger(['--read-timeout', '1s', backend.url]);
+  const o = await fx.outrigger(['--read-timeout', '2s', backend.url]);
   const c = await fx.rawClient(o.port);
-  c.write('PUT /slow HTTP/1.1\r\nHost: s3.test\r\nContent-Length: 6\r\n\r\n');
-  // Six bytes over ~2.4 s: longer than the timeout in all, never idle for as long as it.
-  for (let i = 0; i < 6; i++) {
+  c.write('PUT /slow HTTP/1.1\r\nHost: s3.test\r\nContent-Length: 7\r\n\r\n');
+  // Seven bytes over ~2.8 s: longer than the timeout in all, never idle for as long as it (the
+  // gaps are 400 ms, so a loaded machine may stretch one by 1.6 s before the test is wrong).
+  for (let i = 0; i < 7; i++) {
     await new Promise((r) => setTimeout(r, 400));
     c.write('y');
   }
   const r = await c.readResponse();
   assert.equal(r.status, 200);
-  assert.equal(r.body.toString(), 'got 6');
+  assert.equal(r.body.toString(), 'got 7');
 });
 
 test('a backend that stops reading the request body gets the request answered 504', LIMIT, async () => {
