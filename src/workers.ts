@@ -6,7 +6,11 @@ import type { SnapshotPublisher } from './control/publisher.js';
 const COLLECT_TIMEOUT_MS = 2_000;
 
 export interface Supervisor {
-  /** Called once, when the first worker is listening. */
+  /**
+   * Called once, when every worker is listening. Not sooner: node:cluster closes the shared listen
+   * socket when its last listening worker leaves, so a group announced on its first worker could
+   * lose that worker and its port (a new one, for port 0) while the others were still starting.
+   */
   onListening(address: string): void;
   info(message: string): void;
   /** Called when every worker has exited after a stop signal. */
@@ -35,6 +39,7 @@ export interface Workers {
 export function supervise(count: number, shutdownTimeoutMs: number, s: Supervisor): Workers {
   let stopping = false;
   let announced = false;
+  const listening = new Set<number>();
   let nextId = 0;
   const pending = new Map<number, (readings: unknown[]) => void>();
   const send = (w: Worker, m: PrimaryMessage): void => {
@@ -63,9 +68,12 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
       const readings = m.what === 'members' ? Promise.resolve([]) : collect();
       void readings.then((perWorker) => s.groupView(m.what ?? 'metrics', perWorker)).then((text) => send(w, { v: PROTOCOL_VERSION, type: 'metrics-text', id: m.id, text }));
     }
-    else if (!announced) {
-      announced = true;
-      s.onListening(m.address);
+    else {
+      listening.add(w.id);
+      if (!announced && listening.size >= count) {
+        announced = true;
+        s.onListening(m.address);
+      }
     }
   };
   const fork = (): Worker => {
@@ -75,6 +83,7 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
   };
   for (let i = 0; i < count; i++) fork();
   cluster.on('exit', (w, code, signal) => {
+    listening.delete(w.id);
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) s.onStopped();
       return;
