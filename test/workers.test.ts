@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { Fixtures } from './support/fixtures.js';
 import { request } from './support/client.js';
 import { waitFor } from './support/wait.js';
-import type { Outrigger } from './support/outrigger.js';
+import { startOutrigger, type Outrigger } from './support/outrigger.js';
 
 const f = new Fixtures();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outrigger-workers-'));
@@ -126,6 +126,21 @@ test('kill -9 of a worker under load: it is replaced and serves; only requests o
   assert.ok(failures.length <= LOOPS, failures.join('\n'));
   // The new worker serves: fresh connections alternate between the two.
   const replies = await Promise.all(Array.from({ length: 20 }, () => fresh(o, '/after')));
+  assert.deepEqual([...new Set(replies.map((r) => r.status))], [200]);
+});
+
+test('the group is announced once every worker listens: killing the first one right after leaves the port answering', async () => {
+  const b = await f.backendOf('b1');
+  // The second worker (node:cluster numbers them from 1) starts 2 s late.
+  const late = "import cluster from 'node:cluster'; if (cluster.worker?.id === 2) { const end = Date.now() + 2000; while (Date.now() < end); }";
+  const o = await startOutrigger(['--workers', '2', '--health-path', '/health', b.url], { NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent(late)}` }, 30_000);
+  f.track(o);
+  // Worker 1 is the one forked first (the lower PID).
+  const first = Math.min(...workerPids(o));
+  process.kill(first, 'SIGKILL');
+  await o.output(new RegExp(`worker ${first} exited`), 10_000);
+  // Announced on the first worker, node:cluster closed the listen socket with it: refused, then another port.
+  const replies = await Promise.all(Array.from({ length: 10 }, () => fresh(o, '/x')));
   assert.deepEqual([...new Set(replies.map((r) => r.status))], [200]);
 });
 
