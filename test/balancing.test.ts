@@ -68,5 +68,5 @@ test('a backend whose readiness check fails leaves rotation and comes back', asy
   assert.equal(b2.hits, before, 'no request reached the unready backend');
   b2.healthy = true;
   await o.output(new RegExp(`${b2.url} is up Downtime duration: `));
-  await waitFor(async () => (await request(`${o.base}/x`)).text === 'b2', 5_000, 'traffic on b2 again');
+  await waitFor(async () => (await request(`${o.base}/x`)).text === 'b2', 20_000, 'traffic on b2 again');
 });

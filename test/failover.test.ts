@@ -46,18 +46,20 @@ test('a whole site marked unready by its checks fails over to the next', async (
   track(o, [...primary, ...secondary]);
   assert.match((await request(`${o.base}/x`)).text, /^p/);
   for (const b of primary) b.healthy = false;
-  await waitFor(async () => (await request(`${o.base}/x`)).text === 's1', 5_000, 'the secondary site to serve');
+  await waitFor(async () => (await request(`${o.base}/x`)).text === 's1', 20_000, 'the secondary site to serve');
   for (const b of primary) b.healthy = true;
-  await waitFor(async () => /^p/.test((await request(`${o.base}/x`)).text), 5_000, 'the primary site to serve again');
+  await waitFor(async () => /^p/.test((await request(`${o.base}/x`)).text), 20_000, 'the primary site to serve again');
 });
 
 test('all backends down: XML 502 with Retry-After, and /v1/health says not ready', async () => {
   const backends = await startBackends(2);
   const o = await startOutrigger(['--health-path', '/health', '--health-duration', '0.1', site(backends)]);
   track(o, backends);
-  assert.equal((await request(`${o.base}/v1/health`)).status, 200);
+  // The port listens before the first round of checks has ended, and /v1/health answers at once
+  // (it does not wait for that round as proxied requests do): ready only once the round is done.
+  await waitFor(async () => (await request(`${o.base}/v1/health`)).status === 200, 20_000, '/v1/health ready after the first round');
   for (const b of backends) b.healthy = false;
-  await waitFor(async () => (await request(`${o.base}/v1/health`)).status === 502, 5_000, '/v1/health to report 502');
+  await waitFor(async () => (await request(`${o.base}/v1/health`)).status === 502, 20_000, '/v1/health to report 502');
   const r = await request(`${o.base}/bucket/object?versionId=1`);
   assert.equal(r.status, 502);
   assert.equal(r.headers['content-type'], 'application/xml');

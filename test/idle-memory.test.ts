@@ -65,7 +65,7 @@ test('an idle keep-alive connection costs the heap little, and closing them give
   const warm: net.Socket[] = [];
   await openIdle(o.port, BATCH * 2, warm);
   for (const s of warm) s.destroy();
-  await waitFor(async () => (await heapUsed(o)) > 0, 5_000, 'a first scrape');
+  await waitFor(async () => (await heapUsed(o)) > 0, 20_000, 'a first scrape');
   const before = await heapUsed(o);
 
   await openIdle(o.port, IDLE, open);

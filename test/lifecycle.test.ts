@@ -24,7 +24,7 @@ test('SIGTERM drains an in-flight slow request, then exits 0', async () => {
   const o = await startOutrigger(['--health-path', '/health', slow.url]);
   track(o, [slow]);
   const pending = request(`${o.base}/slow`);
-  await waitFor(() => slow.hits === 1, 5_000, 'the request to reach the backend');
+  await waitFor(() => slow.hits === 1, 20_000, 'the request to reach the backend');
   o.signal('SIGTERM');
   await o.output(/SIGTERM: draining/);
   // New connections are refused while draining.
@@ -41,7 +41,7 @@ test('SIGTERM with a request that outlives --shutdown-timeout still exits 0 afte
   const o = await startOutrigger(['--health-path', '/health', '--shutdown-timeout', '300ms', stuck.url]);
   track(o, [stuck]);
   const pending = request(`${o.base}/never`).catch((e: Error) => e);
-  await waitFor(() => stuck.hits === 1, 5_000, 'the request to reach the backend');
+  await waitFor(() => stuck.hits === 1, 20_000, 'the request to reach the backend');
   o.signal('SIGTERM');
   assert.equal(await o.exit(), 0);
   assert.ok((await pending) instanceof Error, 'the cut request fails at the client');
@@ -53,14 +53,14 @@ test('SIGHUP reloads the sites without a window of errors for unchanged backends
   track(o, backends);
   let stop!: () => void;
   const running = load(`${o.base}/x`, 4, new Promise<void>((r) => { stop = r; }));
-  await waitFor(() => backends[0]!.hits + backends[1]!.hits > 50, 5_000, 'traffic');
+  await waitFor(() => backends[0]!.hits + backends[1]!.hits > 50, 20_000, 'traffic');
   for (let i = 0; i < 3; i++) {
     const marker = o.stdout.length;
     o.signal('SIGHUP');
-    await waitFor(() => o.stdout.slice(marker).includes('reloaded'), 5_000, 'the reload');
+    await waitFor(() => o.stdout.slice(marker).includes('reloaded'), 20_000, 'the reload');
   }
   const atReload = backends[0]!.hits + backends[1]!.hits;
-  await waitFor(() => backends[0]!.hits + backends[1]!.hits > atReload + 100, 5_000, 'traffic after the reloads');
+  await waitFor(() => backends[0]!.hits + backends[1]!.hits > atReload + 100, 20_000, 'traffic after the reloads');
   stop();
   const result = await running;
   assert.equal(result.failed, 0, result.errors.join('\n'));

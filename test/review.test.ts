@@ -44,7 +44,7 @@ test('the body of a request answered locally is never parsed as a request of its
   s.setEncoding('latin1').on('data', (d: string) => { received += d; });
   const smuggled = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
   s.write(`POST /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: ${smuggled.length}\r\n\r\n`);
-  await waitFor(() => /\r\n\r\nOK\n$/.test(received), 5_000, 'the local answer');
+  await waitFor(() => /\r\n\r\nOK\n$/.test(received), 20_000, 'the local answer');
   s.write(smuggled);
   // Sent after the body, on a connection of its own (the pooled one would be taken by a
   // smuggled request first): once it is answered, a smuggled request would have arrived.
@@ -79,7 +79,7 @@ test('an upgraded connection reads on after more than 64 KiB sent right behind t
   const c = await rawClient(o.port);
   const payload = Buffer.alloc(300 * 1024, 'e');
   c.write(Buffer.concat([Buffer.from('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n'), payload]));
-  await c.until(() => c.received.indexOf('\r\n\r\n') >= 0, 5_000, 'the 101');
+  await c.until(() => c.received.indexOf('\r\n\r\n') >= 0, 20_000, 'the 101');
   const bodyStart = c.received.indexOf('\r\n\r\n') + 4;
   assert.match(c.received.subarray(0, bodyStart).toString('latin1'), /^HTTP\/1\.1 101 /);
   await c.until(() => c.received.length - bodyStart >= payload.length, 10_000, 'every byte echoed through the tunnel');

@@ -66,7 +66,7 @@ test('sites file edits under steady load: add, remove with a request in flight, 
 
   // Slow requests spread over b1, b2, b4 (least in flight); b2 leaves while its are in flight.
   const slow = Array.from({ length: 6 }, () => request(`${o.base}/slow`));
-  await waitFor(() => b2.hits > 0 && b1.hits > 0, 5_000, 'slow requests under way');
+  await waitFor(() => b2.hits > 0 && b1.hits > 0, 20_000, 'slow requests under way');
   const b2Before = b2.hits;
   fs.writeFileSync(file, `${line(b1, b4)}\n${line(b3)}\n`);
   await o.output(/sites file .* applied: 2 sites, 3 backends/);
