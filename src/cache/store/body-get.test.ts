@@ -92,6 +92,16 @@ describe('store body reads on raw connections', () => {
     assert.throws(() => requestHead('GET', '/b/k', { 'if-match': '"x"\r\nx-evil: 1' }), /line break/);
   });
 
+  it('reads an error body that is chunked, or that ends with the connection, for its S3 code', async () => {
+    const xml = '<Error><Code>SignatureDoesNotMatch</Code></Error>';
+    scripts.push((s) => s.write(`HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n${xml.slice(0, 16)}\r\n${(xml.length - 16).toString(16)}\r\n${xml.slice(16)}\r\n0\r\n\r\n`));
+    const chunked = await rawGet(sockets, head);
+    assert.deepEqual([chunked.status, chunked.body, chunked.text], [403, null, xml]);
+    scripts.push((s) => s.end(`HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\n\r\n${xml}`));
+    const closed = await rawGet(sockets, head);
+    assert.deepEqual([closed.status, closed.text], [500, xml]);
+  });
+
   it('reads a zero-length body and many small writes exactly', async () => {
     scripts.push(ok(''), (s) => {
       s.write('HTTP/1.1 206 Partial Content\r\nContent-Length: 1000\r\n\r\n');

@@ -116,15 +116,61 @@ async function answer(sockets: StoreSockets, socket: net.Socket, head: Head, fir
   const reusable = !/\bclose\b/i.test(head.headers.get('connection') ?? '');
   const done = (ok: boolean): void => (ok && reusable ? sockets.release(socket) : void socket.destroy());
   if (length < 0) {
-    // Not an answer this client reads (S3 sends a Content-Length with every object and error).
-    socket.destroy();
-    if (head.status === 200 || head.status === 206) throw new Error('the store sent a body without Content-Length');
-    return { status: head.status, headers: head.headers, body: null, text: '' };
+    if (head.status === 200 || head.status === 206) {
+      socket.destroy(); // S3 sends a Content-Length with every object
+      throw new Error('the store sent a body without Content-Length');
+    }
+    // An error body chunked or up to the close (Swift's 403): read for its S3 code, the connection then closed.
+    const raw = await untilEnd(socket, first, /\bchunked\b/i.test(head.headers.get('transfer-encoding') ?? ''));
+    return { status: head.status, headers: head.headers, body: null, text: raw };
   }
   const body = new StoreBody(socket, length, first, done);
   if (head.status === 200 || head.status === 206) return { status: head.status, headers: head.headers, body, text: '' };
-  const chunks = await body.toArray() as Buffer[];
-  return { status: head.status, headers: head.headers, body: null, text: Buffer.concat(chunks).toString('utf8') };
+  return { status: head.status, headers: head.headers, body: null, text: (await collect(body)).toString('utf8') };
+}
+
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** The text of an error body without Content-Length: up to the last chunk, the close, or 64 KiB; the socket is closed after. */
+function untilEnd(socket: net.Socket, first: Buffer, chunked: boolean): Promise<string> {
+  return new Promise((resolve) => {
+    let got = first;
+    const done = (): void => {
+      socket.off('data', onData);
+      socket.destroy();
+      resolve(chunked ? unchunk(got) : got.toString('utf8'));
+    };
+    function onData(chunk: Buffer): void {
+      got = Buffer.concat([got, chunk]);
+      if ((chunked && got.includes('0\r\n\r\n')) || got.length > MAX_ERROR_BODY) done();
+    }
+    socket.on('data', onData);
+    for (const event of ['end', 'close', 'error', 'timeout']) socket.once(event, done);
+    onData(Buffer.alloc(0));
+  });
+}
+
+/** A chunked body's data (RFC 9112 §7.1), as far as it is whole. */
+function unchunk(raw: Buffer): string {
+  const parts: Buffer[] = [];
+  for (let at = 0; at < raw.length;) {
+    const eol = raw.indexOf('\r\n', at);
+    const size = eol < 0 ? NaN : parseInt(raw.toString('latin1', at, eol), 16);
+    if (!(size > 0) || eol + 2 + size > raw.length) break;
+    parts.push(raw.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** A whole (small) body, read with events (an async iterator cost more per call). */
+export function collect(body: Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    body.on('data', (chunk: Buffer) => chunks.push(chunk));
+    body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    body.once('error', reject);
+  });
 }
 
 /** `length` bytes read from `socket` (the first of them already read), then the socket handed to `done`. */

@@ -156,11 +156,9 @@ export class S3Http {
         clearTimeout(connectTimer);
         reject(err);
       });
-      if (Buffer.isBuffer(call.body)) req.end(call.body);
-      else {
-        for (const piece of call.body ?? []) req.write(piece);
-        req.end();
-      }
+      const pieces = call.body === undefined ? [] : Buffer.isBuffer(call.body) ? [call.body] : call.body;
+      for (let i = 0; i < pieces.length - 1; i++) req.write(pieces[i]);
+      req.end(pieces[pieces.length - 1]);
     });
   }
 }
@@ -171,11 +169,21 @@ function sha256(pieces: readonly Buffer[]): string {
   return hash.digest('hex');
 }
 
-/** The whole (small) body of an answer as text. */
-export async function readText(res: http.IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of res) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/** The whole (small) body of an answer as text (events, not an async iterator: cheaper per call). */
+export function readText(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let ended = false;
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.once('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'));
+    });
+    res.once('error', reject);
+    res.once('close', () => {
+      if (!ended) reject(new Error('the store closed its answer before the end'));
+    });
+  });
 }
 
 /** The S3Error an error answer stands for (a HEAD has no body: its status names it). */
