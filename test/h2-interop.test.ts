@@ -78,6 +78,18 @@ describe('other clients', () => {
     assert.equal(sha(r.body), sha(BIG));
   });
 
+  test('HEAD: the head of the response with its Content-Length, no body', LIMIT, async () => {
+    const session = http2.connect(`https://127.0.0.1:${o.port}`, { rejectUnauthorized: false });
+    session.on('error', () => {});
+    fx.add(() => closeSession(session));
+    const s = session.request({ ':method': 'HEAD', ':path': '/big' });
+    const head = await within(new Promise<http2.IncomingHttpHeaders>((resolve) => s.once('response', resolve)), 10_000, 'the head');
+    let bytes = 0;
+    s.on('data', (c: Buffer) => { bytes += c.length; });
+    await within(new Promise<void>((resolve) => s.once('end', resolve)), 10_000, 'the end of the stream');
+    assert.deepEqual([head[':status'], head['content-length'], bytes], [200, String(BIG.length), 0]);
+  });
+
   test('Expect: 100-continue: the backend\'s 100 reaches the client, which then sends its body', LIMIT, async () => {
     const session = http2.connect(`https://127.0.0.1:${o.port}`, { rejectUnauthorized: false });
     session.on('error', () => {});

@@ -246,6 +246,7 @@ export class H2Connection extends ConnectionOutput implements FrameSink {
       return this.goingAway || this.countReset();
     }
     const stream = new H2Stream(this, id, this.peerInitialWindow, STREAM_WINDOW);
+    stream.remoteEnded = endStream;
     this.streams.set(id, stream);
     if (!fits) {
       stream.respond(431, { 'content-length': '0' }, true);
@@ -258,7 +259,6 @@ export class H2Connection extends ConnectionOutput implements FrameSink {
       return true;
     }
     stream.contentLength = head.contentLength;
-    stream.remoteEnded = endStream;
     this.owner.openStream(this, stream, head);
     return !this.closed;
   }
