@@ -100,7 +100,7 @@ export class H2Sessions implements ConnectionOwner, StreamOwner {
     const transport = new SocketTransport(socket);
     const limits = { maxHeaderListSize: this.limits.maxHeaderListSize, maxConcurrentStreams: 100, maxResetsPerSecond: 200 };
     const conn = new H2Connection(transport, this, limits);
-    const session: Session = { conn, socket, transport, info: { open: 0, clientIp: clientAddress(socket.remoteAddress) } };
+    const session: Session = { conn, socket, transport, info: { clientIp: clientAddress(socket.remoteAddress) } };
     this.sessions.set(conn, session);
     socket.on('data', (chunk: Buffer) => conn.receive(chunk));
     socket.on('drain', () => conn.drained());
@@ -135,7 +135,6 @@ export class H2Sessions implements ConnectionOwner, StreamOwner {
   openStream(conn: H2Connection, stream: H2Stream, head: RequestHead): void {
     const session = this.sessions.get(conn);
     if (session === undefined) return;
-    session.info.open++;
     const down = this.spare.pop() ?? new StreamDownstream(this.ctx, this);
     down.attach(stream, session.info).start(this.ctx, head);
   }
@@ -143,8 +142,7 @@ export class H2Sessions implements ConnectionOwner, StreamOwner {
   streamClosed(_conn: H2Connection, _open: number): void {}
 
   /** A stream ended; its adapter may serve the next one when `reusable`. */
-  readonly adapterFreed = (down: StreamDownstream, info: SessionInfo, reusable: boolean): void => {
-    info.open--;
+  readonly adapterFreed = (down: StreamDownstream, _info: SessionInfo, reusable: boolean): void => {
     if (reusable && this.spare.length < MAX_SPARE) this.spare.push(down);
   };
 

@@ -17,8 +17,6 @@ import type { H2Stream, ResponseFields, StreamHandler } from './stream.js';
 
 /** One HTTP/2 connection as its streams see it. */
 export interface SessionInfo {
-  /** Streams open now. */
-  open: number;
   /** The client's address, read once per connection. */
   readonly clientIp: string;
 }
