@@ -445,7 +445,7 @@ describe('a first hit whose metadata no tier remembers', { skip, timeout: 180_00
     const calls = await metric(client, 'store_latency_ms_count');
     assert.deepEqual((await client.call({ path })).body, bodyOf(3000));
     assert.equal(await metric(client, 'store_latency_ms_count'), calls);
-    // A HEAD reads no body: a body read beside its metadata is left unclaimed and dropped, not served.
+    // A HEAD (evicted again first) needs no body: none is read beside its metadata.
     for (let i = 20; i < 40; i++) {
       await client.call({ path: `/obj/4000?evict=${i}` });
       await stored(client, `/obj/4000?evict=${i}`);
