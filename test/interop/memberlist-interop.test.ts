@@ -56,11 +56,11 @@ describe('interop with Go memberlist 0.2.2', { skip: reason ?? false, timeout: 1
     await waitFor(() => stateIn(agent, 'go-a') === 'alive', 30_000, 'go-a alive at ts-a');
     assert.deepEqual(await go.members(), ['go-a', 'ts-a']);
     assert.equal(Buffer.from(agent.members().find((m) => m.name === 'go-a')!.meta).toString(), 'meta-go');
-    const join = await go.waitEvent((e) => e.event === 'join' && e.node === 'ts-a', 5000, 'Go join event for ts-a');
+    const join = await go.waitEvent((e) => e.event === 'join' && e.node === 'ts-a', 20_000, 'Go join event for ts-a');
     assert.equal(join.meta, 'meta-ts-a');
     // Push/pull user state, both ways, on the join.
     assert.ok(d.merged.some((m) => m.join && m.data === 'state-go'), 'TS merged the Go state');
-    await go.waitEvent((e) => e.event === 'merge' && e.data === 'state-ts-a' && e.join === true, 5000, 'Go merged the TS state');
+    await go.waitEvent((e) => e.event === 'merge' && e.data === 'state-ts-a' && e.join === true, 20_000, 'Go merged the TS state');
     // User messages: Go → TS over UDP and TCP, and as a gossip broadcast.
     go.command('send ts-a udp-from-go');
     go.command('sendrel ts-a tcp-from-go');
@@ -95,7 +95,7 @@ describe('interop with Go memberlist 0.2.2', { skip: reason ?? false, timeout: 1
     t.diagnostic(`TS member crashed → Go NotifyLeave after ${Date.now() - crashedAt} ms`);
     // Graceful leaves, both ways.
     go.command('leave');
-    await waitFor(() => stateIn(agent, 'go-b') === 'left', 5000, 'go-b left at ts-b');
+    await waitFor(() => stateIn(agent, 'go-b') === 'left', 20_000, 'go-b left at ts-b');
     const { agent: third } = await tsNode('ts-d', { seeds: [{ host: '127.0.0.1', port: agent.port }] });
     const go3 = await peer(['-name', 'go-d', '-join', `127.0.0.1:${agent.port}`]);
     await go3.waitEvent((e) => e.event === 'join' && e.node === 'ts-d', 10_000, 'go-d to see ts-d');
@@ -151,7 +151,7 @@ describe('interop with Go memberlist 0.2.2', { skip: reason ?? false, timeout: 1
     const state = async (name: string): Promise<string | undefined> =>
       ((await (await fetch(`${o.base}/v1/members`)).json()) as { members: { name: string; state: string }[] }).members.find((m) => m.name === name)?.state;
     await waitFor(async () => (await state('go-p')) === 'alive', 30_000, 'go-p alive in /v1/members');
-    await go.waitEvent((e) => e.event === 'join' && e.node === 'ts-p', 5000, 'Go to see ts-p');
+    await go.waitEvent((e) => e.event === 'join' && e.node === 'ts-p', 20_000, 'Go to see ts-p');
     await go.stop();
     await waitFor(async () => (await state('go-p')) === 'dead', 30_000, 'go-p dead in /v1/members');
   });
