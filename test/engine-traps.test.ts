@@ -191,7 +191,7 @@ test('a client that disconnects mid-upload does not take the backend out of rota
   cleanup.push(() => o.stop());
   const c = await RawClient.connect(o.port);
   c.write('POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n' + 'x'.repeat(1000));
-  await waitFor(() => b.hits === 1, 5_000, 'the upload to reach the backend');
+  await waitFor(() => b.hits === 1, 20_000, 'the upload to reach the backend');
   c.destroy();
   for (let i = 0; i < 5; i++) assert.equal((await request(`${o.base}/after`)).status, 200);
   assert.doesNotMatch(o.stdout, /is down/);

@@ -233,13 +233,13 @@ test('server-sent events: each event reaches the client before the backend write
   });
   req.once('error', (err) => ended.reject(err));
   cleanup.push(async () => req.destroy());
-  await waitFor(() => text.includes('data: one\n\n'), 5_000, 'the first event while the backend holds the second');
+  await waitFor(() => text.includes('data: one\n\n'), 20_000, 'the first event while the backend holds the second');
   assert.ok(!text.includes('two'));
   steps[0]!.resolve();
-  await waitFor(() => text.includes('data: two\n\n'), 5_000, 'the second event while the backend holds the third');
+  await waitFor(() => text.includes('data: two\n\n'), 20_000, 'the second event while the backend holds the third');
   assert.ok(!text.includes('three'));
   steps[1]!.resolve();
-  await within(ended.promise, 5_000, 'the end of the stream');
+  await within(ended.promise, 20_000, 'the end of the stream');
   assert.equal(text, 'event: tick\ndata: one\n\nevent: tick\ndata: two\n\nevent: tick\ndata: three\n\n');
 });
 
@@ -250,12 +250,12 @@ for (const path of ['/poll', '/poll-length']) {
     const req = http.get(`${o.base}${path}`, { agent: false }, (res) => headers.resolve(res));
     req.once('error', (err) => headers.reject(err));
     cleanup.push(async () => req.destroy());
-    const res = await within(headers.promise, 5_000, 'the response head while the backend holds the body');
+    const res = await within(headers.promise, 20_000, 'the response head while the backend holds the body');
     assert.equal(res.statusCode, 200);
     let text = '';
     res.setEncoding('utf8').on('data', (s: string) => { text += s; });
     steps[0]!.resolve();
-    await within(once(res, 'end'), 5_000, 'the body');
+    await within(once(res, 'end'), 20_000, 'the body');
     assert.equal(text, '{"event":"new"}');
   });
 }

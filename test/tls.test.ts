@@ -138,7 +138,7 @@ describe('serving TLS with --cert/--key', () => {
     fs.writeFileSync(cert, serverB.cert);
     fs.writeFileSync(key, serverB.key);
     await waitForCertificate(o.port, serverB, 'the overwritten certificate');
-    await waitFor(() => /TLS certificate reloaded/.test(o.stdout), 5_000, 'the reload log line');
+    await waitFor(() => /TLS certificate reloaded/.test(o.stdout), 20_000, 'the reload log line');
 
     // Certificate C with B's key: refused, B stays.
     fs.writeFileSync(cert, serverC.cert);
