@@ -21,8 +21,10 @@ async function exitCode(o: Outrigger): Promise<number | null> {
 for (const [first, second, code] of [['SIGINT', 'SIGINT', 130], ['SIGTERM', 'SIGTERM', 143], ['SIGTERM', 'SIGINT', 130]] as const) {
   test(`a second signal during the drain exits at once (${first}, then ${second})`, async () => {
     const stuck = await new TestBackend('stuck', (req) => { req.resume(); }).listen();
+    // Tracked before the start: if the start fails, a backend left listening keeps the file from ending.
+    cleanup.track(stuck);
     const o = await startOutrigger(['--health-path', '/health', '--shutdown-timeout', LONG_DRAIN, stuck.url]);
-    cleanup.track(o, stuck);
+    cleanup.track(o);
     const pending = request(`${o.base}/never`).catch((e: Error) => e);
     await waitFor(() => stuck.hits === 1, 10_000, 'the request to reach the backend');
     o.signal(first);
@@ -38,8 +40,9 @@ for (const [first, second, code] of [['SIGINT', 'SIGINT', 130], ['SIGTERM', 'SIG
 
 test('with --workers 2, a second SIGINT to the primary ends the workers at once too', async () => {
   const stuck = await new TestBackend('stuck', (req) => { req.resume(); }).listen();
+  cleanup.track(stuck);
   const o = await startOutrigger(['--health-path', '/health', '--workers', '2', '--shutdown-timeout', LONG_DRAIN, stuck.url]);
-  cleanup.track(o, stuck);
+  cleanup.track(o);
   const pending = request(`${o.base}/never`).catch((e: Error) => e);
   await waitFor(() => stuck.hits === 1, 10_000, 'the request to reach the backend');
   o.signal('SIGINT');
