@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import { after } from 'node:test';
 import { listenLoopback } from './cleanup.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, backend: TestBackend) => void;
@@ -48,6 +49,7 @@ export class TestBackend {
 
   async listen(port = 0): Promise<this> {
     this.port = await listenLoopback(this.server, port);
+    listened.add(this);
     return this;
   }
 
@@ -74,6 +76,14 @@ export class TestBackend {
     return this.kill();
   }
 }
+
+/**
+ * Every backend this test file listened with, closed once its tests are done, whether a test
+ * tracked it or not: a test that failed before tracking one (its Outrigger did not start, say)
+ * would otherwise leave it listening, and the file running until its timeout.
+ */
+const listened = new Set<TestBackend>();
+after(async () => { await Promise.all([...listened].map((b) => b.close())); });
 
 const defaultHandler: Handler = (req, res, backend) => {
   req.resume();
