@@ -102,6 +102,29 @@ describe('store body reads on raw connections', () => {
     assert.deepEqual([closed.status, closed.text], [500, xml]);
   });
 
+  it('caps the connections in use: a read past the cap waits for one to be given back or closed', async () => {
+    const port = (server.address() as net.AddressInfo).port;
+    const capped = new StoreSockets({ host: '127.0.0.1', port, secure: false }, 1);
+    try {
+      const first = await capped.take(false);
+      let second: { socket: net.Socket; reused: boolean } | null = null;
+      const waiting = capped.take(false).then((got) => (second = got));
+      for (let i = 0; i < 5; i++) await new Promise(setImmediate);
+      assert.equal(second, null, 'no second connection while the first is in use');
+      assert.equal(capped.inUse, 1);
+      capped.release(first.socket);
+      await waiting;
+      assert.equal(second!.socket, first.socket, 'the connection given back is the one taken next');
+      const third = capped.take(false);
+      second!.socket.destroy();
+      const got = await third;
+      assert.equal(got.reused, false, 'a closed connection frees its place for a new one');
+      got.socket.destroy();
+    } finally {
+      capped.destroy();
+    }
+  });
+
   it('reads a zero-length body and many small writes exactly', async () => {
     scripts.push(ok(''), (s) => {
       s.write('HTTP/1.1 206 Partial Content\r\nContent-Length: 1000\r\n\r\n');

@@ -36,13 +36,13 @@ export function requestHead(method: string, target: string, headers: Readonly<Re
 
 /** Sends `head` (a GET) and reads the answer; once more on a new connection when a reused one fails before answering. */
 export async function rawGet(sockets: StoreSockets, head: string): Promise<RawAnswer> {
-  const { socket, reused } = sockets.take(false);
+  const { socket, reused } = await sockets.take(false);
   try {
     return await exchange(sockets, socket, head);
   } catch (err) {
     if (!reused || (err as { answered?: boolean }).answered === true) throw err;
   }
-  return exchange(sockets, sockets.take(true).socket, head);
+  return exchange(sockets, (await sockets.take(true)).socket, head);
 }
 
 interface Head {
