@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,21 +73,38 @@ async function answers(dir: string): Promise<boolean> {
   }
 }
 
-/** A directory as a lock between test processes; one older than the longest start is taken as abandoned. */
+/**
+ * A directory as a lock between test processes, with the holder's PID inside: a lock whose holder
+ * is gone (a test process killed mid-start) is broken at once, one older than the longest start
+ * is taken as abandoned.
+ */
 async function withLock(path: string, work: () => Promise<void>): Promise<void> {
   await waitFor(() => {
     try {
       mkdirSync(path);
+      writeFileSync(join(path, 'pid'), String(process.pid));
       return true;
     } catch {
-      try { if (Date.now() - statSync(path).mtimeMs > 180_000) rmdirSync(path); } catch { /* gone meanwhile */ }
+      if (lockAbandoned(path)) rmSync(path, { recursive: true, force: true });
       return false;
     }
   }, 200_000, 'the Swift start lock', 100);
   try {
     await work();
   } finally {
-    rmdirSync(path);
+    rmSync(path, { recursive: true, force: true });
+  }
+}
+
+function lockAbandoned(path: string): boolean {
+  try {
+    if (Date.now() - statSync(path).mtimeMs > 180_000) return true;
+    const pid = Number(readFileSync(join(path, 'pid'), 'utf8'));
+    if (!Number.isInteger(pid) || pid <= 0) return false; // being written
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
