@@ -232,12 +232,31 @@ test('stream states: ids must grow; frames on closed streams; idle streams', () 
   assert.equal(y.reader.goawayCode(), -1, 'what was in flight on a stream we reset is dropped');
 });
 
+test('PING and SETTINGS floods: answered up to the limit per second, then GOAWAY ENHANCE_YOUR_CALM', () => {
+  const limits = { maxHeaderListSize: 16_384, maxConcurrentStreams: 100, maxResetsPerSecond: 100, maxControlFramesPerSecond: 4 };
+  const ping = (n: number): Buffer => frame(T.PING, 0, 0, Buffer.alloc(8, n));
+  const h = new Harness(limits); // its opening SETTINGS counted one
+  h.send(ping(1), ping(2), ping(3));
+  assert.equal(h.reader.frames.filter((f) => f.type === T.PING && f.flags === F.ACK).length, 3, 'each PING within the limit is answered');
+  h.send(frame(T.PING, F.ACK, 0, Buffer.alloc(8)));
+  assert.equal(h.reader.goawayCode(), -1, 'a PING ACK is not counted');
+  h.clock += 1000;
+  h.send(ping(4), settings(), ping(5), settings());
+  assert.equal(h.reader.goawayCode(), -1, 'a new second, a new allowance');
+  h.send(ping(6));
+  assert.equal(h.reader.goawayCode(), E.ENHANCE_YOUR_CALM);
+  assert.equal(h.ended, true);
+  const s = new Harness(limits);
+  s.send(settings(), settings(), settings(), settings());
+  assert.equal(s.reader.goawayCode(), E.ENHANCE_YOUR_CALM, 'a SETTINGS flood too');
+});
+
 test('MAX_CONCURRENT_STREAMS: one more is refused; rapid reset ends the connection with ENHANCE_YOUR_CALM', () => {
-  const h = new Harness({ maxHeaderListSize: 16_384, maxConcurrentStreams: 2, maxResetsPerSecond: 5 });
+  const h = new Harness({ maxHeaderListSize: 16_384, maxConcurrentStreams: 2, maxResetsPerSecond: 5, maxControlFramesPerSecond: 1000 });
   h.send(headers(1, request()), headers(3, request()), headers(5, request()));
   assert.equal(h.reader.resetCode(5), E.REFUSED_STREAM);
   assert.equal(h.streams.length, 2);
-  const r = new Harness({ maxHeaderListSize: 16_384, maxConcurrentStreams: 100, maxResetsPerSecond: 5 });
+  const r = new Harness({ maxHeaderListSize: 16_384, maxConcurrentStreams: 100, maxResetsPerSecond: 5, maxControlFramesPerSecond: 1000 });
   for (let id = 1; id <= 9; id += 2) r.send(headers(id, request()), rst(id, 8));
   assert.equal(r.reader.goawayCode(), -1, 'five resets in one second are allowed');
   r.clock += 1000;
@@ -266,7 +285,7 @@ test('header blocks: CONTINUATION joins; a flood of them, bad HPACK, an interlea
 });
 
 test('a header list over our limit is answered 431 and the connection goes on', () => {
-  const h = new Harness({ maxHeaderListSize: 1000, maxConcurrentStreams: 100, maxResetsPerSecond: 100 });
+  const h = new Harness({ maxHeaderListSize: 1000, maxConcurrentStreams: 100, maxResetsPerSecond: 100, maxControlFramesPerSecond: 1000 });
   h.send(headers(1, request('/', [['x-big', 'x'.repeat(2000)]])));
   assert.equal(h.framesOf(1, T.HEADERS)[0]!.fields![0]![1], '431');
   h.send(headers(3, request()));

@@ -6,7 +6,7 @@
  */
 import { FrameInput, type FrameSink } from './frame-input.js';
 import { DEFAULT_MAX_FRAME, DEFAULT_WINDOW, ErrorCode, Flag, FrameType, MAX_WINDOW, Setting } from './frames.js';
-import { ResetBudget, readSettings } from './settings.js';
+import { PerSecondBudget, readSettings } from './settings.js';
 import { HpackDecoder, HpackError } from './hpack/decoder.js';
 import { HeaderBlocks } from './header-blocks.js';
 import { readRequestHead, readTrailers, type RequestHead } from './request-head.js';
@@ -28,9 +28,13 @@ export interface ConnectionLimits {
   readonly maxConcurrentStreams: number;
   /** Streams reset (by the client, or refused by us) per second before GOAWAY ENHANCE_YOUR_CALM. */
   readonly maxResetsPerSecond: number;
+  /** PING and SETTINGS frames (which we must answer) per second before GOAWAY ENHANCE_YOUR_CALM. */
+  readonly maxControlFramesPerSecond: number;
 }
 
-export const DEFAULT_LIMITS: ConnectionLimits = { maxHeaderListSize: 32 * 1024, maxConcurrentStreams: 100, maxResetsPerSecond: 200 };
+export const DEFAULT_LIMITS: ConnectionLimits = {
+  maxHeaderListSize: 32 * 1024, maxConcurrentStreams: 100, maxResetsPerSecond: 200, maxControlFramesPerSecond: 1000,
+};
 
 /** Request-body window we give each stream, and the connection as a whole. */
 export const STREAM_WINDOW = 128 * 1024;
@@ -45,7 +49,8 @@ export class H2Connection extends ConnectionOutput implements FrameSink {
   private settingsSeen = false;
   /** GOAWAY sent (drain) or received: no new streams; close once none is open. */
   private goingAway = false;
-  private readonly resetBudget: ResetBudget;
+  private readonly resetBudget: PerSecondBudget;
+  private readonly controlBudget: PerSecondBudget;
   /** When the client last sent anything (ms, from `now`). */
   lastActive: number;
   private readonly input: FrameInput;
@@ -61,7 +66,8 @@ export class H2Connection extends ConnectionOutput implements FrameSink {
     this.limits = limits;
     this.now = now;
     this.lastActive = now();
-    this.resetBudget = new ResetBudget(limits.maxResetsPerSecond, now);
+    this.resetBudget = new PerSecondBudget(limits.maxResetsPerSecond, now);
+    this.controlBudget = new PerSecondBudget(limits.maxControlFramesPerSecond, now);
     this.input = new FrameInput(this, DEFAULT_MAX_FRAME);
     this.blocks = new HeaderBlocks(limits.maxHeaderListSize);
     this.out.settings([
@@ -292,6 +298,7 @@ export class H2Connection extends ConnectionOutput implements FrameSink {
     if (id !== 0) return this.error(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
     if (flags & Flag.ACK) return end === start || this.error(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS ACK with a payload');
     if ((end - start) % 6 !== 0) return this.error(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS size');
+    if (!this.controlBudget.spend()) return this.error(ErrorCode.ENHANCE_YOUR_CALM, 'too many SETTINGS frames');
     this.settingsSeen = true;
     const got = readSettings(buf, start, end);
     if ('code' in got) return this.error(got.code, got.why);
@@ -315,7 +322,9 @@ export class H2Connection extends ConnectionOutput implements FrameSink {
   private onPing(flags: number, id: number, buf: Buffer, start: number, end: number): boolean {
     if (end - start !== 8) return this.error(ErrorCode.FRAME_SIZE_ERROR, 'PING size');
     if (id !== 0) return this.error(ErrorCode.PROTOCOL_ERROR, 'PING on a stream');
-    if ((flags & Flag.ACK) === 0) this.out.pingAck(buf, start);
+    if (flags & Flag.ACK) return true;
+    if (!this.controlBudget.spend()) return this.error(ErrorCode.ENHANCE_YOUR_CALM, 'too many PING frames');
+    this.out.pingAck(buf, start);
     return true;
   }
 

@@ -6,7 +6,7 @@
 import type net from 'node:net';
 import type { ProxyContext } from '../context.js';
 import { clientAddress } from '../header-rules.js';
-import { H2Connection, type ConnectionOwner, type Transport } from './connection.js';
+import { DEFAULT_LIMITS, H2Connection, type ConnectionOwner, type Transport } from './connection.js';
 import type { RequestHead } from './request-head.js';
 import type { H2Stream } from './stream.js';
 import { StreamDownstream, type SessionInfo, type StreamOwner } from './stream-downstream.js';
@@ -98,7 +98,7 @@ export class H2Sessions implements ConnectionOwner, StreamOwner {
       return;
     }
     const transport = new SocketTransport(socket);
-    const limits = { maxHeaderListSize: this.limits.maxHeaderListSize, maxConcurrentStreams: 100, maxResetsPerSecond: 200 };
+    const limits = { ...DEFAULT_LIMITS, maxHeaderListSize: this.limits.maxHeaderListSize };
     const conn = new H2Connection(transport, this, limits);
     const session: Session = { conn, socket, transport, info: { clientIp: clientAddress(socket.remoteAddress) } };
     this.sessions.set(conn, session);

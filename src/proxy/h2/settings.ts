@@ -41,10 +41,11 @@ export function readSettings(buf: Buffer, start: number, end: number): PeerSetti
 }
 
 /**
- * Streams reset per second on one connection, by the client or refused by us: past the limit
- * the connection is a rapid-reset attack (CVE-2023-44487) and is ended.
+ * Events per second on one connection, past which the client is abusing it and the connection is
+ * ended: streams reset (rapid reset, CVE-2023-44487), and control frames we must answer (PING and
+ * SETTINGS floods, CVE-2019-9512 and -9515), whose answers would otherwise pile up unread.
  */
-export class ResetBudget {
+export class PerSecondBudget {
   private windowStart = 0;
   private count = 0;
   private readonly perSecond: number;
@@ -55,7 +56,7 @@ export class ResetBudget {
     this.now = now;
   }
 
-  /** Counts one reset; false once over the limit. */
+  /** Counts one event; false once over the limit. */
   spend(): boolean {
     const now = this.now();
     if (now - this.windowStart >= 1000) {
