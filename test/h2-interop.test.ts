@@ -18,7 +18,7 @@ import type { Outrigger } from './support/outrigger.js';
 import { closeSession } from './support/h2-session.js';
 import { F, FrameReader, PREFACE, T, frame, headers, request, rst, settings, windowUpdate } from './support/h2-wire.js';
 import { waitFor } from './support/wait.js';
-import { deferred, within } from './support/flow.js';
+import { heldAnswer, within } from './support/flow.js';
 
 const fx = new Fixtures();
 const LIMIT = { timeout: 120_000 };
@@ -183,13 +183,8 @@ class RawH2 {
 }
 
 test('SIGTERM: GOAWAY with the last stream id; the stream in flight finishes; the process exits 0', LIMIT, async () => {
-  const release = deferred();
-  const started = deferred();
-  const b = await fx.backendOf('slow', (req, res) => {
-    req.resume();
-    started.resolve();
-    void release.promise.then(() => res.end('finished'));
-  });
+  const held = heldAnswer('finished');
+  const b = await fx.backendOf('slow', held.handler);
   const d = await fx.outrigger(['--auto-tls-host', '127.0.0.1', '--health-path', '/health', '--shutdown-timeout', '30s', b.url]);
   const session = http2.connect(`https://127.0.0.1:${d.port}`, { rejectUnauthorized: false });
   session.on('error', () => {});
@@ -199,10 +194,10 @@ test('SIGTERM: GOAWAY with the last stream id; the stream in flight finishes; th
   const chunks: Buffer[] = [];
   s.on('data', (c: Buffer) => chunks.push(c));
   const ended = new Promise<void>((resolve) => s.on('end', resolve));
-  await within(started.promise, 10_000, 'the slow request to reach the backend');
+  await within(held.started, 10_000, 'the slow request to reach the backend');
   d.signal('SIGTERM');
   assert.deepEqual(await within(goaway, 10_000, 'GOAWAY'), [0, 1], 'NO_ERROR, last stream 1');
-  release.resolve();
+  held.release();
   await within(ended, 10_000, 'the slow response');
   assert.equal(Buffer.concat(chunks).toString(), 'finished');
   assert.equal(await d.exit(), 0);

@@ -12,7 +12,7 @@ import type http from 'node:http';
 import type net from 'node:net';
 import { Fixtures } from './support/fixtures.js';
 import { PROTOCOLS, ProtocolClient, startFor, type Protocol, type Reply } from './support/protocols.js';
-import { deferred, within } from './support/flow.js';
+import { deferred, heldAnswer, within } from './support/flow.js';
 import { waitFor } from './support/wait.js';
 import type { Outrigger } from './support/outrigger.js';
 import { TestDnsServer } from './support/dns-server.js';
@@ -271,19 +271,14 @@ for (const protocol of PROTOCOLS) {
     });
 
     test('SIGTERM drains: a slow request in flight finishes, then the process exits 0', LIMIT, async () => {
-      const release = deferred();
-      const started = deferred();
-      const b = await fx.backendOf('slow', (req, res) => {
-        req.resume();
-        started.resolve();
-        void release.promise.then(() => res.end('finished'));
-      });
+      const held = heldAnswer('finished');
+      const b = await fx.backendOf('slow', held.handler);
       const { o, client } = await proxy(protocol, ['--shutdown-timeout', '30s', b.url]);
       const pending = client.call({ path: '/slow' });
-      await within(started.promise, 10_000, 'the slow request to reach the backend');
+      await within(held.started, 10_000, 'the slow request to reach the backend');
       o.signal('SIGTERM');
       await o.output(/SIGTERM: draining/);
-      release.resolve();
+      held.release();
       const r = await pending;
       assert.equal(r.status, 200);
       assert.equal(r.text, 'finished');

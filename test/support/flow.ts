@@ -15,6 +15,29 @@ export function deferred<T = void>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/** A backend handler that holds every request's answer until released. */
+export interface HeldAnswer {
+  readonly handler: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** Resolves once a request has reached the handler. */
+  readonly started: Promise<void>;
+  /** Every held request (and any later one) ends with the text. */
+  release(): void;
+}
+
+export function heldAnswer(text: string): HeldAnswer {
+  const started = deferred();
+  const released = deferred();
+  return {
+    started: started.promise,
+    release: () => released.resolve(),
+    handler: (req, res) => {
+      req.resume();
+      started.resolve();
+      void released.promise.then(() => res.end(text));
+    },
+  };
+}
+
 /** Race a promise against a deadline, naming what was awaited when it fails. */
 export function within<T>(p: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
