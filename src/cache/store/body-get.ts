@@ -8,6 +8,7 @@
  */
 import type net from 'node:net';
 import { Readable } from 'node:stream';
+import { Body, FIELD_STRIDE, NAME_END, NAME_START, PARSE_ERROR, PARSE_NEED_MORE, ResponseHeadParser, VALUE_END, VALUE_START, type ResponseHead } from '../../http1/index.js';
 import type { StoreSockets } from './store-sockets.js';
 
 export interface RawAnswer {
@@ -19,8 +20,12 @@ export interface RawAnswer {
   readonly text: string;
 }
 
-const HEAD_END = Buffer.from('\r\n\r\n');
-const MAX_HEAD = 64 * 1024;
+/**
+ * The store's answer heads are parsed by the proxy's own strict parser. One serves every read:
+ * each parse starts over (reset: reads of different connections interleave, so its resume state
+ * is never another read's), and what is kept is copied out of it before the buffer is let go.
+ */
+const parser = new ResponseHeadParser({ maxHeadSize: 64 * 1024 });
 /** No byte from the store for this long fails the read (node's client had the same 30 s socket timeout). */
 const IDLE_TIMEOUT_MS = 30_000;
 
@@ -48,6 +53,11 @@ export async function rawGet(sockets: StoreSockets, head: string): Promise<RawAn
 interface Head {
   readonly status: number;
   readonly headers: Map<string, string>;
+  readonly bodyKind: number;
+  /** Content-Length when the body is FIXED. */
+  readonly length: number;
+  /** The connection may carry the next request (HTTP/1.1 without Connection: close). */
+  readonly reusable: boolean;
 }
 
 function exchange(sockets: StoreSockets, socket: net.Socket, head: string): Promise<RawAnswer> {
@@ -73,15 +83,14 @@ function exchange(sockets: StoreSockets, socket: net.Socket, head: string): Prom
     }
     function onData(chunk: Buffer): void {
       got = got.length === 0 ? chunk : Buffer.concat([got, chunk]);
-      const end = got.indexOf(HEAD_END);
-      if (end < 0) {
-        if (got.length > MAX_HEAD) fail(new Error('the store sent an answer head over 64 KiB'));
-        return;
-      }
-      const parsed = parseHead(got.toString('latin1', 0, end));
-      if (parsed === null) return fail(new Error('the store sent an answer that is not HTTP/1.1'));
+      parser.reset();
+      const end = parser.parse(got, 0, 'GET');
+      if (end === PARSE_NEED_MORE) return;
+      if (end === PARSE_ERROR) return fail(new Error(`the store sent an answer that is not valid HTTP/1.1 (${parser.error?.code ?? 'unparsable'})`));
+      const parsed = headOf(parser.head);
+      parser.forgetBuffer();
       detach();
-      answer(sockets, socket, parsed, got.subarray(end + HEAD_END.length))
+      answer(sockets, socket, parsed, got.subarray(end))
         .then(resolve, (err: Error) => reject(Object.assign(err, { answered: true })));
     }
     socket.on('data', onData);
@@ -94,34 +103,29 @@ function exchange(sockets: StoreSockets, socket: net.Socket, head: string): Prom
   });
 }
 
-function parseHead(text: string): Head | null {
-  const lines = text.split('\r\n');
-  const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]!);
-  if (status === null) return null;
+/** What an answer needs of a parsed head, copied out of the parser (which the next read reuses). */
+function headOf(h: ResponseHead): Head {
   const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) return null;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
+  for (let i = 0; i < h.headerCount; i++) {
+    const o = i * FIELD_STRIDE;
+    const name = h.buffer.toString('latin1', h.offsets[o + NAME_START]!, h.offsets[o + NAME_END]!).toLowerCase();
+    const value = h.buffer.toString('latin1', h.offsets[o + VALUE_START]!, h.offsets[o + VALUE_END]!);
     headers.set(name, headers.has(name) ? `${headers.get(name)!}, ${value}` : value);
   }
-  return { status: Number(status[1]), headers };
+  return { status: h.statusCode, headers, bodyKind: h.bodyKind, length: h.contentLength, reusable: h.keepAlive };
 }
 
 /** The body of a 200/206 as a stream; any other answer read whole. */
 async function answer(sockets: StoreSockets, socket: net.Socket, head: Head, first: Buffer): Promise<RawAnswer> {
-  const lengthField = head.headers.get('content-length');
-  const length = lengthField !== undefined && /^\d+$/.test(lengthField) && !head.headers.has('transfer-encoding') ? Number(lengthField) : -1;
-  const reusable = !/\bclose\b/i.test(head.headers.get('connection') ?? '');
-  const done = (ok: boolean): void => (ok && reusable ? sockets.release(socket) : void socket.destroy());
+  const length = head.bodyKind === Body.FIXED ? head.length : head.bodyKind === Body.NONE ? 0 : -1;
+  const done = (ok: boolean): void => (ok && head.reusable ? sockets.release(socket) : void socket.destroy());
   if (length < 0) {
     if (head.status === 200 || head.status === 206) {
       socket.destroy(); // S3 sends a Content-Length with every object
       throw new Error('the store sent a body without Content-Length');
     }
     // An error body chunked or up to the close (Swift's 403): read for its S3 code, the connection then closed.
-    const raw = await untilEnd(socket, first, /\bchunked\b/i.test(head.headers.get('transfer-encoding') ?? ''));
+    const raw = await untilEnd(socket, first, head.bodyKind === Body.CHUNKED);
     return { status: head.status, headers: head.headers, body: null, text: raw };
   }
   const body = new StoreBody(socket, length, first, done);
