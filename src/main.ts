@@ -2,6 +2,7 @@
 import { parseCommandLine } from './config/parse.js';
 import { App, traceProbes, type FirstSitesFile } from './app.js';
 import { readSitesFile, SitesFileSource } from './sites/sites-file.js';
+import { splitSitesCheck } from './ambassador/option-rules.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
 import { version } from './version.js';
 import cluster from 'node:cluster';
@@ -76,7 +77,8 @@ function firstSitesFile(config: Config): FirstSitesFile | null {
   const file = config.sitesFile;
   if (file === undefined) return null;
   const seen = SitesFileSource.signature(file);
-  return { seen, read: readSitesFile(file, config.address) };
+  const check = splitSitesCheck(config.split, config.sites.length);
+  return { seen, read: readSitesFile(file, config.address, check), check };
 }
 
 function inheritedPair(): CertificatePair | undefined {

@@ -72,6 +72,32 @@ test('--mirror: a mirror that never answers adds no client error and no wait, an
   assert.deepEqual(byUrl(mirror.seen), byUrl(sent));
 });
 
+test('--mirror: a mirror that accepts but never reads holds 64 copies unread while every client answer arrives; more are skipped, not queued', async () => {
+  // The mirror's TCP peer takes connections and never reads from them, so whatever is written to
+  // it stays in socket buffers or in Outrigger: every client answer below arrives while the mirror
+  // holds its copy (or it was skipped), which is the proof that a slow mirror costs the client no wait.
+  const held = new Set<net.Socket>();
+  const stuck = net.createServer((socket) => {
+    socket.pause();
+    held.add(socket);
+  });
+  const port = await listenLoopback(stuck);
+  cleanup.add(async () => { for (const s of held) s.destroy(); stuck.close(); });
+  const o = await startOutrigger(['--health-path', '/health', '--mirror', `http://127.0.0.1:${port}`, await primary()]);
+  cleanup.track(o);
+  const body = Buffer.alloc(256 * 1024, 'm');
+  for (let i = 0; i < 80; i++) {
+    const r = await request(`${o.base}/up/${i}`, { method: 'PUT', body });
+    assert.equal(r.status, 200);
+    assert.equal(r.text, `ok ${body.length}`);
+  }
+  const metrics = await (await fetch(`${o.base}/.prometheus/metrics`)).text();
+  // 64 copies in flight at most (src/ambassador/setup.ts): the first 64 wait at the mirror, the other 16 were dropped.
+  assert.match(metrics, /^outrigger_mirror_skipped_total\{reason="busy"\} 16$/m);
+  assert.doesNotMatch(metrics, /^outrigger_mirror_requests_total\{/m, 'no copy was answered or failed: all are still held');
+  assert.ok(held.size >= 1 && held.size <= 64, `${held.size} mirror connections`);
+});
+
 test('--mirror: a mirror answering 500 or resetting adds no client error; its statuses are in the metrics', async () => {
   let n = 0;
   const mirror = await mirrorServer((res) => {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { startBackends } from './support/backends.js';
-import { startOutrigger } from './support/outrigger.js';
+import { runCli, startOutrigger } from './support/outrigger.js';
 import { Cleanup } from './support/cleanup.js';
 import { waitFor } from './support/wait.js';
 
@@ -67,4 +67,15 @@ test('--max-conns-per-client closes a client\'s connections over the cap, not an
   a.destroy();
   // The slot is free once the server saw the close: then a new connection is served.
   await waitFor(() => served('127.0.0.1'), 10_000, 'a free slot once a connection closed');
+});
+
+test('--rate-limit and --max-conns-per-client with --workers 2 exit at start naming both flags (per-worker counts would multiply the limit)', async () => {
+  const backends = await startBackends(1);
+  cleanup.track(...backends);
+  for (const limit of [['--rate-limit', '100/s'], ['--max-conns-per-client', '10']]) {
+    const r = await runCli(['--address', '127.0.0.1:0', '--workers', '2', ...limit, backends[0]!.url]);
+    assert.notEqual(r.code, 0, `${limit[0]} with --workers 2 started:\n${r.stdout}`);
+    assert.match(r.stderr, new RegExp(`${limit[0]} with --workers 2: each worker would count a client on its own`));
+    assert.doesNotMatch(r.stdout, /listening on/);
+  }
 });

@@ -1,11 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startBackends } from './support/backends.js';
-import { startOutrigger } from './support/outrigger.js';
+import { runCli, startOutrigger } from './support/outrigger.js';
 import { request } from './support/client.js';
 import { Cleanup } from './support/cleanup.js';
+import { waitFor } from './support/wait.js';
 
 const cleanup = new Cleanup();
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outrigger-split-'));
+cleanup.add(async () => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** `count` GETs, `concurrency` at a time; returns how many each backend answered. */
 async function spread(url: string, count: number, concurrency: number, headers: (i: number) => Record<string, string> = () => ({})): Promise<Map<string, number>> {
@@ -52,4 +58,30 @@ test('--split with --hash-key keeps each client on its side of the split', async
   }
   const onA = [...side.values()].filter((s) => s === 'a1').length;
   assert.ok(onA > 25 && onA < 75, `${onA} of 100 users on the first site`);
+});
+
+test('--split with a sites file: a file that would change the number of sites is refused, at start and on reload, keeping the split', async () => {
+  const [a, b, c] = await startBackends(3, 'site');
+  cleanup.track(a!, b!, c!);
+  const file = path.join(dir, 'sites');
+  fs.writeFileSync(file, `${a!.url}\n${b!.url}\n${c!.url}\n`);
+  const refused = await runCli(['--address', '127.0.0.1:0', '--split', '50/50', '--sites-file', file]);
+  assert.equal(refused.code, 2, refused.stdout);
+  assert.match(refused.stderr, /--sites-file: .*sites: --split 50\/50: 2 weights for 3 sites \(give one weight per SITE\)/);
+
+  fs.writeFileSync(file, `${a!.url}\n${b!.url}\n`);
+  const o = await startOutrigger(['--health-path', '/health', '--split', '50/50', '--sites-file', file]);
+  cleanup.track(o);
+  fs.writeFileSync(file, `${a!.url}\n${b!.url}\n${c!.url}\n`);
+  o.proc.kill('SIGHUP');
+  await o.output(/sites file not applied, keeping the 2 sites in use:\n.*--split 50\/50: 2 weights for 3 sites/);
+  const counts = await spread(`${o.base}/x`, 400, 8);
+  assert.equal(counts.get('site3'), undefined, 'the refused third site gets nothing');
+  // Binomial(400, 0.5): sd 10; the split still holds.
+  for (const site of ['site1', 'site2']) assert.ok(Math.abs((counts.get(site) ?? 0) - 200) < 60, JSON.stringify([...counts]));
+
+  fs.writeFileSync(file, `${a!.url}\n${c!.url}\n`);
+  o.proc.kill('SIGHUP');
+  await o.output(/sites file .* applied: 2 sites, 2 backends/);
+  await waitFor(async () => (await spread(`${o.base}/x`, 50, 4)).has('site3'), 10_000, 'the second site replaced by a good file');
 });

@@ -8,6 +8,7 @@ import { resolveOptions, type Env, type ResolvedOptions } from './resolve.js';
 import { parseSites } from '../sites/parse.js';
 import { cacheOptionErrors } from '../cache/settings.js';
 import { gossipOptionErrors } from '../gossip/settings.js';
+import { ambassadorOptionErrors } from '../ambassador/option-rules.js';
 import { catalogWanted } from '../catalog/runtime.js';
 import { resolveEngine, type EngineAddress } from '../catalog/docker-engine.js';
 import { ok, type Result } from './result.js';
@@ -38,7 +39,7 @@ export function parseCommandLine(argv: readonly string[], env: Env): ParseOutcom
   if (!docker.ok) errors.push(docker.reason);
   if (siteArgs.length === 0 && options.values.get('sitesFile') === undefined) errors.push(NO_SITE);
   const { sites, errors: siteErrors } = parseSites(siteArgs, loopCheckAddress(options));
-  errors.push(...siteErrors, ...combinationErrors(options, sites.length));
+  errors.push(...siteErrors, ...ambassadorOptionErrors(options, { args: sites.length, sitesFile: options.values.get('sitesFile') !== undefined }));
   if (values.serviceListeners !== undefined && !catalogWanted({ ...values, sites })) {
     errors.push('--service-listeners needs the service catalog (--gossip-bind, --join, --service, --static-config-file, --docker, --docker-socket or a sidecar:// SITE)');
   }
@@ -64,20 +65,4 @@ function sitesFromEnv(env: Env): string[] {
 function loopCheckAddress(options: ResolvedOptions): ListenAddress {
   if (options.failed.has('address')) return { host: '', port: 0 };
   return options.values.get('address') as ListenAddress;
-}
-
-/** Options that are each valid but do not fit together (or with the SITEs). */
-function combinationErrors(options: ResolvedOptions, siteCount: number): string[] {
-  const v = options.values;
-  const errors: string[] = [];
-  const split = v.get('split') as readonly number[] | undefined;
-  if (split !== undefined && siteCount > 0 && split.length !== siteCount) {
-    errors.push(`--split: ${split.length} weights for ${siteCount} site${siteCount === 1 ? '' : 's'} (give one weight per SITE)`);
-  }
-  const hashing = v.get('hostBalance') === 'hash' || v.get('stickyCookie') !== undefined;
-  if (v.get('hashBalanceFactor') !== 0 && !hashing) errors.push('--hash-balance-factor needs --host-balance hash or --sticky-cookie');
-  if (v.get('hashKey') !== undefined && !hashing && split === undefined) {
-    errors.push('--hash-key needs --host-balance hash, --sticky-cookie or --split');
-  }
-  return errors;
 }

@@ -9,6 +9,8 @@ export interface ResolvedOptions {
   readonly errors: readonly string[];
   /** Options with at least one bad value (their value in `values` is then not to be trusted). */
   readonly failed: ReadonlySet<OptionKey>;
+  /** Options set by the user (flag or env var), each with where it came from: "--x" or "OUTRIGGER_X". */
+  readonly given: ReadonlyMap<OptionKey, string>;
 }
 
 /** Where a value came from, named in error messages: "--health-path" or "OUTRIGGER_HEALTH_PATH". */
@@ -21,6 +23,7 @@ export function resolveOptions(given: ArgvScan['given'], env: Env): ResolvedOpti
   const values = new Map<OptionKey, unknown>();
   const errors: string[] = [];
   const failed = new Set<OptionKey>();
+  const givenBy = new Map<OptionKey, string>();
   const derived: Array<SingleOption<unknown> & AnyOption> = [];
   for (const option of OPTIONS) {
     if (option.kind === 'action') continue;
@@ -30,6 +33,7 @@ export function resolveOptions(given: ArgvScan['given'], env: Env): ResolvedOpti
       if (option.kind !== 'repeatable' && option.defaultFrom !== undefined) derived.push(option);
       values.set(key, option.default);
     } else {
+      givenBy.set(key, source.label);
       const before = errors.length;
       values.set(key, parseSource(option, source, errors));
       if (errors.length > before) failed.add(key);
@@ -37,7 +41,7 @@ export function resolveOptions(given: ArgvScan['given'], env: Env): ResolvedOpti
   }
   // Second pass, so an option may default to another whatever their order in the table.
   for (const option of derived) values.set(option.key as OptionKey, values.get(option.defaultFrom as OptionKey));
-  return { values, errors, failed };
+  return { values, errors, failed, given: givenBy };
 }
 
 /** A flag given on the command line wins over its env var, which wins over a legacy one; an empty env var counts as unset. */

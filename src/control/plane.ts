@@ -14,12 +14,13 @@ import { StaticSource, type BackendSource } from '../upstream/sources.js';
 import { UpstreamSet } from '../upstream/upstream-set.js';
 import type { Backend } from '../upstream/backend.js';
 import type { BackendTls } from '../tls/backend-tls.js';
-import { SitesFileSource, type SitesFileRead } from '../sites/sites-file.js';
+import { SitesFileSource, type SitesCheck, type SitesFileRead } from '../sites/sites-file.js';
 
-/** --sites-file as main read it at start, and the file's signature before that read. */
+/** --sites-file as main read it at start, the file's signature before that read, and the rules every later read must keep. */
 export interface FirstSitesFile {
   readonly seen: string;
   readonly read: SitesFileRead;
+  readonly check: SitesCheck;
 }
 
 export interface PlaneLogs {
@@ -49,7 +50,7 @@ export class BackendPlane {
     this.membership.add(new StaticSource(config.sites));
     for (const source of sources) this.membership.add(source);
     if (config.sitesFile !== undefined && sitesFile !== null) {
-      this.membership.add(new SitesFileSource(config.sitesFile, config.address, sitesFile.read, sitesFile.seen, (m) => logs.info(m)));
+      this.membership.add(new SitesFileSource(config.sitesFile, config.address, sitesFile.read, sitesFile.seen, (m) => logs.info(m), {}, sitesFile.check));
     }
     this.dns.onChange(() => void this.membership.apply());
     this.health = new HealthChecker(this.upstreams, config);

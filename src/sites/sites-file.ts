@@ -17,6 +17,14 @@ export interface SitesFileRead {
   readonly errors: string[];
 }
 
+/**
+ * A rule the sites of a good file must also keep beyond their own syntax (--split: one weight per
+ * site); each problem returned keeps the file from being applied.
+ */
+export type SitesCheck = (sites: readonly SiteSpec[]) => string[];
+
+const NO_CHECK: SitesCheck = () => [];
+
 /** Parse the text of a sites file; messages name the file and line. */
 export function parseSitesText(text: string, file: string, listen: ListenAddress): SitesFileRead {
   const args: string[] = [];
@@ -38,14 +46,16 @@ export function parseSitesText(text: string, file: string, listen: ListenAddress
   return { sites, errors: located };
 }
 
-export function readSitesFile(file: string, listen: ListenAddress): SitesFileRead {
+export function readSitesFile(file: string, listen: ListenAddress, check: SitesCheck = NO_CHECK): SitesFileRead {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     return { sites: [], errors: [`${file}: cannot read it (${fileError(err)})`] };
   }
-  return parseSitesText(text, file, listen);
+  const read = parseSitesText(text, file, listen);
+  if (read.errors.length > 0) return read;
+  return { sites: read.sites, errors: check(read.sites).map((e) => `${file}: ${e}`) };
 }
 
 export class SitesFileSource implements BackendSource {
@@ -54,14 +64,19 @@ export class SitesFileSource implements BackendSource {
   private readonly listen: ListenAddress;
   private readonly log: (message: string) => void;
   private readonly watch: FileWatch;
+  private readonly check: SitesCheck;
   private current: SitesFileRead;
   private emit: EmitSites | null = null;
   /** The problems last logged, so an unchanged bad file is not reported again. */
   private reported = '';
 
   /** `first`: the read main did at start (refused there when it had errors); `seen`: the signature before it. */
-  constructor(file: string, listen: ListenAddress, first: SitesFileRead, seen: string, log: (message: string) => void, options: Partial<WatchOptions> = {}) {
+  constructor(
+    file: string, listen: ListenAddress, first: SitesFileRead, seen: string, log: (message: string) => void,
+    options: Partial<WatchOptions> = {}, check: SitesCheck = NO_CHECK,
+  ) {
     this.file = file;
+    this.check = check;
     this.listen = listen;
     this.log = log;
     this.current = first;
@@ -87,7 +102,7 @@ export class SitesFileSource implements BackendSource {
   }
 
   private reread(): void {
-    const read = readSitesFile(this.file, this.listen);
+    const read = readSitesFile(this.file, this.listen, this.check);
     if (read.errors.length > 0) {
       const text = read.errors.join('\n');
       if (text !== this.reported) {
