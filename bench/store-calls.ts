@@ -43,7 +43,7 @@ function clients(endpoint: string): Record<string, { call: Call; close: () => vo
     'own client': {
       call: async (i, mode) => {
         if (mode !== 'PutObject 1 MiB') return void await own.getText(`k/${i}/meta.json`);
-        const upload = own.upload(`k/${i}/body`);
+        const upload = own.upload(`k/${i}/body`, body.length);
         upload.write(body);
         await upload.end();
       },

@@ -230,7 +230,8 @@ describe('a leader leaves while a follower reads the same fetch', { skip, timeou
 
 /**
  * A TCP relay to the store that, while `closed`, holds back every connection that starts sending
- * a body (a chunk of 8 KiB or more) until open() is called; small requests (lookups, probes) pass.
+ * a body (a chunk of 8 KiB or more), reading no more of it, until open() is called; small requests
+ * (lookups, probes) pass.
  */
 async function gatedStore(target: URL): Promise<{ url: string; held: () => number; open: () => void }> {
   let closed = true;
@@ -247,8 +248,13 @@ async function gatedStore(target: URL): Promise<{ url: string; held: () => numbe
     inbound.on('data', (chunk: Buffer) => {
       if (closed && chunk.length >= 8192) holding = true;
       if (!holding || !closed) return void outbound.write(chunk);
+      // Held, and no more read: what follows stays with the sender (as with a store that stalls).
       held += chunk.length;
-      waiting.push(() => outbound.write(chunk));
+      inbound.pause();
+      waiting.push(() => {
+        outbound.write(chunk);
+        inbound.resume();
+      });
     });
     outbound.pipe(inbound);
     inbound.on('error', () => outbound.destroy());

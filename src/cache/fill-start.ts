@@ -44,7 +44,7 @@ export function startFill(setup: FillSetup, asked: FillRequest): BodyTap {
   const variant = variantId(prepared.vary, (name) => asked.req.header(name));
   const dir = variantDir(keys, variant);
   const startedAt = setup.clock();
-  const fill = new Fill(entries.store.upload(entries.bodyKey(dir)), { expected, minSize: setup.minSize, maxBuffered: setup.maxBuffered });
+  const fill = new Fill(entries.store.upload(entries.bodyKey(dir), expected), { expected, minSize: setup.minSize, maxBuffered: setup.maxBuffered });
   const headers = storedHeaders({ headers: prepared.replay } as Entry, 0, { fwd: 'miss', stored: true });
   flight?.start({ status: prepared.status, headers, length: expected, vary: prepared.vary, variant });
   const failed = (): void => {

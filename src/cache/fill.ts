@@ -6,7 +6,7 @@
  * cut-short body never becomes a stored object. A store slower than the client
  * never slows the client: past `maxBuffered` bytes waiting for the store, the fill is abandoned.
  */
-import type { BodyUpload } from './store/body-upload.js';
+import type { StoreWrite } from './store/body-put.js';
 
 export interface FillLimits {
   /** Content-Length of the response, or -1 when it has none (chunked). */
@@ -30,10 +30,10 @@ export class Fill {
   cleanedUp: Promise<void> = Promise.resolve();
   /** Body bytes given to write(). */
   bytes = 0;
-  private readonly upload: BodyUpload;
+  private readonly upload: StoreWrite;
   private readonly limits: FillLimits;
 
-  constructor(upload: BodyUpload, limits: FillLimits) {
+  constructor(upload: StoreWrite, limits: FillLimits) {
     this.upload = upload;
     this.limits = limits;
   }

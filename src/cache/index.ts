@@ -14,7 +14,8 @@ import { S3Store } from './store/s3-store.js';
 
 const MiB = 1024 * 1024;
 /**
- * A fill's memory: the part being collected, PART_QUEUE parts being sent, and one full part
+ * A fill's memory: for a streamed PutObject (known length), what its connection has not taken;
+ * for a multipart upload, the part being collected, PART_QUEUE parts being sent, and one full part
  * waiting for them. A store slower than that loses the fill (the client is never slowed), so
  * FILL_MEMORY bounds every fill, and 8 fills at once hold at most 8 × FILL_MEMORY.
  */

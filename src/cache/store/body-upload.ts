@@ -1,5 +1,6 @@
 /**
- * A body written into the store while it arrives, on the plain S3 calls. A body smaller than
+ * A body of unknown length (or over 5 GiB) written into the store while it arrives, on the plain
+ * S3 calls (a known length up to 5 GiB is one streamed PutObject: body-put.ts). A body smaller than
  * one part (most misses) is one PutObject when it ends: a single request, none of it before the
  * body is whole. A larger one becomes a multipart upload with at most `queueSize` parts in
  * flight. Every byte it holds (the part being collected, full parts waiting, parts being sent)
@@ -10,6 +11,7 @@
  */
 import type { S3Http } from './s3-http.js';
 import { xmlEscape, xmlValue } from './s3-xml.js';
+import type { StoreWrite } from './body-put.js';
 
 export interface UploadTarget {
   readonly http: S3Http;
@@ -21,7 +23,7 @@ export interface UploadTarget {
   readonly queueSize: number;
 }
 
-export class BodyUpload {
+export class BodyUpload implements StoreWrite {
   /** Bytes held in memory: not yet acknowledged by the store. */
   held = 0;
   /** Why the store refused a part, once it did (the upload can then only be aborted). */

@@ -39,6 +39,8 @@ export interface S3Call {
   readonly headers?: Readonly<Record<string, string>>;
   /** One buffer, or the pieces of one body (written one after the other: no copy to join them). */
   readonly body?: Buffer | readonly Buffer[];
+  /** A body the caller writes as it arrives (see streamed()), this many bytes; sent unsigned. */
+  readonly streamedLength?: number;
 }
 
 /** A finished call: status, headers and the whole (small) answer body. */
@@ -66,10 +68,18 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** No byte for this long (while sending, waiting or reading) fails the call, like the SDK's requestTimeout. */
 const IDLE_TIMEOUT_MS = 30_000;
 const RETRIED_STATUS = new Set([500, 503]);
+/**
+ * A streamed body cannot be sent twice, so its connection must not be one the store may have
+ * closed while it was idle: those are dropped after this long (far below any store's idle timeout,
+ * Swift's is 60 s), on an agent of their own.
+ */
+const STREAM_IDLE_MS = 2_000;
 
 export class S3Http {
   private readonly signer: SigV4Signer;
   private readonly agent: http.Agent;
+  /** Connections for streamed bodies (STREAM_IDLE_MS says why they are apart). */
+  private readonly streamAgent: http.Agent;
   private readonly request: typeof http.request;
   private readonly endpoint: URL;
   private readonly host: string;
@@ -83,9 +93,11 @@ export class S3Http {
     this.basePath = this.endpoint.pathname.replace(/\/+$/, '');
     const secure = this.endpoint.protocol === 'https:';
     const agentOptions = { keepAlive: true, maxSockets: 256 };
-    this.agent = secure
-      ? new https.Agent({ ...agentOptions, secureContext: options.secureContext, rejectUnauthorized: options.insecure !== true })
-      : new http.Agent(agentOptions);
+    const agentOf = (extra: http.AgentOptions): http.Agent => (secure
+      ? new https.Agent({ ...agentOptions, ...extra, secureContext: options.secureContext, rejectUnauthorized: options.insecure !== true })
+      : new http.Agent({ ...agentOptions, ...extra }));
+    this.agent = agentOf({});
+    this.streamAgent = agentOf({ timeout: STREAM_IDLE_MS });
     this.request = secure ? https.request : http.request;
   }
 
@@ -116,8 +128,31 @@ export class S3Http {
     throw errorOf(status, text, `${call.method} ${call.key ?? call.bucket}`);
   }
 
+  /**
+   * A call whose body the caller writes into `request` as it arrives (then ends it); never
+   * retried. `answer` settles with the store's whole answer (a status outside 2xx rejects), which
+   * may come before the body was all sent: the store refused it, and the request is then destroyed.
+   * Destroying the request cuts the body short: the store stores nothing.
+   */
+  streamed(call: S3Call): { request: http.ClientRequest; answer: Promise<S3Answer> } {
+    const request = this.start(call, this.streamAgent);
+    const answer = new Promise<S3Answer>((resolve, reject) => {
+      request.once('error', reject);
+      request.once('response', (res) => {
+        readText(res).then((text) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300 && !/^\s*(<\?xml[^>]*>\s*)?<Error>/.test(text)) return resolve({ status, headers: res.headers, text });
+          request.destroy();
+          reject(errorOf(status, text, `${call.method} ${call.key ?? call.bucket}`));
+        }, reject);
+      });
+    });
+    return { request, answer };
+  }
+
   destroy(): void {
     this.agent.destroy();
+    this.streamAgent.destroy();
   }
 
   /** The request target (path and query) and every header of `call`, signed. */
@@ -128,34 +163,37 @@ export class S3Http {
     const body = call.body === undefined ? [] : Buffer.isBuffer(call.body) ? [call.body] : call.body;
     let length = 0;
     for (const piece of body) length += piece.length;
-    const payload = length === 0 ? EMPTY_SHA256 : length <= SIGNED_BODY_MAX ? sha256(body) : UNSIGNED_PAYLOAD;
+    if (call.streamedLength !== undefined) length = call.streamedLength;
+    const payload = length === 0 ? EMPTY_SHA256 : call.streamedLength !== undefined || length > SIGNED_BODY_MAX ? UNSIGNED_PAYLOAD : sha256(body);
     const headers: Record<string, string> = { ...call.headers, host: this.host, 'x-amz-date': date, 'x-amz-content-sha256': payload };
     headers.authorization = this.signer.authorization({ method: call.method, path, query, headers }, date);
     if (length > 0 || call.method === 'PUT' || call.method === 'POST') headers['content-length'] = String(length);
     return { target: query.length === 0 ? path : `${path}?${canonicalQuery(query)}`, headers };
   }
 
+  /** The request of `call` (signed, with its connect and idle timeouts), its body not yet written. */
+  private start(call: S3Call, agent: http.Agent): http.ClientRequest {
+    const { target, headers } = this.prepare(call);
+    const req = this.request({
+      protocol: this.endpoint.protocol, hostname: this.endpoint.hostname, port: this.endpoint.port,
+      method: call.method, path: target, headers, agent,
+    });
+    const connectTimer = setTimeout(() => req.destroy(new Error(`${this.host}: no connection in ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+    req.once('socket', (socket) => {
+      if (!socket.connecting) clearTimeout(connectTimer);
+      else socket.once('connect', () => clearTimeout(connectTimer));
+    });
+    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`${this.host}: no answer in ${IDLE_TIMEOUT_MS} ms`)));
+    req.once('response', () => clearTimeout(connectTimer));
+    req.once('close', () => clearTimeout(connectTimer));
+    return req;
+  }
+
   private once(call: S3Call): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const { target, headers } = this.prepare(call);
-      const req = this.request({
-        protocol: this.endpoint.protocol, hostname: this.endpoint.hostname, port: this.endpoint.port,
-        method: call.method, path: target, headers, agent: this.agent,
-      });
-      const connectTimer = setTimeout(() => req.destroy(new Error(`${this.host}: no connection in ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
-      req.once('socket', (socket) => {
-        if (!socket.connecting) clearTimeout(connectTimer);
-        else socket.once('connect', () => clearTimeout(connectTimer));
-      });
-      req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`${this.host}: no answer in ${IDLE_TIMEOUT_MS} ms`)));
-      req.once('response', (res) => {
-        clearTimeout(connectTimer);
-        resolve(res);
-      });
-      req.once('error', (err) => {
-        clearTimeout(connectTimer);
-        reject(err);
-      });
+      const req = this.start(call, this.agent);
+      req.once('response', resolve);
+      req.once('error', reject);
       const pieces = call.body === undefined ? [] : Buffer.isBuffer(call.body) ? [call.body] : call.body;
       for (let i = 0; i < pieces.length - 1; i++) req.write(pieces[i]);
       req.end(pieces[pieces.length - 1]);

@@ -59,7 +59,7 @@ describe('S3 store on Swift', { skip, timeout: 240_000 }, () => {
   /** Feeds `data` through a Fill in uneven chunks, as a response body would arrive. */
   async function fill(key: string, data: Buffer, expected = data.length, minSize = 0): Promise<string | null> {
     // Room for the whole body: here the fill is never abandoned for a slow store.
-    const f = new Fill(store.upload(key), { expected, minSize, maxBuffered: data.length + MiB });
+    const f = new Fill(store.upload(key, expected), { expected, minSize, maxBuffered: data.length + MiB });
     for (let at = 0; at < data.length;) {
       const size = Math.min(data.length - at, 1 + ((at * 7919) % (256 * 1024)));
       f.write(data.subarray(at, at + size));
@@ -96,33 +96,70 @@ describe('S3 store on Swift', { skip, timeout: 240_000 }, () => {
     assert.equal(err.code, 'NoSuchUpload');
   });
 
-  for (const size of [0, 1, MiB + 17]) {
-    it(`stores and reads back ${size} bytes exactly, in one PutObject (below a part)`, async () => {
+  for (const size of [0, 1, MiB + 17, 100 * MiB + 17]) {
+    it(`stores and reads back ${size} bytes of known length exactly, as one streamed PutObject (a plain object)`, async () => {
       const data = randomBytes(size);
       const etag = await fill(`exact/${size}`, data);
       assert.ok(etag !== null && !/-\d+"$/.test(etag), `a single-PUT ETag, got ${etag}`);
       const body = await store.getBody(`exact/${size}`, etag);
       assert.ok(body !== null);
       assert.deepEqual(await digest(body), { sha: sha(data), bytes: size });
+      assert.equal(await openUploads(), 0);
     });
   }
 
-  it('stores 100 MiB (and a short last part) through multipart byte for byte, with no upload left open', async () => {
+  it('stores a 100 MiB body of unknown length (and a short last part) through multipart byte for byte, with no upload left open', async () => {
     const data = randomBytes(100 * MiB + 17);
-    const etag = await fill('exact/100MiB', data);
+    const etag = await fill('exact/chunked-100MiB', data, -1);
     assert.ok(etag !== null && /-\d+"$/.test(etag), `a multipart ETag, got ${etag}`);
-    const body = await store.getBody('exact/100MiB', etag);
+    const body = await store.getBody('exact/chunked-100MiB', etag);
     assert.deepEqual(await digest(body!), { sha: sha(data), bytes: data.length });
     assert.equal(await openUploads(), 0);
   });
 
-  it('aborts a body that broke off: no object, no open multipart upload', async () => {
-    const f = new Fill(store.upload('broken/1'), { expected: 20 * MiB, minSize: 0, maxBuffered: 64 * MiB });
+  /** Writes `bytes` of a body of `expected` bytes, a MiB at a time with pauses, so most of it has reached the store. */
+  async function writeSlowly(f: Fill, bytes: number): Promise<void> {
     const part = randomBytes(MiB);
-    for (let i = 0; i < 12; i++) {
-      f.write(part);
+    for (let at = 0; at < bytes; at += MiB) {
+      f.write(part.subarray(0, Math.min(MiB, bytes - at)));
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  it('a known-length body cut at 50%: the connection of the streamed PUT is destroyed and the store creates no object', async () => {
+    const f = new Fill(store.upload('cut/half', 20 * MiB), { expected: 20 * MiB, minSize: 0, maxBuffered: 64 * MiB });
+    await writeSlowly(f, 10 * MiB);
+    // Wait until the store has taken what was written (the cut then happens mid-body, not before the PUT began).
+    const deadline = Date.now() + 30_000;
+    while (f.buffered > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(f.buffered, 0, 'the store took the first half');
+    f.abort('upstream closed');
+    assert.equal(await f.finish(), null);
+    await f.cleanedUp;
+    assert.equal(await exists('cut/half'), false);
+    assert.equal(await openUploads(), 0);
+  });
+
+  it('a store that refuses the streamed PUT mid-body (no such bucket) fails the fill cleanly', async () => {
+    const swift = await sharedSwift();
+    const other = new S3Store({ ...swift, bucket: `${store.bucket}-none`, partSize: 5 * MiB, queueSize: 2 });
+    try {
+      const f = new Fill(other.upload('refused/1', 20 * MiB), { expected: 20 * MiB, minSize: 0, maxBuffered: 64 * MiB });
+      const deadline = Date.now() + 30_000;
+      for (let at = 0; f.state === 'writing' && at < 20 * MiB && Date.now() < deadline; at += MiB) {
+        f.write(randomBytes(MiB));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(await f.finish(), null);
+      assert.match(f.reason, /404|NoSuchBucket/);
+    } finally {
+      other.destroy();
+    }
+  });
+
+  it('aborts a body of unknown length that broke off: no object, no open multipart upload', async () => {
+    const f = new Fill(store.upload('broken/1', -1), { expected: -1, minSize: 0, maxBuffered: 64 * MiB });
+    await writeSlowly(f, 12 * MiB);
     f.abort('upstream closed');
     assert.equal(await f.finish(), null);
     // The abort may land while CreateMultipartUpload is in flight: its cleanup then aborts the upload that call opened.
@@ -132,7 +169,7 @@ describe('S3 store on Swift', { skip, timeout: 240_000 }, () => {
   });
 
   it('aborts while CreateMultipartUpload is still in flight: the upload it opens is aborted too', async () => {
-    const f = new Fill(store.upload('creating/1'), { expected: 20 * MiB, minSize: 0, maxBuffered: 64 * MiB });
+    const f = new Fill(store.upload('creating/1', -1), { expected: -1, minSize: 0, maxBuffered: 64 * MiB });
     f.write(randomBytes(5 * MiB)); // one whole part: CreateMultipartUpload starts now
     f.abort('upstream closed');
     await f.cleanedUp;
@@ -143,6 +180,8 @@ describe('S3 store on Swift', { skip, timeout: 240_000 }, () => {
   it('refuses to complete a clean end short of Content-Length, or an unknown length below the minimum', async () => {
     assert.equal(await fill('short/1', randomBytes(6 * MiB), 7 * MiB), null);
     assert.equal(await exists('short/1'), false);
+    assert.equal(await fill('long/1', randomBytes(7 * MiB), 6 * MiB), null, 'longer than declared: cut, not stored');
+    assert.equal(await exists('long/1'), false);
     assert.equal(await fill('small/1', randomBytes(1000), -1, 4096), null);
     assert.equal(await exists('small/1'), false);
     assert.ok(await fill('chunked/1', randomBytes(9000), -1, 4096) !== null, 'a long enough chunked body is kept');
@@ -150,7 +189,7 @@ describe('S3 store on Swift', { skip, timeout: 240_000 }, () => {
   });
 
   it('abandons the fill, not the client, when the store falls behind', async () => {
-    const f = new Fill(store.upload('slow/1'), { expected: 8 * MiB, minSize: 0, maxBuffered: MiB });
+    const f = new Fill(store.upload('slow/1', 8 * MiB), { expected: 8 * MiB, minSize: 0, maxBuffered: MiB });
     for (let i = 0; i < 8; i++) f.write(Buffer.alloc(MiB, i)); // written at once: the store cannot keep up
     assert.equal(f.state, 'aborted');
     assert.equal(f.reason, 'store too slow');

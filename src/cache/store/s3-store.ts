@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type tls from 'node:tls';
 import { BodyUpload } from './body-upload.js';
+import { BodyPut, MAX_PUT, type StoreWrite } from './body-put.js';
 import { collect, rawGet, requestHead, type RawAnswer } from './body-get.js';
 import { S3Http, errorOf } from './s3-http.js';
 import { StoreSockets } from './store-sockets.js';
@@ -109,8 +110,13 @@ export class S3Store {
     throw errorOf(answer.status, answer.text, `GET ${key}`);
   }
 
-  /** A body to write into `key` as it arrives (one PutObject below a part, else multipart). */
-  upload(key: string): BodyUpload {
+  /**
+   * A body to write into `key` as it arrives: of known length (`length` ≥ 0) up to 5 GiB, one
+   * streamed PutObject (a plain object); otherwise a multipart upload (or one PutObject at the
+   * end for a body that stays below a part).
+   */
+  upload(key: string, length: number): StoreWrite {
+    if (length >= 0 && length <= MAX_PUT) return new BodyPut({ http: this.http, bucket: this.bucket, key, length });
     return new BodyUpload({ http: this.http, bucket: this.bucket, key, partSize: this.partSize, queueSize: this.queueSize });
   }
 

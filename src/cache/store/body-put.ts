@@ -1,0 +1,91 @@
+/**
+ * A body of known length written into the store as ONE PutObject sent while the body arrives
+ * (Content-Length declared, UNSIGNED-PAYLOAD): the store keeps a plain object, which it reads
+ * back faster than a multipart one (Swift keeps those as a manifest and segments: ~0.66× the read
+ * throughput, measured). Nothing waits for the body to be whole, and nothing is kept but what the
+ * connection has not taken yet (`held`).
+ *
+ * No object is created unless every declared byte reached the store: abort() destroys the
+ * connection mid-body, and an S3 store stores nothing from a PUT cut short of its Content-Length.
+ * A store that refuses the PUT (its answer may come while the body is still being sent) sets
+ * `failure`; the caller then aborts. A streamed body cannot be sent twice: a connection that
+ * fails costs the fill, never a wrong byte (s3-http.ts keeps such connections fresh).
+ */
+import type http from 'node:http';
+import type { S3Answer, S3Http } from './s3-http.js';
+
+/** A body on its way into the store: BodyPut (known length) or BodyUpload (multipart). */
+export interface StoreWrite {
+  /** Bytes held in memory: written, not yet taken by the store (or its connection). */
+  readonly held: number;
+  /** Why the store refused the body, once it did (the write can then only be aborted). */
+  readonly failure: Error | null;
+  /** Takes a chunk (kept, not copied). */
+  write(chunk: Buffer): void;
+  /** The body is whole: resolves with the stored object's ETag. */
+  end(): Promise<string>;
+  /** Nothing is stored; resolves once the store has been left with no trace of it. */
+  abort(): Promise<void>;
+}
+
+/** The largest object one PutObject may create (S3's limit; Swift's default max_file_size too). */
+export const MAX_PUT = 5 * 1024 * 1024 * 1024;
+
+export interface PutTarget {
+  readonly http: S3Http;
+  readonly bucket: string;
+  readonly key: string;
+  /** The body's length, declared before its first byte. */
+  readonly length: number;
+}
+
+export class BodyPut implements StoreWrite {
+  failure: Error | null = null;
+  private request: http.ClientRequest | null = null;
+  private answer: Promise<S3Answer> | null = null;
+  private stopped = false;
+  private readonly target: PutTarget;
+
+  constructor(target: PutTarget) {
+    this.target = target;
+  }
+
+  get held(): number {
+    // The request's own buffer and its socket's: what the kernel has not taken yet.
+    return this.stopped || this.request === null ? 0 : this.request.writableLength;
+  }
+
+  write(chunk: Buffer): void {
+    if (this.failure !== null || this.stopped) return;
+    this.open().write(chunk);
+  }
+
+  async end(): Promise<string> {
+    if (this.failure !== null) throw this.failure;
+    const request = this.open();
+    request.end();
+    const out = await this.answer!;
+    const etag = out.headers.etag;
+    if (typeof etag !== 'string') throw new Error(`the store returned no ETag for ${this.target.key}`);
+    return etag;
+  }
+
+  async abort(): Promise<void> {
+    this.stopped = true;
+    this.request?.destroy();
+    await this.answer?.catch(() => undefined);
+  }
+
+  /** The PUT, started with the first byte (a fill given up before it costs the store nothing). */
+  private open(): http.ClientRequest {
+    if (this.request !== null) return this.request;
+    const { http, bucket, key, length } = this.target;
+    const { request, answer } = http.streamed({ method: 'PUT', bucket, key, streamedLength: length });
+    this.request = request;
+    this.answer = answer;
+    answer.catch((err: Error) => {
+      this.failure ??= err;
+    });
+    return request;
+  }
+}
