@@ -61,6 +61,8 @@ export class H2Stream {
   /** Request-body window consumed but not given back (paused uploads keep it). */
   private consumed = 0;
   private paused = false;
+  /** The request-body window we gave this stream: consumed bytes go back once half of it is used. */
+  private readonly windowSize: number;
   private readonly host: StreamHost;
   /** Where our last HEADERS/DATA frame sits in the output, to set END_STREAM on it later. */
   private lastBuf: Buffer | null = null;
@@ -71,6 +73,7 @@ export class H2Stream {
     this.id = id;
     this.sendWindow = sendWindow;
     this.recvWindow = recvWindow;
+    this.windowSize = recvWindow;
   }
 
   /** Response HEADERS (final or 1xx); `fields` names are lower-case and valid in HTTP/2. */
@@ -252,8 +255,12 @@ export class H2Stream {
     this.giveBack();
   }
 
+  /**
+   * One WINDOW_UPDATE per half window taken, not one per DATA frame (as nghttp2 does): the client
+   * still has half a window in flight, and an upload costs a quarter of the frames it did.
+   */
   private giveBack(): void {
-    if (this.consumed === 0 || this.remoteEnded) return;
+    if (this.consumed < this.windowSize / 2 || this.remoteEnded) return;
     const n = this.consumed;
     this.consumed = 0;
     this.recvWindow += n;
