@@ -92,6 +92,23 @@ describe('store body reads on raw connections', () => {
     assert.throws(() => requestHead('GET', '/b/k', { 'if-match': '"x"\r\nx-evil: 1' }), /line break/);
   });
 
+  it('reuses the connection after a chunked error body (Swift answers every 404 so), not after one with bytes past its end', async () => {
+    const before = connections;
+    const xml = '<Error><Code>NoSuchKey</Code></Error>';
+    const chunked404 = `HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n${xml.length.toString(16)}\r\n${xml}\r\n0\r\n\r\n`;
+    scripts.push((s) => s.write(chunked404), ok('same connection'));
+    assert.deepEqual([(await rawGet(sockets, head)).text, connections - before], [xml, 1]);
+    const next = await rawGet(sockets, head);
+    assert.equal(Buffer.concat(await next.body!.toArray()).toString(), 'same connection');
+    assert.equal(connections - before, 1, 'the 404 left its connection reusable');
+    // A body that ends in the middle of a read with more bytes behind it is out of step: not reused.
+    scripts.push((s) => s.write(`${chunked404}HTTP/1.1 200 OK\r\n`), ok('fresh'));
+    assert.equal((await rawGet(sockets, head)).text, xml);
+    const fresh = await rawGet(sockets, head);
+    assert.equal(Buffer.concat(await fresh.body!.toArray()).toString(), 'fresh');
+    assert.equal(connections - before, 2, 'bytes past the end closed the connection');
+  });
+
   it('reads an error body that is chunked, or that ends with the connection, for its S3 code', async () => {
     const xml = '<Error><Code>SignatureDoesNotMatch</Code></Error>';
     scripts.push((s) => s.write(`HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n${xml.slice(0, 16)}\r\n${(xml.length - 16).toString(16)}\r\n${xml.slice(16)}\r\n0\r\n\r\n`));

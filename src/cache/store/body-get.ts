@@ -8,7 +8,7 @@
  */
 import type net from 'node:net';
 import { Readable } from 'node:stream';
-import { Body, FIELD_STRIDE, NAME_END, NAME_START, PARSE_ERROR, PARSE_NEED_MORE, ResponseHeadParser, VALUE_END, VALUE_START, type ResponseHead } from '../../http1/index.js';
+import { Body, ChunkedWalker, FIELD_STRIDE, NAME_END, NAME_START, PARSE_ERROR, PARSE_NEED_MORE, ResponseHeadParser, VALUE_END, VALUE_START, type ResponseHead } from '../../http1/index.js';
 import type { StoreSockets } from './store-sockets.js';
 
 export interface RawAnswer {
@@ -124,9 +124,9 @@ async function answer(sockets: StoreSockets, socket: net.Socket, head: Head, fir
       socket.destroy(); // S3 sends a Content-Length with every object
       throw new Error('the store sent a body without Content-Length');
     }
-    // An error body chunked or up to the close (Swift's 403): read for its S3 code, the connection then closed.
-    const raw = await untilEnd(socket, first, head.bodyKind === Body.CHUNKED);
-    return { status: head.status, headers: head.headers, body: null, text: raw };
+    // An error body chunked (Swift's 404) or up to the close (Swift's 403): read for its S3 code.
+    const text = await errorText(socket, first, head.bodyKind === Body.CHUNKED, done);
+    return { status: head.status, headers: head.headers, body: null, text };
   }
   const body = new StoreBody(socket, length, first, done);
   if (head.status === 200 || head.status === 206) return { status: head.status, headers: head.headers, body, text: '' };
@@ -134,37 +134,45 @@ async function answer(sockets: StoreSockets, socket: net.Socket, head: Head, fir
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
+const ENDS = ['end', 'close', 'error', 'timeout'] as const;
 
-/** The text of an error body without Content-Length: up to the last chunk, the close, or 64 KiB; the socket is closed after. */
-function untilEnd(socket: net.Socket, first: Buffer, chunked: boolean): Promise<string> {
+/**
+ * The text of an error body without Content-Length, read for its S3 code: a chunked one up to its
+ * last chunk, walked by the proxy's own strict chunked parser, after which the connection is handed
+ * to `done(true)` for reuse (Swift answers every 404 this way: a lookup that misses must not cost a
+ * new connection); otherwise up to the close or 64 KiB, and `done(false)`.
+ */
+function errorText(socket: net.Socket, first: Buffer, chunked: boolean, done: (reusable: boolean) => void): Promise<string> {
   return new Promise((resolve) => {
-    let got = first;
-    const done = (): void => {
+    const parts: Buffer[] = [];
+    let seen = 0;
+    const walker = chunked ? new ChunkedWalker({ side: 'response' }) : null;
+    if (walker !== null) walker.sink = { span: (buf, start, end) => parts.push(Buffer.from(buf.subarray(start, end))) };
+    const finish = (reusable: boolean): void => {
       socket.off('data', onData);
-      socket.destroy();
-      resolve(chunked ? unchunk(got) : got.toString('utf8'));
+      for (const event of ENDS) socket.off(event, cut);
+      done(reusable);
+      resolve(Buffer.concat(parts).toString('utf8'));
     };
+    function cut(): void {
+      finish(false);
+    }
     function onData(chunk: Buffer): void {
-      got = Buffer.concat([got, chunk]);
-      if ((chunked && got.includes('0\r\n\r\n')) || got.length > MAX_ERROR_BODY) done();
+      seen += chunk.length;
+      if (walker === null) {
+        parts.push(chunk);
+      } else {
+        const used = walker.feed(chunk);
+        // Whole, with nothing after it: the connection is in step for the next request.
+        if (walker.done) return finish(used === chunk.length);
+        if (used < 0) return finish(false);
+      }
+      if (seen > MAX_ERROR_BODY) finish(false);
     }
     socket.on('data', onData);
-    for (const event of ['end', 'close', 'error', 'timeout']) socket.once(event, done);
-    onData(Buffer.alloc(0));
+    for (const event of ENDS) socket.once(event, cut);
+    if (first.length > 0) onData(first);
   });
-}
-
-/** A chunked body's data (RFC 9112 §7.1), as far as it is whole. */
-function unchunk(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  for (let at = 0; at < raw.length;) {
-    const eol = raw.indexOf('\r\n', at);
-    const size = eol < 0 ? NaN : parseInt(raw.toString('latin1', at, eol), 16);
-    if (!(size > 0) || eol + 2 + size > raw.length) break;
-    parts.push(raw.subarray(eol + 2, eol + 2 + size));
-    at = eol + 2 + size + 2;
-  }
-  return Buffer.concat(parts).toString('utf8');
 }
 
 /** A whole (small) body, read with events (an async iterator cost more per call). */
