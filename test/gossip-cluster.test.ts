@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { Cleanup } from './support/cleanup.js';
+import { GossipRelay } from './support/gossip-relay.js';
 import { runCli, startOutrigger, type Outrigger } from './support/outrigger.js';
 import { waitFor } from './support/wait.js';
 import { SPREAD_MS } from './support/spread.js';
@@ -66,11 +67,18 @@ test('5 processes form a cluster; kill -9 is detected, restart rejoins, leave sh
   const detection = Date.now() - killedAt;
   t.diagnostic(`kill -9 → dead at all 4 survivors after ${detection} ms`);
   await seed.output(/gossip: member n4 failed/);
+  const counters = await Promise.all(survivors.map(async (o) => (await fetch(`${o.base}/.prometheus/metrics`)).text()));
+  const count = (text: string, name: string): number => Number(new RegExp(`^outrigger_gossip_${name} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+  assert.ok(counters.reduce((n, text) => n + count(text, 'suspicions_total'), 0) >= 1, 'the kill was suspected before it was declared dead');
+  for (const name of ['probes_total', 'packets_sent_total', 'packets_received_total', 'bytes_sent_total', 'bytes_received_total']) {
+    assert.ok(count(counters[0]!, name) > 0, `${name} counts`);
+  }
 
   // Same address: memberlist refuses a dead name on a new address until it is reaped (DeadNodeReclaimTime 0).
   const back = await node('n4', ['--join', seedAddr], victimPort);
   await waitFor(everyoneSees([...survivors, back], 'n4', 'alive'), SPREAD_MS, 'n4 alive again');
   assert.ok((await members(seed)).members.find((m) => m.name === 'n4')!.incarnation >= 2, 'rejoined by refuting its old entry');
+  assert.match(await (await fetch(`${back.base}/.prometheus/metrics`)).text(), /^outrigger_gossip_refutations_total [1-9]/m);
 
   const leaver = others[2]!;
   const leftAt = Date.now();
@@ -103,4 +111,47 @@ test('SIDECAR_SEEDS is honoured as the seed list', async () => {
   const b = await startOutrigger(['--gossip-bind', '127.0.0.1:0', '--api-address', '127.0.0.1:0', '--node-name', 's1', SITE], { SIDECAR_SEEDS: seeds });
   cleanup.track(b);
   await waitFor(async () => (await stateOf(a, 's1')) === 'alive' && (await stateOf(b, 's0')) === 'alive', 30_000, 's0 and s1 see each other');
+});
+
+/** Ports nobody listens on right now (picked by the kernel, then let go). */
+async function freePorts(n: number): Promise<number[]> {
+  const sockets = Array.from({ length: n }, () => createSocket('udp4'));
+  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()))));
+  const ports = sockets.map((s) => s.address().port);
+  await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+test('--join: a seed not up yet is retried with backoff until it answers; a dead seed beside it does not matter', async () => {
+  const [dead, later] = await freePorts(2);
+  const b = await node('j1', ['--join', `127.0.0.1:${dead}`, '--join', `127.0.0.1:${later}`]);
+  await b.output(/gossip: no seed answered, retrying in \d+ ms/, 15_000);
+  const a = await node('j0', [], later);
+  await waitFor(async () => (await stateOf(a, 'j1')) === 'alive' && (await stateOf(b, 'j0')) === 'alive', 30_000, 'j0 and j1 see each other');
+  await b.output(/gossip: joined through 1 of 2 seeds/);
+});
+
+test('--cluster-name: a member of another cluster is refused; neither lists the other', async () => {
+  const red = await node('red0', ['--cluster-name', 'red']);
+  const blue = await node('blue0', ['--cluster-name', 'blue', '--join', `127.0.0.1:${await gossipPort(red)}`]);
+  await blue.output(/gossip: join 127\.0\.0\.1:\d+ failed/, 15_000);
+  assert.deepEqual((await members(red)).members.map((m) => m.name), ['red0']);
+  assert.deepEqual((await members(blue)).members.map((m) => m.name), ['blue0']);
+});
+
+test('--gossip-advertise: the others list a member at its advertised address and reach it only there', async () => {
+  const relay = await GossipRelay.open();
+  cleanup.add(() => relay.close());
+  const a = await node('v0');
+  const b = await node('v1', ['--gossip-advertise', `127.0.0.1:${relay.port}`, '--join', `127.0.0.1:${await gossipPort(a)}`]);
+  const bound = /gossip: v1 on 127\.0\.0\.1:(\d+), advertising 127\.0\.0\.1:(\d+)/.exec(b.stdout);
+  assert.ok(bound, `v1 logs where it is bound and what it advertises:\n${b.stdout}`);
+  assert.equal(Number(bound[2]), relay.port);
+  relay.forwardTo(Number(bound[1]));
+  await waitFor(async () => (await members(a)).members.some((m) => m.name === 'v1' && m.port === relay.port && m.state === 'alive'), 15_000, 'v0 lists v1 at the relay');
+  // v0's probes of v1 go to the relay (a ping a second between two members); v1's acks go back direct.
+  await waitFor(() => relay.datagrams >= 5, 30_000, '5 datagrams through the relay');
+  assert.equal(await stateOf(a, 'v1'), 'alive');
+  await relay.close();
+  await waitFor(async () => (await stateOf(a, 'v1')) === 'dead', DETECTION_BOUND_MS, 'v1 dead at v0 once its advertised address is gone');
 });

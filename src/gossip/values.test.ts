@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommandLine } from '../config/parse.js';
+import { hostname } from 'node:os';
 import { gossipSettings } from './settings.js';
 
 const parse = (argv: string[], env: Record<string, string> = {}) => parseCommandLine([...argv, 'm:9000'], env);
@@ -13,6 +14,7 @@ test('gossip is off by default; --join alone binds :7946; SIDECAR_SEEDS fills --
   const s = gossipSettings(joined.config)!;
   assert.deepEqual(s.bind, { host: '', port: 7946 });
   assert.deepEqual(s.seeds, [{ host: 'seed1', port: 7946 }, { host: '10.0.0.2', port: 8000 }]);
+  assert.equal(s.nodeName, hostname(), '--node-name defaults to the host name');
   const env = parse([], { SIDECAR_SEEDS: 'a:1,b' });
   assert.ok(env.kind === 'config');
   assert.deepEqual(env.config.join, [{ host: 'a', port: 1 }, { host: 'b', port: 7946 }]);
