@@ -31,12 +31,14 @@ const count = (path: string): number => fetches.get(path) ?? 0;
 /** Gated bodies wait here, by id, before sending their second part. */
 const gates = new Map<string, () => void>();
 let hang = false;
+const flips = new Map<string, string>();
 
 /**
  * /obj/<size>            <size> bytes, a strong ETag, single byte ranges honoured (206)
  * /gated/<size>?at=N&id  the first N bytes, then the rest once the test opens gate <id>
  * /doc/<name>?cc=...     "version 1" with that Cache-Control; no answer at all while `hang`
  * /big/<size>            <size> bytes: BODY repeated
+ * /flip/<name>           "flip" with the Cache-Control the test set in `flips` (no-store until then)
  */
 function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = new URL(req.url!, 'http://x');
@@ -47,6 +49,10 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   if (kind === 'doc') {
     if (hang) return;
     res.writeHead(200, { 'Content-Type': 'text/plain', ETag: `"${arg}"`, 'Cache-Control': url.searchParams.get('cc') ?? 'max-age=600' }).end('version 1');
+    return;
+  }
+  if (kind === 'flip') {
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': flips.get(arg) ?? 'no-store' }).end('flip');
     return;
   }
   const body = bodyOf(Number(arg));
@@ -377,6 +383,31 @@ describe('cache answers on HTTP/1.1 details', { skip, timeout: 180_000 }, () => 
     assert.match(status(second), /hit/);
     assert.deepEqual(second.body, bodyOf(2 * MiB).subarray(1000, 2000));
     assert.equal(count(`/obj/${2 * MiB}`), 2, 'the range and one whole fetch');
+  });
+
+  test('a URL whose response was not stored skips the store lookup next time (a pass); once its response may be stored, it is', async () => {
+    const path = '/flip/p1';
+    assert.doesNotMatch(status(await client.call({ path })), /detail=pass/, 'the first request looks the URL up');
+    const calls = await metric(client, 'store_latency_ms_count');
+    const passed = await client.call({ path });
+    assert.deepEqual([passed.status, passed.text], [200, 'flip']);
+    assert.match(status(passed), /fwd=uri-miss; detail=pass/);
+    assert.equal(await metric(client, 'store_latency_ms_count'), calls, 'no store call for the passed request');
+    flips.set('p1', 'max-age=600');
+    const now = await client.call({ path });
+    assert.match(status(now), /fwd=uri-miss; stored; detail=pass/, 'still passed, and stored: its response may be now');
+    assert.match(status(await stored(client, path)), /hit/);
+    assert.equal(count('/flip/p1'), 3, 'every request before the hit reached the backend');
+  });
+
+  test('a response not stored because the request had credentials makes no pass for the URL', async () => {
+    const path = '/flip/p2';
+    flips.set('p2', 'max-age=600'); // storable, except for a request with Authorization (RFC 9111 §3.5)
+    assert.doesNotMatch(status(await client.call({ path, headers: { authorization: 'Bearer t' } })), /stored/);
+    const calls = await metric(client, 'store_latency_ms_count');
+    const anonymous = await client.call({ path });
+    assert.match(status(anonymous), /fwd=uri-miss; stored$/, 'looked up (no pass) and stored');
+    assert.ok(await metric(client, 'store_latency_ms_count') > calls, 'the store was asked');
   });
 
   test('a small hot object is served from the memory tier without a store call', async () => {

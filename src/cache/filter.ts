@@ -22,6 +22,7 @@ import { Invalidations } from './invalidations.js';
 import { entryKeys, urlOf, type EntryKeys } from './key.js';
 import { memoryAnswer, plainRequest } from './memory-hit.js';
 import { prepareResponse, requestFacts, storeVerdict, StoredPolicy, type Clock, type RequestFacts } from './policy.js';
+import { Passes } from './passes.js';
 import { isPurgePath, purge } from './purge.js';
 import type { QuickAbort } from './quick-abort.js';
 import type { CacheStats } from './stats.js';
@@ -33,6 +34,8 @@ export interface CacheFilterOptions {
   readonly scheme: string;
   readonly minSize: number;
   readonly staleOnErrorMs: number;
+  /** How long a URL whose response was not stored skips the store lookup (passes.ts); 0: never. */
+  readonly passTtlMs: number;
   /** Whether a fill goes on when its client leaves mid-body. */
   readonly quickAbort: QuickAbort;
   /** Bytes a fill may hold waiting for the store before it is abandoned. */
@@ -76,6 +79,7 @@ export class CacheFilter implements ProxyFilter {
   private readonly relayed = new WeakMap<RequestView, CacheStatus>();
   private readonly flights: Flights;
   private readonly invalidations: Invalidations;
+  private readonly passes: Passes;
   private readonly hits: Hits;
   private readonly entries: Entries;
   private readonly health: StoreHealth;
@@ -89,6 +93,7 @@ export class CacheFilter implements ProxyFilter {
     this.options = options;
     this.flights = new Flights(options.flightWindow, stats);
     this.invalidations = new Invalidations(options.clock);
+    this.passes = new Passes(options.passTtlMs, options.clock);
     this.hits = new Hits(entries, stats);
   }
 
@@ -120,6 +125,7 @@ export class CacheFilter implements ProxyFilter {
       return null;
     }
     if (!this.health.up) return this.bypass(req, 'store-down');
+    if (this.passes.has(keys.url) && !facts.directives.has('only-if-cached')) return this.pass(req, facts, keys);
     let found: Located | null;
     try {
       found = await this.entries.find(keys, (name) => req.header(name), req.method === 'GET' && req.header('range') === undefined);
@@ -137,6 +143,15 @@ export class CacheFilter implements ProxyFilter {
   private bypass(req: RequestView, why: string): null {
     this.stats.bypassed++;
     this.relayed.set(req, { fwd: 'bypass', detail: why });
+    return null;
+  }
+
+  /** A URL passed (its last response was not stored): to the backend without a lookup, stored if its response now may be. */
+  private pass(req: RequestView, facts: RequestFacts, keys: EntryKeys): null {
+    this.stats.passes++;
+    this.stats.misses++;
+    this.relayed.set(req, { fwd: 'uri-miss', detail: 'pass' });
+    if (req.method === 'GET' && !facts.directives.has('no-store') && req.header('range') === undefined) this.pending.set(req, pendingOf('miss', facts, keys));
     return null;
   }
 
@@ -284,10 +299,13 @@ export class CacheFilter implements ProxyFilter {
     const lengthText = head.fields.find(([n]) => n.toLowerCase() === 'content-length')?.[1];
     const expected = lengthText === undefined ? -1 : Number(lengthText);
     const partial = head.fields.some(([n]) => /^content-range$/i.test(n));
-    if (!verdict.store || partial || (expected >= 0 && expected < this.options.minSize) || !this.health.up) {
+    const tooSmall = expected >= 0 && expected < this.options.minSize;
+    if (!verdict.store || partial || tooSmall || !this.health.up) {
       pending.flight?.cancel();
+      if (pending.mode === 'miss' && (!verdict.store || tooSmall) && passable(req, head.status, verdict)) this.passes.add(pending.keys.url);
       return null;
     }
+    this.passes.forget(pending.keys.url);
     pending.fillStarted = true;
     const { entries, stats, invalidations, options } = this;
     return startFill({ entries, stats, invalidations, clock: options.clock, minSize: options.minSize, maxBuffered: options.maxBuffered, quickAbort: options.quickAbort },
@@ -315,6 +333,15 @@ export class CacheFilter implements ProxyFilter {
     this.stats.invalidations++;
     await this.entries.remove(keys).catch(() => undefined);
   }
+}
+
+/**
+ * Whether a response not stored makes its URL a pass: only for reasons of the response's own. A
+ * request with credentials is refused storage for its own sake (RFC 9111 §3.5), which says nothing
+ * about the same URL asked without them; a 304 answers the client's own conditional request.
+ */
+function passable(req: RequestView, status: number, verdict: ReturnType<typeof storeVerdict>): boolean {
+  return status !== 304 && req.header('authorization') === undefined && (verdict.store || verdict.reason !== 'method');
 }
 
 function onlyIfCachedMiss(): Answer {

@@ -63,7 +63,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   });
   const memory = s.memoryBytes > 0 ? new MemoryTier(s.memoryBytes) : null;
   const filter = new CacheFilter(new Entries(store, memory, health, stats), health, stats, {
-    prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, quickAbort: s.quickAbort,
+    prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, passTtlMs: s.passTtlMs, quickAbort: s.quickAbort,
     maxBuffered: FILL_MEMORY, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,
   });
   void health.start();

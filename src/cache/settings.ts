@@ -13,11 +13,12 @@ export interface CacheSettings {
   readonly healthIntervalMs: number;
   readonly memoryBytes: number;
   readonly staleOnErrorMs: number;
+  readonly passTtlMs: number;
   readonly quickAbort: QuickAbort;
 }
 
 type CacheFields = Pick<Config, 'cacheEndpoint' | 'cacheAccessKey' | 'cacheSecretKey' | 'cacheBucket' | 'cacheRegion' | 'cachePrefix'
-  | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheServeStaleOnError'
+  | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheServeStaleOnError' | 'cachePassTtl'
   | 'cacheQuickAbortMin' | 'cacheQuickAbortMax' | 'cacheQuickAbortPct'>;
 
 const NEEDED = [
@@ -45,6 +46,7 @@ export function cacheSettings(config: CacheFields): CacheSettings | undefined {
     healthIntervalMs: config.cacheHealthDuration,
     memoryBytes: config.cacheMemory,
     staleOnErrorMs: config.cacheServeStaleOnError,
+    passTtlMs: config.cachePassTtl,
     quickAbort: { minLeft: config.cacheQuickAbortMin, maxLeft: config.cacheQuickAbortMax, percent: config.cacheQuickAbortPct },
   };
 }

@@ -20,6 +20,8 @@ export class CacheStats {
   fillsFinishedWithoutClient = 0;
   /** Whole fills started in the background by a Range miss. */
   rangeFills = 0;
+  /** Requests that skipped the store lookup because their URL's last response was not stored (passes.ts). */
+  passes = 0;
   /** First hits whose body was read beside the metadata (early-body.ts): one store round trip, not two. */
   earlyBodies = 0;
   bytesServed = 0;
@@ -62,6 +64,7 @@ export class CacheStats {
     counter('fills_store_too_slow_total', 'fills given up because the store fell a fill\'s memory bound (32 MiB) behind the client', this.fillsStoreTooSlow);
     counter('fills_without_client_total', 'fills that went on after their client left (quick-abort policy or followers)', this.fillsFinishedWithoutClient);
     counter('range_fills_total', 'whole fills started in the background by a Range miss', this.rangeFills);
+    counter('passes_total', 'requests that skipped the store lookup: their URL\'s last response was not stored', this.passes);
     counter('early_bodies_total', 'hits whose body was read at the same time as their metadata', this.earlyBodies);
     counter('served_bytes_total', 'body bytes served from the cache', this.bytesServed);
     counter('stored_bytes_total', 'body bytes stored', this.bytesStored);

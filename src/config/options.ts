@@ -250,6 +250,10 @@ export const OPTION_TABLE: OptionTable = {
     long: 'cache-serve-stale-on-error', kind: 'string', default: 0, defaultText: 'off', parse: durationMs({ allowZero: true }),
     valueName: 'DURATION', help: 'when no backend answers, serve entries stale by up to this long',
   },
+  cachePassTtl: {
+    long: 'cache-pass-ttl', kind: 'string', default: 60_000, defaultText: '60s', parse: durationMs({ allowZero: true }),
+    valueName: 'DURATION', help: 'a URL whose answer was not stored skips lookups this long',
+  },
   cacheQuickAbortMin: {
     long: 'cache-quick-abort-min', kind: 'string', default: 1024 * 1024, defaultText: '1MiB', parse: parseByteSize, valueName: 'SIZE',
     help: 'client gone mid-fill: finish it when at most this is left',

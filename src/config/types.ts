@@ -133,6 +133,8 @@ export interface Config {
   readonly cacheMemory: number;
   /** Milliseconds of staleness allowed when every backend fails; 0: only what stale-if-error allows. */
   readonly cacheServeStaleOnError: number;
+  /** Milliseconds a URL whose response was not stored skips the store lookup (src/cache/passes.ts); 0: off. */
+  readonly cachePassTtl: number;
   /** What a fill does when its client leaves mid-body (src/cache/quick-abort.ts): bytes, bytes, percent. */
   readonly cacheQuickAbortMin: number;
   readonly cacheQuickAbortMax: number;
