@@ -18,6 +18,7 @@ import type { MemoryTier } from './memory-tier.js';
 import type { CacheStats } from './stats.js';
 import type { StoreHealth } from './store-health.js';
 import type { ByteRange, S3Store } from './store/s3-store.js';
+import { PartedBody, partsOf, type ReadAheadBudget } from './store/parted-body.js';
 import { variantId } from './vary.js';
 
 export interface Located {
@@ -32,6 +33,13 @@ export interface Located {
   readonly removals?: number;
   /** The whole body, read beside the metadata (early-body.ts). */
   readonly early?: EarlyBody;
+}
+
+/** How large bodies are read: parts of `partSize`, `lanes` of them open at once, the read-ahead bounded by `budget`. */
+export interface ReadAhead {
+  readonly partSize: number;
+  readonly lanes: number;
+  readonly budget: ReadAheadBudget;
 }
 
 /** How many URLs' Vary fields are remembered, so a memory-tier hit needs no store call. */
@@ -50,8 +58,11 @@ export class Entries {
   /** Removals started so far: a body read while one ran may belong to a removed entry. */
   private removals = 0;
 
-  constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats) {
+  private readonly readAhead: ReadAhead | null;
+
+  constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats, readAhead: ReadAhead | null = null) {
     this.store = store;
+    this.readAhead = readAhead;
     this.memory = memory;
     this.health = health;
     this.stats = stats;
@@ -152,7 +163,37 @@ export class Entries {
       this.stats.earlyBodies++;
       return early;
     }
-    const body = await this.call(() => this.store.getBody(located.dir + BODY, located.entry.bodyEtag, range));
+    const parted = await this.parted(located, range ?? { start: 0, end: located.entry.size - 1 });
+    if (parted !== undefined) return parted;
+    return this.openRange(located, range, 0);
+  }
+
+  /**
+   * A large body as consecutive ranges read ahead (parted-body.ts), null when it is gone, undefined
+   * when it is not large or no read-ahead is left (one GET then).
+   */
+  private async parted(located: Located, span: ByteRange): Promise<Readable | null | undefined> {
+    const plan = this.readAhead;
+    if (plan === null) return undefined;
+    const parts = partsOf(span, plan.partSize);
+    const reserved = (plan.lanes - 1) * plan.partSize;
+    if (parts.length <= 2 || !plan.budget.take(reserved)) return undefined;
+    const first = await this.openRange(located, parts[0], 0).catch((err: unknown) => {
+      plan.budget.give(reserved);
+      throw err;
+    });
+    if (first === null) {
+      plan.budget.give(reserved);
+      return null;
+    }
+    this.stats.readAheads++;
+    const open = (range: ByteRange): Promise<Readable | null> => this.openRange(located, range, plan.partSize);
+    return new PartedBody(parts, first, plan.lanes, open, () => plan.budget.give(reserved));
+  }
+
+  /** One GET of the body (or a range of it) with If-Match; `buffer`: bytes read ahead of the consumer. */
+  private async openRange(located: Located, range: ByteRange | undefined, buffer: number): Promise<Readable | null> {
+    const body = await this.call(() => this.store.getBody(located.dir + BODY, located.entry.bodyEtag, range, buffer));
     // Replaced or removed behind our back: what we remember of it is outdated too.
     if (body === null) this.metaOf.get(located.urlDir)?.delete(located.dir);
     return body;

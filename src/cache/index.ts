@@ -11,6 +11,7 @@ import type { CacheSettings } from './settings.js';
 import { CacheStats } from './stats.js';
 import { StoreHealth } from './store-health.js';
 import { S3Store } from './store/s3-store.js';
+import { ReadAheadBudget } from './store/parted-body.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -22,6 +23,14 @@ const MiB = 1024 * 1024;
 const PART_SIZE = 8 * MiB;
 const PART_QUEUE = 2;
 const FILL_MEMORY = PART_SIZE * (PART_QUEUE + 2);
+/**
+ * Large hits are read as consecutive store ranges of READ_PART bytes, READ_LANES of them open at
+ * once (the ones ahead read into memory, a part each), for bodies over two parts. The read-ahead
+ * of all hits at once is bounded by READ_AHEAD_MEMORY; a hit that finds none left is one GET.
+ */
+const READ_PART = 8 * MiB;
+const READ_LANES = 2;
+const READ_AHEAD_MEMORY = 128 * MiB;
 
 export interface CacheDeps {
   readonly settings: CacheSettings;
@@ -62,7 +71,8 @@ export function createCache(deps: CacheDeps): CacheRuntime {
     },
   });
   const memory = s.memoryBytes > 0 ? new MemoryTier(s.memoryBytes) : null;
-  const filter = new CacheFilter(new Entries(store, memory, health, stats), health, stats, {
+  const readAhead = { partSize: READ_PART, lanes: READ_LANES, budget: new ReadAheadBudget(READ_AHEAD_MEMORY) };
+  const filter = new CacheFilter(new Entries(store, memory, health, stats, readAhead), health, stats, {
     prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, passTtlMs: s.passTtlMs, quickAbort: s.quickAbort,
     maxBuffered: FILL_MEMORY, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,
   });

@@ -24,6 +24,8 @@ export class CacheStats {
   passes = 0;
   /** First hits whose body was read beside the metadata (early-body.ts): one store round trip, not two. */
   earlyBodies = 0;
+  /** Hits of large bodies read as consecutive ranges with read-ahead (store/parted-body.ts). */
+  readAheads = 0;
   bytesServed = 0;
   bytesStored = 0;
   invalidations = 0;
@@ -66,6 +68,7 @@ export class CacheStats {
     counter('range_fills_total', 'whole fills started in the background by a Range miss', this.rangeFills);
     counter('passes_total', 'requests that skipped the store lookup: their URL\'s last response was not stored', this.passes);
     counter('early_bodies_total', 'hits whose body was read at the same time as their metadata', this.earlyBodies);
+    counter('read_ahead_total', 'hits of large bodies read as consecutive store ranges, the next ones read ahead', this.readAheads);
     counter('served_bytes_total', 'body bytes served from the cache', this.bytesServed);
     counter('stored_bytes_total', 'body bytes stored', this.bytesStored);
     counter('invalidations_total', 'entries dropped after unsafe requests or purges', this.invalidations);

@@ -39,15 +39,19 @@ export function requestHead(method: string, target: string, headers: Readonly<Re
   return `${head}\r\n`;
 }
 
-/** Sends `head` (a GET) and reads the answer; once more on a new connection when a reused one fails before answering. */
-export async function rawGet(sockets: StoreSockets, head: string): Promise<RawAnswer> {
+/**
+ * Sends `head` (a GET) and reads the answer; once more on a new connection when a reused one fails
+ * before answering. `buffer`: body bytes read ahead of the consumer before the socket is paused
+ * (0: node's default stream buffer, the socket's own buffers doing the rest).
+ */
+export async function rawGet(sockets: StoreSockets, head: string, buffer = 0): Promise<RawAnswer> {
   const { socket, reused } = await sockets.take(false);
   try {
-    return await exchange(sockets, socket, head);
+    return await exchange(sockets, socket, head, buffer);
   } catch (err) {
     if (!reused || (err as { answered?: boolean }).answered === true) throw err;
   }
-  return exchange(sockets, (await sockets.take(true)).socket, head);
+  return exchange(sockets, (await sockets.take(true)).socket, head, buffer);
 }
 
 interface Head {
@@ -60,7 +64,7 @@ interface Head {
   readonly reusable: boolean;
 }
 
-function exchange(sockets: StoreSockets, socket: net.Socket, head: string): Promise<RawAnswer> {
+function exchange(sockets: StoreSockets, socket: net.Socket, head: string, buffer: number): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     let got: Buffer = Buffer.alloc(0);
     const detach = (): void => {
@@ -90,7 +94,7 @@ function exchange(sockets: StoreSockets, socket: net.Socket, head: string): Prom
       const parsed = headOf(parser.head);
       parser.forgetBuffer();
       detach();
-      answer(sockets, socket, parsed, got.subarray(end))
+      answer(sockets, socket, parsed, got.subarray(end), buffer)
         .then(resolve, (err: Error) => reject(Object.assign(err, { answered: true })));
     }
     socket.on('data', onData);
@@ -116,7 +120,7 @@ function headOf(h: ResponseHead): Head {
 }
 
 /** The body of a 200/206 as a stream; any other answer read whole. */
-async function answer(sockets: StoreSockets, socket: net.Socket, head: Head, first: Buffer): Promise<RawAnswer> {
+async function answer(sockets: StoreSockets, socket: net.Socket, head: Head, first: Buffer, buffer: number): Promise<RawAnswer> {
   const length = head.bodyKind === Body.FIXED ? head.length : head.bodyKind === Body.NONE ? 0 : -1;
   const done = (ok: boolean): void => (ok && head.reusable ? sockets.release(socket) : void socket.destroy());
   if (length < 0) {
@@ -128,7 +132,7 @@ async function answer(sockets: StoreSockets, socket: net.Socket, head: Head, fir
     const text = await errorText(socket, first, head.bodyKind === Body.CHUNKED, done);
     return { status: head.status, headers: head.headers, body: null, text };
   }
-  const body = new StoreBody(socket, length, first, done);
+  const body = new StoreBody(socket, length, first, done, buffer);
   if (head.status === 200 || head.status === 206) return { status: head.status, headers: head.headers, body, text: '' };
   return { status: head.status, headers: head.headers, body: null, text: (await collect(body)).toString('utf8') };
 }
@@ -191,8 +195,8 @@ class StoreBody extends Readable {
   private socket: net.Socket | null;
   private readonly done: (reusable: boolean) => void;
 
-  constructor(socket: net.Socket, length: number, first: Buffer, done: (reusable: boolean) => void) {
-    super();
+  constructor(socket: net.Socket, length: number, first: Buffer, done: (reusable: boolean) => void, buffer: number) {
+    super(buffer > 0 ? { highWaterMark: buffer } : {});
     this.left = length;
     this.socket = socket;
     this.done = done;

@@ -80,10 +80,13 @@ export class S3Store {
    * sidecar since the metadata was read is never served with the wrong metadata). null when the
    * object is gone or changed.
    */
-  async getBody(key: string, etag: string, range?: ByteRange): Promise<Readable | null> {
+  async getBody(key: string, etag: string, range?: ByteRange, buffer = 0): Promise<Readable | null> {
     const headers: Record<string, string> = { 'if-match': etag };
     if (range !== undefined) headers.range = `bytes=${range.start}-${range.end}`;
-    return (await this.read(key, headers))?.body ?? null;
+    const found = await this.read(key, headers, buffer);
+    if (found === null || range === undefined || rangeAnswered(found.answer, range)) return found?.body ?? null;
+    found.body.destroy();
+    throw new Error(`the store answered GET ${key} ${headers.range} with other bytes (${found.answer.status} ${found.answer.headers.get('content-range') ?? ''})`);
   }
 
   /**
@@ -98,14 +101,14 @@ export class S3Store {
     return null;
   }
 
-  private get(key: string, headers: Record<string, string>): Promise<RawAnswer> {
+  private get(key: string, headers: Record<string, string>, buffer = 0): Promise<RawAnswer> {
     const { target, headers: signed } = this.http.prepare({ method: 'GET', bucket: this.bucket, key, headers });
-    return rawGet(this.sockets, requestHead('GET', target, signed));
+    return rawGet(this.sockets, requestHead('GET', target, signed), buffer);
   }
 
-  private async read(key: string, headers: Record<string, string>): Promise<{ etag: string | undefined; body: Readable } | null> {
-    const answer = await this.get(key, headers);
-    if (answer.body !== null) return { etag: answer.headers.get('etag'), body: answer.body };
+  private async read(key: string, headers: Record<string, string>, buffer = 0): Promise<{ etag: string | undefined; body: Readable; answer: RawAnswer } | null> {
+    const answer = await this.get(key, headers, buffer);
+    if (answer.body !== null) return { etag: answer.headers.get('etag'), body: answer.body, answer };
     if (answer.status === 404 || answer.status === 412) return null;
     throw errorOf(answer.status, answer.text, `GET ${key}`);
   }
@@ -154,4 +157,15 @@ export class S3Store {
     this.http.destroy();
     this.sockets.destroy();
   }
+}
+
+/**
+ * The answer holds exactly the bytes of `range`: a 206 naming it, or a 200 of that length when it
+ * starts at 0 (a store may answer a range covering the whole object with the object).
+ */
+function rangeAnswered(answer: RawAnswer, range: ByteRange): boolean {
+  const length = range.end - range.start + 1;
+  if (answer.status === 200) return range.start === 0 && Number(answer.headers.get('content-length')) === length;
+  return answer.status === 206 && Number(answer.headers.get('content-length')) === length
+    && (answer.headers.get('content-range') ?? '').startsWith(`bytes ${range.start}-${range.end}/`);
 }
