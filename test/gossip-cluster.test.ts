@@ -155,3 +155,29 @@ test('--gossip-advertise: the others list a member at its advertised address and
   await relay.close();
   await waitFor(async () => (await stateOf(a, 'v1')) === 'dead', DETECTION_BOUND_MS, 'v1 dead at v0 once its advertised address is gone');
 });
+
+test('--gossip-key rotation by rolling restarts: [old] → [old, new] → [new, old] → [new], the cluster whole after every restart', { timeout: 240_000 }, async (t) => {
+  const OLD = 'AAECAwQFBgcICQoLDA0ODw==';
+  const NEW = 'Dw4NDAsKCQgHBgUEAwIBAA==';
+  const keys = (...ks: string[]): string[] => ks.flatMap((k) => ['--gossip-key', k]);
+  const names = ['k0', 'k1', 'k2'];
+  const nodes = [await node('k0', keys(OLD))];
+  const seed = `127.0.0.1:${await gossipPort(nodes[0]!)}`;
+  nodes.push(await node('k1', [...keys(OLD), '--join', seed]), await node('k2', [...keys(OLD), '--join', seed]));
+  const whole = async (): Promise<boolean> => (await Promise.all(nodes.map(members))).every((d) => d.members.filter((m) => m.state === 'alive').length === 3);
+  await waitFor(whole, 30_000, '3 alive everywhere');
+  const ports = await Promise.all(nodes.map(gossipPort));
+  const started = Date.now();
+  for (const pass of [[OLD, NEW], [NEW, OLD], [NEW]]) {
+    for (let i = 0; i < 3; i++) {
+      nodes[i]!.signal('SIGTERM');
+      await nodes[i]!.exit();
+      nodes[i] = await node(names[i]!, [...keys(...pass), '--join', `127.0.0.1:${ports[(i + 1) % 3]}`], ports[i]);
+      await waitFor(whole, SPREAD_MS, `3 alive everywhere after ${names[i]} restarted with ${pass.length} keys`);
+    }
+  }
+  t.diagnostic(`9 rolling restarts in ${Date.now() - started} ms`);
+  const stale = await node('k3', [...keys(OLD), '--join', `127.0.0.1:${ports[0]}`]);
+  await stale.output(/gossip: join 127\.0\.0\.1:\d+ failed/, 15_000);
+  assert.ok((await members(nodes[0]!)).members.every((m) => m.name !== 'k3'), 'a member with only the old key is refused');
+});
