@@ -7,6 +7,7 @@
 # the same pairs, and the ratio's range. Run after `npm run build`:
 #
 #   BENCH_STATE=/tmp/bench-ab PORT_BASE=29600 BACKEND_PORT=29501 (and +1) PAIRS=3 SECONDS_EACH=3 bash bench/feature-ab.sh
+#   FEATURES="sticky mirror" bash bench/feature-ab.sh    # only these rows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=${BENCH_STATE:-/tmp/outrigger-feature-ab}
@@ -73,7 +74,7 @@ declare -A FLAGS=(
   [mirror]="--mirror $SITE"
 )
 printf '%-14s %-28s %-28s %s\n' feature 'plain µs/req (each pair)' 'feature µs/req (each pair)' 'feature/plain: median (min-max)'
-for name in hash hash-bounded sticky split ratelimit outlier mirror; do
+for name in ${FEATURES:-hash hash-bounded sticky split ratelimit outlier mirror}; do
   sites=("$SITE")
   [ "$name" = split ] && sites=("$SITE" "http://127.0.0.1:$((BPORT + 1))")
   # Both fresh for each feature, and both warmed up alike (the JIT), so neither has a head start.
