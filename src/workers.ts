@@ -111,6 +111,9 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
       // A second signal is passed on too: each worker then exits at once instead of draining.
       if (stopping) {
         each((w) => w.process.kill(signal));
+        // Two signals that reach a busy worker close together are delivered as one (pending signals
+        // merge), and it would go on draining: one still running a second later is ended.
+        setTimeout(() => each((w) => w.process.kill('SIGKILL')), 1_000).unref();
         return;
       }
       stopping = true;
