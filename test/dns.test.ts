@@ -195,7 +195,7 @@ test('a name that does not resolve at start leaves its backend down with the rea
   const { port } = await pair();
   const o = await start([`http://late.test:${port}`]);
   await o.output(/http:\/\/late\.test:\d+ is down: ENOTFOUND: late\.test did not resolve: queryA ENOTFOUND late\.test/);
-  assert.match(o.stdout, /dns: late\.test did not resolve \(queryA ENOTFOUND late\.test\); its backends stay down until it does/);
+  await o.output(/dns: late\.test did not resolve \(queryA ENOTFOUND late\.test\); its backends stay down until it does/);
   assert.equal((await request(`${o.base}/v1/health`)).status, 502);
   dns.set('late.test', ['127.0.0.1']);
   await o.output(/http:\/\/late\.test:\d+ is up/);
@@ -229,7 +229,7 @@ test('--rr-dns-mode: one backend per address, following the answer; the survivor
   // One "is up" for B (the first probe) and nothing else: it never went through down/up again.
   assert.equal(o.stdout.split('\n').filter((l) => l.includes(`${urlB} is`)).length, 1, o.stdout);
   assert.doesNotMatch(o.stdout, /is down/);
-  assert.match(o.stdout, /dns: rr\.test now resolves to 127\.0\.0\.2 \(was 127\.0\.0\.1, 127\.0\.0\.2\)/);
+  await o.output(/dns: rr\.test now resolves to 127\.0\.0\.2 \(was 127\.0\.0\.1, 127\.0\.0\.2\)/);
 });
 
 // Issue 13.1, from the report: the record switched to a new address (TTL 0), the old address
@@ -257,7 +257,7 @@ test('a long record TTL: the name is looked up again as soon as its old address 
     dns.set('moved.test', ['127.0.0.2']);
     await a.kill();
     await untilAllFrom(o, 'B', 5, 'traffic to follow the name to B after A died');
-    assert.match(o.stdout, /dns: moved\.test now resolves to 127\.0\.0\.2 \(was 127\.0\.0\.1\)/);
+    await o.output(/dns: moved\.test now resolves to 127\.0\.0\.2 \(was 127\.0\.0\.1\)/);
   } finally {
     dns.ttl = 0;
   }
