@@ -103,6 +103,18 @@ describe('large hits read ahead from the store', { skip, timeout: 180_000 }, () 
     assert.equal(count(path), 1, 'all from the cache');
   });
 
+  test('--cache-read-ahead 0: a large hit (stored by another sidecar) is one GET, byte for byte', async () => {
+    const path = '/obj/whole';
+    const { client: other } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, backend.url, ['--cache-read-ahead', '0']));
+    // The same Host as the first sidecar's requests: the same key.
+    const hit = await other.call({ path, headers: { host: `127.0.0.1:${o.port}` } });
+    assert.match(status(hit), /hit/);
+    assert.equal(sha(hit.body), sha(BODY));
+    const text = (await other.call({ path: '/.prometheus/metrics' })).text;
+    assert.match(text, /^outrigger_cache_read_ahead_total 0$/m);
+    assert.equal(count(path), 1, 'from the store, not the backend');
+  });
+
   test('the body replaced in the store between two ranges: the client response is cut, the next request a miss', async () => {
     const path = '/obj/replaced';
     const bodies = async (): Promise<string[]> => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? [])

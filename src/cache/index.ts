@@ -26,11 +26,12 @@ const FILL_MEMORY = PART_SIZE * (PART_QUEUE + 2);
 /**
  * Large hits are read as consecutive store ranges of READ_PART bytes, READ_LANES of them open at
  * once (the ones ahead read into memory, a part each), for bodies over two parts. The read-ahead
- * of all hits at once is bounded by READ_AHEAD_MEMORY; a hit that finds none left is one GET.
+ * of all hits at once is bounded by --cache-read-ahead; a hit that finds none left is one GET.
+ * 8 MiB × 2 by measurement on Swift (bench/cache.ts row 1, a loaded 2-core machine): 4 MiB parts
+ * cost ~15% more of Outrigger's CPU per hit and were slower; 16 MiB parts or a third lane gained nothing.
  */
 const READ_PART = 8 * MiB;
 const READ_LANES = 2;
-const READ_AHEAD_MEMORY = 128 * MiB;
 
 export interface CacheDeps {
   readonly settings: CacheSettings;
@@ -71,7 +72,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
     },
   });
   const memory = s.memoryBytes > 0 ? new MemoryTier(s.memoryBytes) : null;
-  const readAhead = { partSize: READ_PART, lanes: READ_LANES, budget: new ReadAheadBudget(READ_AHEAD_MEMORY) };
+  const readAhead = s.readAheadBytes > 0 ? { partSize: READ_PART, lanes: READ_LANES, budget: new ReadAheadBudget(s.readAheadBytes) } : null;
   const filter = new CacheFilter(new Entries(store, memory, health, stats, readAhead), health, stats, {
     prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, passTtlMs: s.passTtlMs, quickAbort: s.quickAbort,
     maxBuffered: FILL_MEMORY, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,

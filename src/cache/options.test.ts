@@ -44,6 +44,7 @@ describe('cache options', () => {
     assert.equal(c.cacheMinSize, 1024 * 1024);
     assert.equal(c.cacheHealthDuration, 60_000);
     assert.equal(c.cacheMemory, 64 * 1024 * 1024);
+    assert.equal(c.cacheReadAhead, 128 * 1024 * 1024);
     assert.equal(c.cacheServeStaleOnError, 0);
     assert.equal(c.cacheRegion, 'us-east-1');
   });

@@ -12,13 +12,14 @@ export interface CacheSettings {
   readonly minSize: number;
   readonly healthIntervalMs: number;
   readonly memoryBytes: number;
+  readonly readAheadBytes: number;
   readonly staleOnErrorMs: number;
   readonly passTtlMs: number;
   readonly quickAbort: QuickAbort;
 }
 
 type CacheFields = Pick<Config, 'cacheEndpoint' | 'cacheAccessKey' | 'cacheSecretKey' | 'cacheBucket' | 'cacheRegion' | 'cachePrefix'
-  | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheServeStaleOnError' | 'cachePassTtl'
+  | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheReadAhead' | 'cacheServeStaleOnError' | 'cachePassTtl'
   | 'cacheQuickAbortMin' | 'cacheQuickAbortMax' | 'cacheQuickAbortPct'>;
 
 const NEEDED = [
@@ -45,6 +46,7 @@ export function cacheSettings(config: CacheFields): CacheSettings | undefined {
     minSize: config.cacheMinSize,
     healthIntervalMs: config.cacheHealthDuration,
     memoryBytes: config.cacheMemory,
+    readAheadBytes: config.cacheReadAhead,
     staleOnErrorMs: config.cacheServeStaleOnError,
     passTtlMs: config.cachePassTtl,
     quickAbort: { minLeft: config.cacheQuickAbortMin, maxLeft: config.cacheQuickAbortMax, percent: config.cacheQuickAbortPct },

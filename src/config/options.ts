@@ -246,6 +246,10 @@ export const OPTION_TABLE: OptionTable = {
     long: 'cache-memory', kind: 'string', default: 64 * 1024 * 1024, defaultText: '64MiB', parse: parseByteSize, valueName: 'SIZE',
     help: 'memory tier for small hot objects in front of the store (0: off)',
   },
+  cacheReadAhead: {
+    long: 'cache-read-ahead', kind: 'string', default: 128 * 1024 * 1024, defaultText: '128MiB', parse: parseByteSize, valueName: 'SIZE',
+    help: 'memory for reading large hits ahead, all hits together (0: off)',
+  },
   cacheServeStaleOnError: {
     long: 'cache-serve-stale-on-error', kind: 'string', default: 0, defaultText: 'off', parse: durationMs({ allowZero: true }),
     valueName: 'DURATION', help: 'when no backend answers, serve entries stale by up to this long',

@@ -131,6 +131,8 @@ export interface Config {
   readonly cacheHealthDuration: number;
   /** Bytes of the memory tier; 0 turns it off. */
   readonly cacheMemory: number;
+  /** Bytes all large store-tier hits together may read ahead of their clients (src/cache/store/parted-body.ts); 0 turns it off. */
+  readonly cacheReadAhead: number;
   /** Milliseconds of staleness allowed when every backend fails; 0: only what stale-if-error allows. */
   readonly cacheServeStaleOnError: number;
   /** Milliseconds a URL whose response was not stored skips the store lookup (src/cache/passes.ts); 0: off. */
