@@ -146,7 +146,7 @@ describe('interop with Go memberlist 0.2.2', { skip: reason ?? false, timeout: 1
   it('an Outrigger process lists Go members in GET /v1/members and marks a killed one dead', async (t) => {
     if (bin === null) return t.skip('go is not installed');
     const go = await peer(['-name', 'go-p']);
-    const o = await startOutrigger(['--gossip-bind', '127.0.0.1:0', '--node-name', 'ts-p', '--join', `127.0.0.1:${go.port}`, 'http://127.0.0.1:9']);
+    const o = await startOutrigger(['--gossip-bind', '127.0.0.1:0', '--api-address', 'off', '--node-name', 'ts-p', '--join', `127.0.0.1:${go.port}`, 'http://127.0.0.1:9']);
     cleanup.track(o);
     const state = async (name: string): Promise<string | undefined> =>
       ((await (await fetch(`${o.base}/v1/members`)).json()) as { members: { name: string; state: string }[] }).members.find((m) => m.name === name)?.state;
