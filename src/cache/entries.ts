@@ -57,6 +57,10 @@ export class Entries {
   private readonly metaOf = new Map<string, Map<string, Entry>>();
   /** Removals started so far: a body read while one ran may belong to a removed entry. */
   private removals = 0;
+  /** URL directories being removed (how many removals of each run): the store may still hold their objects. */
+  private readonly removing = new Map<string, number>();
+  /** URL directories whose removal failed, until a new entry is saved there: an invalidated response is never served again. */
+  private readonly unremoved = new Set<string>();
 
   private readonly readAhead: ReadAhead | null;
 
@@ -87,8 +91,24 @@ export class Entries {
     if (found.removals === this.removals) this.memory?.set(found.dir, found.entry, body);
   }
 
-  /** The entry for a request; `whole`: a GET of the whole body (its body may then be read beside the metadata). */
+  /**
+   * The entry for a request; `whole`: a GET of the whole body (its body may then be read beside the
+   * metadata). None while the URL's removal runs: its deletion (a LIST, then DELETEs) ends after the
+   * answer to the request that invalidated it, and the next request must not find the old entry.
+   */
   async find(keys: EntryKeys, header: (name: string) => string | undefined, whole = false): Promise<Located | null> {
+    if (this.removed(keys.dir)) return null;
+    const found = await this.lookup(keys, header, whole);
+    if (found === null || !this.removed(keys.dir)) return found;
+    found.early?.drop();
+    return null;
+  }
+
+  private removed(dir: string): boolean {
+    return this.removing.has(dir) || this.unremoved.has(dir);
+  }
+
+  private async lookup(keys: EntryKeys, header: (name: string) => string | undefined, whole: boolean): Promise<Located | null> {
     const removals = this.removals;
     const known = this.varyOf.get(keys.dir);
     if (known !== undefined && this.memory !== null) {
@@ -210,6 +230,7 @@ export class Entries {
       const index: VaryIndex = { v: 1, url: entry.url, varyIndex: entry.vary };
       await this.call(() => this.store.putText(keys.dir + META, JSON.stringify(index)));
     }
+    this.unremoved.delete(keys.dir); // a new entry: what a failed removal left is overwritten
     this.rememberVary(keys.dir, dir === keys.dir ? [] : entry.vary);
     this.rememberMeta(keys.dir, dir, entry);
     if (dir !== keys.dir) this.memory?.delete(keys.dir); // an entry without Vary held from before
@@ -228,12 +249,24 @@ export class Entries {
   /** Drops every variant of a URL. */
   async remove(keys: EntryKeys): Promise<number> {
     this.removals++;
-    this.forget(keys.dir);
+    return this.deleteDir(keys.dir);
+  }
+
+  /** Deletes a URL directory, marked as being removed meanwhile (and after, if the deletion fails). */
+  private async deleteDir(dir: string): Promise<number> {
+    this.removing.set(dir, (this.removing.get(dir) ?? 0) + 1);
+    this.forget(dir);
     try {
-      return await this.call(() => this.store.deletePrefix(keys.dir));
+      return await this.call(() => this.store.deletePrefix(dir));
+    } catch (err) {
+      this.unremoved.add(dir);
+      throw err;
     } finally {
+      const left = this.removing.get(dir)! - 1;
+      if (left > 0) this.removing.set(dir, left);
+      else this.removing.delete(dir);
       // Lookups that ran during the deletion may have remembered the entry again.
-      this.forget(keys.dir);
+      this.forget(dir);
     }
   }
 
@@ -256,10 +289,7 @@ export class Entries {
       const stored = parseStored((await this.call(() => this.store.getText(key))) ?? '');
       if (stored !== null && stored.url.startsWith(urlPrefix)) dirs.add(key.slice(0, host.length + 65));
     }
-    for (const dir of dirs) {
-      this.forget(dir);
-      removed += await this.call(() => this.store.deletePrefix(dir));
-    }
+    for (const dir of dirs) removed += await this.deleteDir(dir);
     return removed;
   }
 }
