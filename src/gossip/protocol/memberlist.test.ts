@@ -168,3 +168,19 @@ test('hostile but well-formed messages (bad address lengths, short Vsn) are drop
   assert.equal(m.liveMembers().length, 3);
   c.shutdown();
 });
+
+test('version vectors: a joiner whose delegate version is outside the cluster\'s range is refused; a compatible range joins', async () => {
+  const c = new SimCluster({ seed: 14 });
+  await c.form(3);
+  const misfit = c.add(3, { delegateProtocolMin: 1, delegateProtocolMax: 2, delegateProtocolVersion: 2 });
+  const refused = misfit.join([addressOf(0)]);
+  await c.clock.advance(100);
+  assert.equal(await refused, 0, 'delegate version 2 is outside the cluster\'s 0..0');
+  assert.equal(c.stateOf(0, 3), undefined);
+  const fits = c.add(4, { delegateProtocolMin: 0, delegateProtocolMax: 2, delegateProtocolVersion: 0 });
+  const joined = fits.join([addressOf(0)]);
+  await c.clock.advance(100);
+  assert.equal(await joined, 1);
+  assert.deepEqual(c.get(0).nodeRecord(nameOf(4))?.vsn, [1, 5, 2, 0, 2, 0], 'its vector travels in alive');
+  c.shutdown();
+});
