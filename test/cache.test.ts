@@ -187,15 +187,30 @@ for (const protocol of PROTOCOLS) {
       assert.equal(count('/obj/1000'), before, 'no range went to the backend');
     });
 
-    test('a stale entry is revalidated: a 304 serves the stored body', async () => {
+    test('a fresh entry the request refuses (max-age=0) is revalidated: a 304 serves the stored body, fwd=request', async () => {
       const path = `/doc/reval-${p}?cc=max-age%3D600`;
       await client.call({ path });
       await stored(client, path);
       const again = await client.call({ path, headers: { 'cache-control': 'max-age=0' } });
       assert.equal(again.status, 200);
       assert.equal(again.text, 'version 1');
-      assert.match(status(again), /fwd=stale; fwd-status=304/);
+      assert.match(status(again), /^Outrigger; fwd=request; fwd-status=304; ttl=\d+$/);
       assert.equal(count(`/doc/reval-${p}`), 2);
+    });
+
+    test('a stale entry is revalidated: a 304 serves the stored body, fwd=stale; only-if-cached on it is a 504', async () => {
+      const path = `/doc/stale-${p}?cc=max-age%3D0`;
+      await client.call({ path });
+      // Stale from the start: only a request that accepts stale (max-stale) can show it is stored.
+      await waitFor(async () => (await client.call({ path, headers: { 'cache-control': 'only-if-cached, max-stale' } })).status === 200, 30_000, 'stored', 50);
+      const refused = await client.call({ path, headers: { 'cache-control': 'only-if-cached' } });
+      assert.equal(refused.status, 504);
+      assert.equal(status(refused), 'Outrigger; fwd=miss; detail=only-if-cached');
+      assert.equal(count(`/doc/stale-${p}`), 1, 'neither only-if-cached request reached the backend');
+      const again = await client.call({ path });
+      assert.deepEqual([again.status, again.text], [200, 'version 1']);
+      assert.match(status(again), /^Outrigger; fwd=stale; fwd-status=304; ttl=0$/);
+      assert.equal(count(`/doc/stale-${p}`), 2);
     });
 
     test('HEAD is answered from the GET entry', async () => {

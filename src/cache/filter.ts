@@ -62,6 +62,8 @@ interface Pending {
   fillStarted: boolean;
   /** The client's own conditional fields, before our validators replaced them. */
   clientConditionals?: Record<string, string | undefined>;
+  /** Why a revalidation went forward (RFC 9211 fwd): the entry was stale, or the request refused a fresh one. */
+  fwd?: 'stale' | 'request';
 }
 
 const CACHEABLE_METHODS = new Set(['GET', 'HEAD']);
@@ -168,7 +170,8 @@ export class CacheFilter implements ProxyFilter {
       return this.hit(req, found, policy, { hit: true, ttl: policy.ttl(), detail: 'stale-if-error' });
     }
     if (facts.directives.has('only-if-cached')) return onlyIfCachedMiss();
-    this.relayed.set(req, { fwd: verdict.reason === 'request' ? 'request' : 'stale' });
+    const fwd = verdict.reason === 'request' ? 'request' : 'stale';
+    this.relayed.set(req, { fwd });
     // A range of a stale entry goes to the backend as asked; the stored entry stays as it is.
     if (req.header('range') !== undefined) return null;
     const validators = policy.validators();
@@ -177,7 +180,7 @@ export class CacheFilter implements ProxyFilter {
       clientConditionals[name] = req.header(name);
       edit.setHeader(name, validators[name] ?? null);
     }
-    this.pending.set(req, { ...pendingOf('revalidate', facts, keys, found), clientConditionals });
+    this.pending.set(req, { ...pendingOf('revalidate', facts, keys, found), clientConditionals, fwd });
     return null;
   }
 
@@ -244,7 +247,7 @@ export class CacheFilter implements ProxyFilter {
     const policy = new StoredPolicy(found.entry.policy, this.options.clock);
     if (head.status >= 500 && policy.usableOnError(pending.facts, this.options.staleOnErrorMs)) {
       this.stats.staleOnError++;
-      return this.answerNow(req, pending, found, policy, { fwd: 'stale', fwdStatus: head.status, detail: 'stale-if-error' });
+      return this.answerNow(req, pending, found, policy, { fwd: pending.fwd, fwdStatus: head.status, detail: 'stale-if-error' });
     }
     if (head.status === 404 || head.status === 410) {
       void this.evict(pending.keys);
@@ -260,7 +263,7 @@ export class CacheFilter implements ProxyFilter {
     const entry: Entry = { ...found.entry, policy: result.policy, headers: mergeFields(found.entry.headers, head.fields) };
     void this.entries.update(found, entry).catch(() => undefined);
     const updated = new StoredPolicy(entry.policy, this.options.clock);
-    return this.answerNow(req, pending, { ...found, entry }, updated, { fwd: 'stale', fwdStatus: 304, ttl: updated.ttl() });
+    return this.answerNow(req, pending, { ...found, entry }, updated, { fwd: pending.fwd, fwdStatus: 304, ttl: updated.ttl() });
   }
 
   /** No response came at all (connect refused or timed out, no backend): a stale entry may answer (stale-if-error). */
@@ -271,7 +274,7 @@ export class CacheFilter implements ProxyFilter {
     const policy = new StoredPolicy(found.entry.policy, this.options.clock);
     if (!policy.usableOnError(pending.facts, this.options.staleOnErrorMs)) return null;
     this.stats.staleOnError++;
-    return this.answerNow(req, pending, found, policy, { fwd: 'stale', detail: 'stale-if-error' });
+    return this.answerNow(req, pending, found, policy, { fwd: pending.fwd, detail: 'stale-if-error' });
   }
 
   /** A stored answer in a phase that answers synchronously, judged on the client's own conditionals (req.header() now shows ours). */

@@ -46,6 +46,19 @@ describe('cache policy (RFC 9111 shared cache)', () => {
     assert.deepEqual(policy.evaluate(req()), { use: 'revalidate', reason: 'stale' });
   });
 
+  it('says a revalidation was the request\'s doing (fwd=request) only when the entry was fresh (RFC 9211 §2.2)', () => {
+    const clock = clockAt();
+    const { policy } = stored({ 'Cache-Control': 'max-age=60', ETag: '"a"' }, clock);
+    clock.advance(1); // an age of 1 s: older than max-age=0 asks
+    for (const asked of ['no-cache', 'max-age=0', 'min-fresh=120']) {
+      assert.deepEqual(policy.evaluate(req({ 'Cache-Control': asked })), { use: 'revalidate', reason: 'request' }, asked);
+    }
+    clock.advance(60);
+    for (const asked of ['no-cache', 'max-age=0', 'min-fresh=120']) {
+      assert.deepEqual(policy.evaluate(req({ 'Cache-Control': asked })), { use: 'revalidate', reason: 'stale' }, asked);
+    }
+  });
+
   it('serves a fresh must-revalidate entry without asking the backend (library regression, PR #54)', () => {
     const clock = clockAt();
     const { policy } = stored({ 'Cache-Control': 'max-age=3600, must-revalidate' }, clock);

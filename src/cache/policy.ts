@@ -180,9 +180,11 @@ export class StoredPolicy {
     const fresh = ttl > 0;
     // RFC 8246: an immutable response is not revalidated while fresh, even when the client reloads.
     const reload = asked.has('no-cache') || seconds(asked, 'max-age') !== undefined && this.age() > seconds(asked, 'max-age')!;
-    if (reload && !(fresh && own.has('immutable'))) return { use: 'revalidate', reason: 'request' };
+    // RFC 9211 §2.2: fwd=request only for a fresh entry the request refused; a stale one goes forward as stale.
+    const refused = fresh ? 'request' : 'stale';
+    if (reload && !(fresh && own.has('immutable'))) return { use: 'revalidate', reason: refused };
     const minFresh = seconds(asked, 'min-fresh');
-    if (minFresh !== undefined && ttl < minFresh) return { use: 'revalidate', reason: 'request' };
+    if (minFresh !== undefined && ttl < minFresh) return { use: 'revalidate', reason: refused };
     if (fresh) return { use: 'fresh', stale: false };
     // §4.2.4: must-revalidate, proxy-revalidate and s-maxage (in a shared cache) forbid stale use.
     if (own.has('must-revalidate') || own.has('proxy-revalidate') || own.has('s-maxage') || own.has('no-cache')) {
