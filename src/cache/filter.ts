@@ -195,7 +195,9 @@ export class CacheFilter implements ProxyFilter {
       return null;
     }
     const running = this.flights.joinable(keys.url);
-    if (running !== undefined) return this.flights.follow(req, facts, running);
+    // A fetch not to be shared (another variant, a response not storable): this request leads its own.
+    const followed = running === undefined ? null : await this.flights.follow(req, facts, running);
+    if (followed !== null) return followed;
     this.pending.set(req, pendingOf('miss', facts, keys, null, this.flights.lead(keys.url)));
     return null;
   }

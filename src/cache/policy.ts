@@ -51,9 +51,10 @@ export function requestFacts(method: string, target: string, header: (name: stri
 
 export function prepareResponse(status: number, fields: ReadonlyArray<readonly [string, string]>): PreparedResponse {
   const record: Record<string, string> = {};
+  const hop = hopByHop(fields);
   for (const [name, value] of fields) {
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower)) continue;
+    if (hop.has(lower)) continue;
     record[lower] = record[lower] === undefined ? value : `${record[lower]}, ${value}`;
   }
   const control = effectiveControl((name) => record[name]);
@@ -67,7 +68,7 @@ export function prepareResponse(status: number, fields: ReadonlyArray<readonly [
   }
   const replay = fields.filter(([name]) => {
     const lower = name.toLowerCase();
-    return !HOP_BY_HOP.has(lower) && !NOT_REPLAYED.has(lower) && !dropped.has(lower);
+    return !hop.has(lower) && !NOT_REPLAYED.has(lower) && !dropped.has(lower);
   });
   const policyHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(record)) {
@@ -79,6 +80,17 @@ export function prepareResponse(status: number, fields: ReadonlyArray<readonly [
   if (formatted !== '') policyHeaders['cache-control'] = formatted;
   else delete policyHeaders['cache-control'];
   return { status, replay, policyHeaders, vary: varyFields(record.vary), directives, hasSetCookie: record['set-cookie'] !== undefined };
+}
+
+/** The hop-by-hop fields of a response: the fixed ones, and those its Connection field names (RFC 9110 §7.6.1). */
+function hopByHop(fields: ReadonlyArray<readonly [string, string]>): ReadonlySet<string> {
+  let hop: Set<string> | undefined;
+  for (const [name, value] of fields) {
+    if (name.toLowerCase() !== 'connection') continue;
+    hop ??= new Set(HOP_BY_HOP);
+    for (const named of value.split(',')) hop.add(named.trim().toLowerCase());
+  }
+  return hop ?? HOP_BY_HOP;
 }
 
 /** One subclass per clock: a class made per call would leave V8 a new shape for every entry. */
