@@ -3,6 +3,7 @@
  * case-insensitive (§5.2), so they are lower-cased here before any other code sees them;
  * http-cache-semantics compares them exactly.
  */
+import { parseDictionary } from 'structured-headers';
 
 /** Directive name (lower case) -> its argument, or true when it has none. */
 export type Directives = Map<string, string | true>;
@@ -81,8 +82,23 @@ export interface EffectiveControl {
 
 export function effectiveControl(header: (name: string) => string | undefined): EffectiveControl {
   for (const field of TARGETED_FIELDS) {
-    const directives = parseDirectives(header(field));
+    const directives = targetedDirectives(header(field));
     if (directives.size > 0) return { directives, targeted: field };
   }
   return { directives: parseDirectives(header('cache-control')), targeted: undefined };
+}
+
+/**
+ * A targeted field's directives. RFC 9213 §2.2: its value is a Structured Fields Dictionary (RFC
+ * 9651: lower-case keys, integer or token or string values), and a value that does not parse as one
+ * is ignored as a whole: none (Cache-Control then applies), never a guess at what was meant.
+ */
+function targetedDirectives(value: string | undefined): Directives {
+  if (value === undefined) return new Map();
+  try {
+    parseDictionary(value);
+  } catch {
+    return new Map();
+  }
+  return parseDirectives(value);
 }

@@ -59,6 +59,19 @@ describe('cache policy (RFC 9111 shared cache)', () => {
     }
   });
 
+  it('reads proxy-revalidate as must-revalidate: a lifetime while fresh, no stale use after (RFC 9111 §5.2.2.8)', () => {
+    const clock = clockAt();
+    const { policy } = stored({ 'Cache-Control': 'max-age=600, proxy-revalidate', ETag: '"p"' }, clock);
+    assert.ok(policy.ttl() > 599, 'the lifetime max-age gives');
+    assert.deepEqual(policy.evaluate(req()), { use: 'fresh', stale: false });
+    clock.advance(601);
+    assert.deepEqual(policy.evaluate(req({ 'Cache-Control': 'max-stale' })), { use: 'revalidate', reason: 'stale' });
+    assert.ok(stored({ 'Cache-Control': 'max-age=600, proxy-revalidate' }).policy.ttl() > 599, 'stored without a validator too');
+    const authorized = req({ Authorization: 'Bearer t' });
+    assert.equal(refused({ 'Cache-Control': 'max-age=600, proxy-revalidate' }, authorized), 'not-storable', '§3.5 does not name proxy-revalidate');
+    stored({ 'Cache-Control': 'max-age=600, proxy-revalidate, must-revalidate' }, clockAt(), authorized);
+  });
+
   it('serves a fresh must-revalidate entry without asking the backend (library regression, PR #54)', () => {
     const clock = clockAt();
     const { policy } = stored({ 'Cache-Control': 'max-age=3600, must-revalidate' }, clock);
@@ -206,6 +219,19 @@ describe('targeted cache control (RFC 9213)', () => {
     assert.equal(Math.round(cdn.ttl()), 30);
     const ours = stored({ 'CDN-Cache-Control': 'max-age=30', 'Outrigger-Cache-Control': 'max-age=90', 'Cache-Control': 'private' }, clock).policy;
     assert.equal(Math.round(ours.ttl()), 90);
+  });
+
+  it('ignores a targeted field that is not a Structured Fields Dictionary (RFC 9213 §2.2)', () => {
+    const fields = (cdn: string): Record<string, string> => ({ 'cdn-cache-control': cdn, 'cache-control': 'max-age=5' });
+    for (const malformed of ['Max-Age=60', 'max-age=60,,', 'max-age=sixty seconds', 'max-age="60', 'no-store;', '=60']) {
+      assert.equal(effectiveControl((n) => fields(malformed)[n]).targeted, undefined, malformed);
+    }
+    const valid = effectiveControl((n) => fields('max-age=60, stale-if-error=30, private="x-a"')[n]);
+    assert.equal(valid.targeted, 'cdn-cache-control');
+    assert.deepEqual([...valid.directives], [['max-age', '60'], ['stale-if-error', '30'], ['private', 'x-a']]);
+    assert.equal(refused({ 'Cache-Control': 'no-store', 'CDN-Cache-Control': 'Max-Age=600' }), 'not-storable', 'Cache-Control applies');
+    assert.equal(refused({ 'Cache-Control': 'max-age=600', 'CDN-Cache-Control': 'no-store', 'Outrigger-Cache-Control': 'max-age=600,' }), 'not-storable',
+      'a malformed Outrigger-Cache-Control gives way to CDN-Cache-Control');
   });
 
   it('falls back to Cache-Control when the targeted field is empty', () => {

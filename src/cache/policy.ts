@@ -76,10 +76,22 @@ export function prepareResponse(status: number, fields: ReadonlyArray<readonly [
     if (control.targeted !== undefined && name === 'expires') continue; // RFC 9213 §2.2
     policyHeaders[name] = value;
   }
-  const formatted = formatDirectives(directives);
+  const formatted = formatDirectives(forLibrary(directives));
   if (formatted !== '') policyHeaders['cache-control'] = formatted;
   else delete policyHeaders['cache-control'];
   return { status, replay, policyHeaders, vary: varyFields(record.vary), directives, hasSetCookie: record['set-cookie'] !== undefined };
+}
+
+/**
+ * The directives as http-cache-semantics is to read them. RFC 9111 §5.2.2.8: for a shared cache
+ * proxy-revalidate means must-revalidate; the library instead gives such a response no lifetime.
+ */
+function forLibrary(directives: Directives): Directives {
+  if (!directives.has('proxy-revalidate')) return directives;
+  const mapped = new Map(directives);
+  mapped.delete('proxy-revalidate');
+  if (!mapped.has('must-revalidate')) mapped.set('must-revalidate', true);
+  return mapped;
 }
 
 /** The hop-by-hop fields of a response: the fixed ones, and those its Connection field names (RFC 9110 §7.6.1). */
@@ -121,6 +133,8 @@ function libRequest(req: RequestFacts): CachePolicy.Request {
 }
 
 const OPTIONS = { shared: true, immutableMinTimeToLive: 0 };
+/** The response directives that let a response to a request with Authorization be stored (RFC 9111 §3.5). */
+const AUTHORIZED_STORE = ['public', 's-maxage', 'must-revalidate'];
 
 export type StoreVerdict = { readonly store: true; readonly policy: PolicyObject } | { readonly store: false; readonly reason: string };
 
@@ -130,6 +144,10 @@ export function storeVerdict(req: RequestFacts, res: PreparedResponse, clock: Cl
   if (res.status !== 200) return { store: false, reason: 'status' };
   if (res.vary.includes('*')) return { store: false, reason: 'vary-star' };
   if (res.hasSetCookie && !res.directives.has('public')) return { store: false, reason: 'set-cookie' };
+  // §3.5 names must-revalidate, not proxy-revalidate (read as must-revalidate by the library, forLibrary()).
+  if (req.hasAuthorization && res.directives.has('proxy-revalidate') && !AUTHORIZED_STORE.some((d) => res.directives.has(d))) {
+    return { store: false, reason: 'not-storable' };
+  }
   const Policy = policyClass(clock);
   const policy = new Policy(libRequest(req), { status: res.status, headers: res.policyHeaders }, OPTIONS);
   if (!policy.storable()) return { store: false, reason: 'not-storable' };
