@@ -8,11 +8,10 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
 import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, swiftMissing, uniqueBucket } from './support/swift.js';
+import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 
 const skip = swiftMissing();
@@ -68,10 +67,8 @@ describe('cache RFC behaviours through the CLI', { skip, timeout: 180_000 }, () 
     if (skip !== undefined) return;
     const swift = await sharedSwift();
     const bucket = uniqueBucket('rfc');
-    const s3 = new S3Client({ endpoint: swift.endpoint, region: swift.region, forcePathStyle: true,
-      credentials: { accessKeyId: swift.accessKey, secretAccessKey: swift.secretKey } });
+    const s3 = await storeClient(swift, bucket);
     fx.add(async () => s3.destroy());
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     const backend = await fx.backendOf('rfc-origin', handler);
     ({ client } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, backend.url, ['--cache-memory', '0'])));
   });

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { Entries } from './entries.js';
 import type { Entry } from './entry.js';
 import { BODY, entryKeys, type EntryKeys } from './key.js';
@@ -14,7 +14,7 @@ import { prepareResponse, requestFacts, storeVerdict } from './policy.js';
 import { CacheStats } from './stats.js';
 import { StoreHealth } from './store-health.js';
 import { S3Store } from './store/s3-store.js';
-import { sharedSwift, swiftMissing, uniqueBucket } from '../../test/support/swift.js';
+import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from '../../test/support/swift.js';
 
 const skip = swiftMissing();
 const noHeader = (): undefined => undefined;
@@ -42,9 +42,7 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
   before(async () => {
     const swift = await sharedSwift();
     store = new S3Store({ ...swift, bucket: uniqueBucket('entries'), partSize: 5 * 1024 * 1024, queueSize: 2 });
-    s3 = new S3Client({ endpoint: swift.endpoint, region: swift.region, forcePathStyle: true,
-      credentials: { accessKeyId: swift.accessKey, secretAccessKey: swift.secretKey } });
-    await s3.send(new CreateBucketCommand({ Bucket: store.bucket }));
+    s3 = await storeClient(swift, store.bucket);
   });
 
   after(() => {

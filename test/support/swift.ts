@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { waitFor } from './wait.js';
 
 export interface SwiftStore {
@@ -111,4 +112,12 @@ function lockAbandoned(path: string): boolean {
 /** A fresh bucket name for one test file. */
 export function uniqueBucket(prefix = 'cache'): string {
   return `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}`;
+}
+
+/** An independent client of the store (the AWS SDK), for a test to check what it holds; `bucket` is created. */
+export async function storeClient(swift: SwiftStore, bucket: string): Promise<S3Client> {
+  const s3 = new S3Client({ endpoint: swift.endpoint, region: swift.region, forcePathStyle: true,
+    credentials: { accessKeyId: swift.accessKey, secretAccessKey: swift.secretKey } });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  return s3;
 }
