@@ -33,14 +33,18 @@ export class CacheStats {
   storeUp = 0;
   storeLatencySumMs = 0;
   storeLatencyCount = 0;
+  /** Store calls started and not yet ended. */
+  storeCallsInFlight = 0;
   memoryBytes = 0;
 
   /** Times one store call. */
   async timed<T>(work: Promise<T>): Promise<T> {
     const started = performance.now();
+    this.storeCallsInFlight++;
     try {
       return await work;
     } finally {
+      this.storeCallsInFlight--;
       this.storeLatencySumMs += performance.now() - started;
       this.storeLatencyCount++;
     }
@@ -75,6 +79,7 @@ export class CacheStats {
     counter('store_errors_total', 'failed store operations', this.storeErrors);
     counter('store_latency_ms_sum', 'time spent in store calls', Math.round(this.storeLatencySumMs));
     counter('store_latency_ms_count', 'store calls timed', this.storeLatencyCount);
+    gauge('store_calls_in_flight', 'store calls started and not yet answered', this.storeCallsInFlight);
     gauge('store_up', '1 while the store answers its probe', this.storeUp);
     gauge('memory_bytes', 'bytes held by the memory tier', this.memoryBytes);
     return `${out.join('\n')}\n`;
