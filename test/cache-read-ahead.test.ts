@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
+import { PathCounts } from './support/path-counts.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
 import { cacheArgs, startCacheNode } from './support/cache-node.js';
 import { sharedSwift, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
@@ -26,16 +27,15 @@ const BODY = randomBytes(SIZE);
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const status = (r: Reply): string => String(r.headers['cache-status'] ?? '');
 
-const fetches = new Map<string, number>();
-const count = (path: string): number => fetches.get(path) ?? 0;
+const fetches = new PathCounts();
+const count = (path: string): number => fetches.of(path);
 
 /**
  * /obj/<name>: BODY, cacheable, a strong ETag, at most 1 MiB every 40 ms: a store slower than the
  * client loses the fill by design, and a loaded machine's Swift may take less than a local backend sends.
  */
 function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const path = new URL(req.url!, 'http://x').pathname;
-  fetches.set(path, count(path) + 1);
+  const path = fetches.add(req);
   req.resume();
   res.on('error', () => undefined);
   res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'max-age=600', ETag: `"${path}"`, 'Content-Length': SIZE });

@@ -9,6 +9,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { Fixtures } from './support/fixtures.js';
+import { PathCounts } from './support/path-counts.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
 import { cacheArgs, startCacheNode } from './support/cache-node.js';
 import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
@@ -20,12 +21,11 @@ const fx = new Fixtures();
 /** What the backend answers for a path: status, fields and body, chosen per request. */
 type Script = (req: http.IncomingMessage) => { status: number; fields: Record<string, string | string[]>; body?: string };
 const scripts = new Map<string, Script>();
-const fetches = new Map<string, number>();
-const count = (path: string): number => fetches.get(path) ?? 0;
+const fetches = new PathCounts();
+const count = (path: string): number => fetches.of(path);
 
 function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const path = new URL(req.url!, 'http://x').pathname;
-  fetches.set(path, count(path) + 1);
+  const path = fetches.add(req);
   req.resume();
   const script = scripts.get(path);
   if (script === undefined) {
