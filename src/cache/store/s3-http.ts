@@ -124,7 +124,7 @@ export class S3Http {
     const res = await this.open(call);
     const text = await readText(res);
     const status = res.statusCode ?? 0;
-    if ((status >= 200 && status < 300 && !/^\s*(<\?xml[^>]*>\s*)?<Error>/.test(text)) || alsoOk.includes(status)) return { status, headers: res.headers, text };
+    if (succeeded(status, text) || alsoOk.includes(status)) return { status, headers: res.headers, text };
     throw errorOf(status, text, `${call.method} ${call.key ?? call.bucket}`);
   }
 
@@ -141,7 +141,7 @@ export class S3Http {
       request.once('response', (res) => {
         readText(res).then((text) => {
           const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300 && !/^\s*(<\?xml[^>]*>\s*)?<Error>/.test(text)) return resolve({ status, headers: res.headers, text });
+          if (succeeded(status, text)) return resolve({ status, headers: res.headers, text });
           request.destroy();
           reject(errorOf(status, text, `${call.method} ${call.key ?? call.bucket}`));
         }, reject);
@@ -160,7 +160,7 @@ export class S3Http {
     const query = call.query ?? [];
     const path = this.basePath + encodePath(call.bucket, call.key);
     const date = amzDate(new Date());
-    const body = call.body === undefined ? [] : Buffer.isBuffer(call.body) ? [call.body] : call.body;
+    const body = piecesOf(call);
     let length = 0;
     for (const piece of body) length += piece.length;
     if (call.streamedLength !== undefined) length = call.streamedLength;
@@ -194,11 +194,24 @@ export class S3Http {
       const req = this.start(call, this.agent);
       req.once('response', resolve);
       req.once('error', reject);
-      const pieces = call.body === undefined ? [] : Buffer.isBuffer(call.body) ? [call.body] : call.body;
+      const pieces = piecesOf(call);
       for (let i = 0; i < pieces.length - 1; i++) req.write(pieces[i]);
       req.end(pieces[pieces.length - 1]);
     });
   }
+}
+
+/**
+ * A 2xx answer that is not an S3 error document: S3 may answer 200 and still fail (a
+ * CompleteMultipartUpload whose error arrives in the body).
+ */
+function succeeded(status: number, text: string): boolean {
+  return status >= 200 && status < 300 && !/^\s*(<\?xml[^>]*>\s*)?<Error>/.test(text);
+}
+
+/** The body of `call` as its pieces. */
+function piecesOf(call: S3Call): readonly Buffer[] {
+  return call.body === undefined ? [] : Buffer.isBuffer(call.body) ? [call.body] : call.body;
 }
 
 function sha256(pieces: readonly Buffer[]): string {
