@@ -10,11 +10,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import { ProtocolClient, type Protocol, type Reply } from './support/protocols.js';
 import { cacheArgs, openUploads, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
 import type { Outrigger } from './support/outrigger.js';
@@ -172,11 +172,8 @@ before(async () => {
   if (skip !== undefined) return;
   swift = await sharedSwift();
   bucket = uniqueBucket('edge');
-  s3 = new S3Client({ endpoint: swift.endpoint, region: swift.region, forcePathStyle: true,
-    credentials: { accessKeyId: swift.accessKey, secretAccessKey: swift.secretKey } });
+  s3 = await storeClient(swift, bucket);
   fx.add(async () => s3.destroy());
-  // A store that has just started may still answer 503 (SlowDown) for a while.
-  await waitFor(() => s3.send(new CreateBucketCommand({ Bucket: bucket })).then(() => true, () => false), 60_000, 'the test bucket', 500);
   backend = await fx.backendOf('origin', handler);
 });
 

@@ -8,12 +8,12 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import { PathCounts } from './support/path-counts.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
 import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
 import type { Outrigger } from './support/outrigger.js';
@@ -72,10 +72,8 @@ before(async () => {
   if (skip !== undefined) return;
   swift = await sharedSwift();
   bucket = uniqueBucket('ahead');
-  s3 = new S3Client({ endpoint: swift.endpoint, region: swift.region, forcePathStyle: true,
-    credentials: { accessKeyId: swift.accessKey, secretAccessKey: swift.secretKey } });
+  s3 = await storeClient(swift, bucket);
   fx.add(async () => s3.destroy());
-  await waitFor(() => s3.send(new CreateBucketCommand({ Bucket: bucket })).then(() => true, () => false), 60_000, 'the test bucket', 500);
   backend = await fx.backendOf('origin', handler);
   ({ o, client } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, backend.url)));
 });

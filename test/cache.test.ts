@@ -6,11 +6,11 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import type http from 'node:http';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import { PROTOCOLS, ProtocolClient, startFor, type Protocol, type Reply } from './support/protocols.js';
 import { cacheArgs, openUploads, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
 import type { Outrigger } from './support/outrigger.js';
@@ -126,9 +126,7 @@ before(async () => {
   if (skip !== undefined) return;
   swift = await sharedSwift();
   bucket = uniqueBucket('it');
-  s3 = new S3Client({ endpoint: swift.endpoint, region: swift.region, forcePathStyle: true,
-    credentials: { accessKeyId: swift.accessKey, secretAccessKey: swift.secretKey } });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  s3 = await storeClient(swift, bucket);
   fx.add(async () => s3.destroy());
   backend = await fx.backendOf('origin', handler);
 });

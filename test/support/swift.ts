@@ -118,6 +118,7 @@ export function uniqueBucket(prefix = 'cache'): string {
 export async function storeClient(swift: SwiftStore, bucket: string): Promise<S3Client> {
   const s3 = new S3Client({ endpoint: swift.endpoint, region: swift.region, forcePathStyle: true,
     credentials: { accessKeyId: swift.accessKey, secretAccessKey: swift.secretKey } });
-  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  // A store that has just started may still answer 503 (SlowDown) for a while.
+  await waitFor(() => s3.send(new CreateBucketCommand({ Bucket: bucket })).then(() => true, () => false), 60_000, 'the test bucket', 500);
   return s3;
 }
