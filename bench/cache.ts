@@ -7,8 +7,8 @@
 //    so the layout the fill chose (plain or multipart) is visible apart from the hit's own cost.
 // 2. memory-tier hit of a 100 B object vs proxying it to nginx with the cache off, and nginx itself
 //    (wrk req/s, DURATION s each)   target: ≥ the proxied req/s
-// 3. a miss with the tee vs the same misses with the cache off (100 × 1 MiB, distinct URLs)
-//    target: ≤ 5 % slower
+// 3. a miss with the tee vs the same misses with the cache off (100 × 1 MiB, distinct URLs), back to back
+//    and isolated (each once the store work of the one before has ended)   target: ≤ 5 % slower
 // 4. Outrigger's peak RSS while 8 fills of 256 MiB run at once, against the bound (32 MiB held per fill), and how many were stored
 // Every process is stopped by PID at the end; every load is bounded in time or count.
 // CACHE_ROWS=1,2 runs only those rows (default: all four).
@@ -26,6 +26,8 @@ import { sharedSwift } from '../test/support/swift.js';
 const MiB = 1 << 20;
 /** Pace of each of the 8 concurrent 256 MiB fills: 8 × 6 = 48 MiB/s, what Swift on a shared 2-core box takes (at 12 some fills are given up by design). */
 const FILL_MIBPS = Number(process.env.CACHE_FILL_MIBPS ?? 6);
+/** CACHE_INDEX=30s: row 3 also runs a proxy with `--cache-index 30s` (misses skip the store lookup for keys the store does not hold). */
+const INDEX = process.env.CACHE_INDEX ?? '';
 const ROWS = new Set((process.env.CACHE_ROWS ?? '1,2,3,4').split(/[\s,]+/).filter((r) => r !== '').map(Number));
 const s = readSettings();
 initProcs(s.state);
@@ -125,7 +127,8 @@ async function main(): Promise<void> {
 
   if (ROWS.has(1)) lines.push(...await storeTierRow(s3, bucket, www, base, storeOnly));
   if (ROWS.has(2)) lines.push(...await memoryTierRow(base, { [base + 1]: noCache, [base + 2]: memory }));
-  if (ROWS.has(3)) lines.push(...await teeRow(base, noCache, memory, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: `missing/${Date.now()}/meta.json` }))));
+  const indexed = ROWS.has(3) && INDEX !== '' ? await outrigger('outrigger-cache-index', base + 4, [...cache, '--cache-index', INDEX]) : null;
+  if (ROWS.has(3)) lines.push(...await teeRow(base, noCache, memory, indexed, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: `missing/${Date.now()}/meta.json` }))));
   if (ROWS.has(4)) lines.push(...await fillsRssRow(base, storeOnly));
   console.log(lines.join('\n'));
   s3.destroy();
@@ -186,16 +189,20 @@ async function memoryTierRow(base: number, proxies: Record<number, Proc>): Promi
   return lines;
 }
 
-/** 3. tee overhead: 100 misses of 1 MiB (distinct URLs) with the cache vs without, interleaved in 4 blocks. */
-async function teeRow(base: number, off: Proc, withCache: Proc, lookup: () => Promise<unknown>): Promise<string[]> {
+/**
+ * 3. tee overhead: 100 misses of 1 MiB (distinct URLs) with the cache vs without, interleaved in 4
+ * blocks, back to back (a miss's background store work overlaps the next request on the same
+ * cores); then isolated misses, each sent once the proxy has no store call left running: what one
+ * client sees of a miss, apart from the fleet's cost of the fill.
+ */
+async function teeRow(base: number, off: Proc, withCache: Proc, indexed: Proc | null, lookup: () => Promise<unknown>): Promise<string[]> {
   const lines: string[] = [];
   log('3/4 miss with tee vs cache off (100 × 1 MiB)');
-  // The middle run splits a miss's cost: a request `no-store` is looked up in the store but never
-  // stored (RFC 9111 §5.2.1.5), so it pays the lookup without the tee.
-  const runs = [{ label: 'cache off', port: base + 1, proc: off, headers: {} as Record<string, string> },
-    { label: 'miss, lookup only (request no-store)', port: base + 2, proc: withCache, headers: { 'cache-control': 'no-store' } },
-    { label: 'miss + tee', port: base + 2, proc: withCache, headers: {} }]
-    .map((r) => ({ ...r, ms: 0, cpuS: 0, ttfb: [] as number[] }));
+  // The lookup-only run splits a miss's cost: a request `no-store` is looked up in the store but
+  // never stored (RFC 9111 §5.2.1.5), so it pays the lookup without the tee.
+  const runs: TeeRun[] = [teeRun('cache off', base + 1, off), teeRun('miss, lookup only (request no-store)', base + 2, withCache, { 'cache-control': 'no-store' }),
+    teeRun('miss + tee', base + 2, withCache)];
+  if (indexed !== null) runs.push(teeRun(`miss + tee, --cache-index ${INDEX}`, base + 4, indexed));
   for (let block = 0; block < 4; block++) {
     for (const run of runs) {
       const cpu0 = sessionCpuSeconds(run.proc.pid);
@@ -206,10 +213,10 @@ async function teeRow(base: number, off: Proc, withCache: Proc, lookup: () => Pr
     }
   }
   for (const run of runs) {
-    lines.push(`${run.label.padEnd(36)} 100 × 1 MiB sequential: ${run.ms.toFixed(0)} ms, TTFB median ${median(run.ttfb).toFixed(1)} ms, ` +
+    lines.push(`${run.label.padEnd(44)} 100 × 1 MiB back to back: ${run.ms.toFixed(0)} ms, TTFB median ${median(run.ttfb).toFixed(1)} ms, ` +
       `proxy CPU ${(run.cpuS * 1e4).toFixed(0)} µs/request`);
   }
-  // What every miss pays before it goes to the backend: one metadata GET that finds nothing.
+  // What every looked-up miss pays before it goes to the backend: one metadata GET that finds nothing.
   const asks: number[] = [];
   for (let i = 0; i < 25; i++) {
     const t0 = performance.now();
@@ -217,10 +224,52 @@ async function teeRow(base: number, off: Proc, withCache: Proc, lookup: () => Pr
     asks.push(performance.now() - t0);
   }
   lines.push(`store lookup of a missing key (GET → 404), median of 25: ${median(asks).toFixed(1)} ms`);
+  const ratio = (i: number, j: number): string => (runs[i]!.ms / runs[j]!.ms).toFixed(3);
   const teeRatio = runs[2]!.ms / runs[0]!.ms;
-  lines.push(`  tee/off: ${teeRatio.toFixed(3)}× (≤ 1.05×: ${verdict(teeRatio <= 1.05)}); lookup only/off: ${(runs[1]!.ms / runs[0]!.ms).toFixed(3)}×, ` +
-    `tee/lookup only: ${(runs[2]!.ms / runs[1]!.ms).toFixed(3)}×`);
+  lines.push(`  back to back: tee/off ${teeRatio.toFixed(3)}× (≤ 1.05×: ${verdict(teeRatio <= 1.05)}); lookup only/off ${ratio(1, 0)}×, tee/lookup only ${ratio(2, 1)}×` +
+    (indexed === null ? '' : `; tee with the index/off ${ratio(3, 0)}×`));
+  lines.push(...await isolatedMisses(runs.filter((r) => r.headers['cache-control'] === undefined)));
   return lines;
+}
+
+interface TeeRun { label: string; port: number; proc: Proc; headers: Record<string, string>; ms: number; cpuS: number; ttfb: number[] }
+
+function teeRun(label: string, port: number, proc: Proc, headers: Record<string, string> = {}): TeeRun {
+  return { label, port, proc, headers, ms: 0, cpuS: 0, ttfb: [] };
+}
+
+/** Isolated misses: 40 per run, interleaved, each once the proxy's store calls have all ended. */
+async function isolatedMisses(runs: TeeRun[]): Promise<string[]> {
+  const totals = runs.map(() => [] as number[]);
+  const ttfbs = runs.map(() => [] as number[]);
+  for (let i = 0; i < 40; i++) {
+    for (const [k, run] of runs.entries()) {
+      await storeIdle(run.port);
+      const t = await timedGet(`http://127.0.0.1:${run.port}/1m?alone=${Date.now()}-${i}`);
+      totals[k]!.push(t.totalMs);
+      ttfbs[k]!.push(t.ttfbMs);
+    }
+  }
+  const lines = runs.map((run, k) => `${run.label.padEnd(44)} isolated miss, median of 40: ${median(totals[k]!).toFixed(2)} ms whole, TTFB ${median(ttfbs[k]!).toFixed(2)} ms`);
+  for (let k = 1; k < runs.length; k++) {
+    const r = median(totals[k]!) / median(totals[0]!);
+    lines.push(`  isolated: ${runs[k]!.label}/off ${r.toFixed(3)}× (≤ 1.05×: ${verdict(r <= 1.05)})`);
+  }
+  return lines;
+}
+
+/** Waits (10 s at most) until the proxy on `port` has no store call running (a cache-off proxy has none). */
+async function storeIdle(port: number): Promise<void> {
+  for (const until = Date.now() + 10_000; Date.now() < until; await sleep(5)) {
+    const text = await new Promise<string>((resolve, reject) => {
+      http.get(`http://127.0.0.1:${port}/.prometheus/metrics`, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => { body += d; }).once('end', () => resolve(body));
+      }).once('error', reject);
+    });
+    const running = /^outrigger_cache_store_calls_in_flight (\d+)/m.exec(text)?.[1];
+    if (running === undefined || running === '0') return;
+  }
 }
 
 /** 4. RSS during 8 concurrent 256 MiB fills (distinct URLs), sampled every 100 ms. */
