@@ -125,6 +125,8 @@ async function main(): Promise<void> {
   const storeOnly = await outrigger('outrigger-cache-store', base + 3, [...cache, '--cache-memory', '0']);
   const lines: string[] = [`cache benchmarks, ${new Date().toISOString()}, node ${process.version}, pin ${s.pin}, DURATION ${s.durationS}s`];
 
+  // The same store-tier hits without read-ahead (one GET per hit), to show what read-ahead buys.
+  if (ROWS.has(1)) await outrigger('outrigger-cache-store-no-read-ahead', base + 5, [...cache, '--cache-memory', '0', '--cache-read-ahead', '0']);
   if (ROWS.has(1)) lines.push(...await storeTierRow(s3, bucket, www, base, storeOnly));
   if (ROWS.has(2)) lines.push(...await memoryTierRow(base, { [base + 1]: noCache, [base + 2]: memory }));
   const indexed = ROWS.has(3) && INDEX !== '' ? await outrigger('outrigger-cache-index', base + 4, [...cache, '--cache-index', INDEX]) : null;
@@ -147,6 +149,7 @@ async function storeTierRow(s3: S3Client, bucket: string, www: string, base: num
   const direct: Timed[] = [];
   const filled: Timed[] = [];
   const viaCache: Timed[] = [];
+  const oneGet: Timed[] = [];
   let hitCpu = 0;
   for (let i = 0; i < 5; i++) {
     direct.push(await storeGet(s3, bucket, 'direct/64m'));
@@ -154,12 +157,14 @@ async function storeTierRow(s3: S3Client, bucket: string, www: string, base: num
     const cpu0 = sessionCpuSeconds(storeOnly.pid);
     viaCache.push(await timedGet(`http://127.0.0.1:${base + 3}/64m`));
     hitCpu += sessionCpuSeconds(storeOnly.pid) - cpu0;
+    oneGet.push(await timedGet(`http://127.0.0.1:${base + 5}/64m`));
   }
   const mibps = (t: Timed[]): number => median(t.map((x) => x.bytes / MiB / (x.totalMs / 1000)));
   const ttfb = (t: Timed[]): number => median(t.map((x) => x.ttfbMs));
   lines.push(`store GET 64 MiB:          TTFB ${ttfb(direct).toFixed(1)} ms, ${mibps(direct).toFixed(0)} MiB/s  (a plain object, one PutObject)`);
   lines.push(`store GET, the fill's key: TTFB ${ttfb(filled).toFixed(1)} ms, ${mibps(filled).toFixed(0)} MiB/s  (the object the fill stored, ETag ${listed.Contents?.find((o) => o.Key === filledKey)?.ETag ?? '?'})`);
   lines.push(`store-tier hit 64 MiB:     TTFB ${ttfb(viaCache).toFixed(1)} ms, ${mibps(viaCache).toFixed(0)} MiB/s  (${viaCache[0]!.cacheStatus}; Outrigger CPU ${(hitCpu / 5 * 1000).toFixed(0)} ms per hit)`);
+  lines.push(`  the same hit, --cache-read-ahead 0: TTFB ${ttfb(oneGet).toFixed(1)} ms, ${mibps(oneGet).toFixed(0)} MiB/s (read-ahead/one GET: ${(mibps(viaCache) / mibps(oneGet)).toFixed(2)}×)`);
   const ttfbRatio = ttfb(viaCache) / ttfb(direct);
   const tputRatio = mibps(viaCache) / mibps(direct);
   lines.push(`  hit/store: TTFB ${ttfbRatio.toFixed(2)}× (≤ 1.2×: ${verdict(ttfbRatio <= 1.2)}), throughput ${tputRatio.toFixed(2)}× (≥ 0.9×: ${verdict(tputRatio >= 0.9)})`);
