@@ -3,14 +3,15 @@
  * real S3 store (Swift + s3api) and a real backend whose answers each test scripts per path:
  * revalidation outcomes (404/410, a 304 that does not match, a new 200), Vary variants,
  * stale-if-error after a 5xx, Set-Cookie, targeted Cache-Control fields and hop-by-hop fields.
- * Skipped where Swift is missing.
+ * Every test runs for HTTP/1.1 and HTTP/2 clients (one CLI each, paths under /h1/ and /h2/, so the
+ * backend's per-path counts stay apart). Skipped where Swift is missing.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { Fixtures } from './support/fixtures.js';
 import { PathCounts } from './support/path-counts.js';
-import type { ProtocolClient, Reply } from './support/protocols.js';
+import { PROTOCOLS, type ProtocolClient, type Reply } from './support/protocols.js';
 import { cacheArgs, startCacheNode } from './support/cache-node.js';
 import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
 import { waitFor } from './support/wait.js';
@@ -44,6 +45,7 @@ function doc(text: string, etag: string, cc: string, extra: Record<string, strin
 }
 
 const status = (r: Reply): string => String(r.headers['cache-status'] ?? '');
+/** The client of the suite running now (suites run one after the other). */
 let client: ProtocolClient;
 
 /** Polls until a request with `cc` (only-if-cached, plus max-stale for stale entries) is answered from the cache. */
@@ -62,20 +64,27 @@ async function cachedStatus(path: string, headers: Record<string, string> = {}):
   return (await client.call({ path, headers: { ...headers, 'cache-control': 'only-if-cached, max-stale' } })).status;
 }
 
-describe('cache RFC behaviours through the CLI', { skip, timeout: 180_000 }, () => {
+let args: string[] = [];
+before(async () => {
+  if (skip !== undefined) return;
+  const swift = await sharedSwift();
+  const bucket = uniqueBucket('rfc');
+  const s3 = await storeClient(swift, bucket);
+  fx.add(async () => s3.destroy());
+  const backend = await fx.backendOf('rfc-origin', handler);
+  args = cacheArgs(swift, bucket, backend.url, ['--cache-memory', '0']);
+});
+
+for (const protocol of PROTOCOLS) describe(`cache RFC behaviours through the CLI, ${protocol} clients`, { skip, timeout: 180_000 }, () => {
+  /** This suite's own path for `path`. */
+  const at = (path: string): string => `/${protocol === 'h2' ? 'h2' : 'h1'}${path}`;
   before(async () => {
-    if (skip !== undefined) return;
-    const swift = await sharedSwift();
-    const bucket = uniqueBucket('rfc');
-    const s3 = await storeClient(swift, bucket);
-    fx.add(async () => s3.destroy());
-    const backend = await fx.backendOf('rfc-origin', handler);
-    ({ client } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, backend.url, ['--cache-memory', '0'])));
+    ({ client } = await startCacheNode(fx, protocol, args));
   });
 
   for (const gone of [404, 410]) {
     test(`a revalidation answered ${gone} evicts the entry and relays the ${gone}`, async () => {
-      const path = `/gone-${gone}`;
+      const path = at(`/gone-${gone}`);
       scripts.set(path, doc('version 1', '"g1"', 'max-age=0'));
       await client.call({ path });
       assert.equal((await stored(path)).text, 'version 1');
@@ -88,7 +97,7 @@ describe('cache RFC behaviours through the CLI', { skip, timeout: 180_000 }, () 
   }
 
   test('a 304 whose validator does not match the stored entry evicts it and answers 502', async () => {
-    const path = '/mismatch';
+    const path = at('/mismatch');
     scripts.set(path, doc('version 1', '"m1"', 'max-age=0'));
     await client.call({ path });
     await stored(path);
@@ -100,7 +109,7 @@ describe('cache RFC behaviours through the CLI', { skip, timeout: 180_000 }, () 
   });
 
   test('a revalidation answered 200 with a new ETag replaces the entry', async () => {
-    const path = '/replaced';
+    const path = at('/replaced');
     scripts.set(path, doc('version 1', '"r1"', 'max-age=0'));
     await client.call({ path });
     await stored(path);
@@ -116,7 +125,7 @@ describe('cache RFC behaviours through the CLI', { skip, timeout: 180_000 }, () 
   });
 
   test('Vary: two variants are stored and each served to its own requests; other values go to the backend', async () => {
-    const path = '/vary';
+    const path = at('/vary');
     scripts.set(path, (req) => {
       const language = String(req.headers['accept-language'] ?? 'none');
       return { status: 200, fields: { 'Content-Type': 'text/plain', ETag: `"v-${language}"`, 'Cache-Control': 'max-age=600', Vary: 'Accept-Language' }, body: `in ${language}` };
@@ -145,8 +154,8 @@ describe('cache RFC behaviours through the CLI', { skip, timeout: 180_000 }, () 
   });
 
   test('stale-if-error: a 5xx answer to a revalidation serves the stale entry; without it the 5xx is relayed', async () => {
-    const allowed = '/sie-5xx';
-    const plain = '/plain-5xx';
+    const allowed = at('/sie-5xx');
+    const plain = at('/plain-5xx');
     scripts.set(allowed, doc('version 1', '"s1"', 'max-age=0, stale-if-error=3600'));
     scripts.set(plain, doc('version 1', '"p1"', 'max-age=0'));
     await client.call({ path: allowed });
@@ -165,8 +174,8 @@ describe('cache RFC behaviours through the CLI', { skip, timeout: 180_000 }, () 
   });
 
   test('Set-Cookie is never stored or replayed; a response with it is stored only if public', async () => {
-    const shared = '/cookie-public';
-    const own = '/cookie-private';
+    const shared = at('/cookie-public');
+    const own = at('/cookie-private');
     scripts.set(shared, doc('public doc', '"c1"', 'public, max-age=600', { 'Set-Cookie': 'session=secret' }));
     scripts.set(own, doc('own doc', '"c2"', 'max-age=600', { 'Set-Cookie': 'session=secret' }));
     const first = await client.call({ path: shared });
@@ -184,10 +193,10 @@ describe('cache RFC behaviours through the CLI', { skip, timeout: 180_000 }, () 
 
   test('CDN-Cache-Control wins over Cache-Control, Outrigger-Cache-Control over both (RFC 9213)', async () => {
     const cases: Array<{ path: string; fields: Record<string, string>; hits: boolean }> = [
-      { path: '/cdn-stores', fields: { 'Cache-Control': 'no-store', 'CDN-Cache-Control': 'max-age=600' }, hits: true },
-      { path: '/cdn-refuses', fields: { 'Cache-Control': 'max-age=600', 'CDN-Cache-Control': 'no-store' }, hits: false },
-      { path: '/ours-stores', fields: { 'Cache-Control': 'no-store', 'CDN-Cache-Control': 'no-store', 'Outrigger-Cache-Control': 'max-age=600' }, hits: true },
-      { path: '/ours-refuses', fields: { 'Cache-Control': 'max-age=600', 'CDN-Cache-Control': 'max-age=600', 'Outrigger-Cache-Control': 'no-store' }, hits: false },
+      { path: at('/cdn-stores'), fields: { 'Cache-Control': 'no-store', 'CDN-Cache-Control': 'max-age=600' }, hits: true },
+      { path: at('/cdn-refuses'), fields: { 'Cache-Control': 'max-age=600', 'CDN-Cache-Control': 'no-store' }, hits: false },
+      { path: at('/ours-stores'), fields: { 'Cache-Control': 'no-store', 'CDN-Cache-Control': 'no-store', 'Outrigger-Cache-Control': 'max-age=600' }, hits: true },
+      { path: at('/ours-refuses'), fields: { 'Cache-Control': 'max-age=600', 'CDN-Cache-Control': 'max-age=600', 'Outrigger-Cache-Control': 'no-store' }, hits: false },
     ];
     for (const { path, fields } of cases) scripts.set(path, () => ({ status: 200, fields: { 'Content-Type': 'text/plain', ETag: '"t"', ...fields }, body: path }));
     for (const { path } of cases) await client.call({ path });
@@ -207,7 +216,7 @@ describe('cache RFC behaviours through the CLI', { skip, timeout: 180_000 }, () 
   });
 
   test('hop-by-hop fields (Keep-Alive, those named by Connection) are not stored', async () => {
-    const path = '/hop';
+    const path = at('/hop');
     scripts.set(path, () => ({
       status: 200,
       fields: { 'Content-Type': 'text/plain', ETag: '"h"', 'Cache-Control': 'max-age=600', Connection: 'X-Hop', 'X-Hop': 'per-connection', 'Keep-Alive': 'timeout=99', 'X-End': 'kept' },
