@@ -8,61 +8,24 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type http from 'node:http';
 import { Fixtures } from './support/fixtures.js';
-import { PathCounts } from './support/path-counts.js';
 import { PROTOCOLS, type ProtocolClient, type Reply } from './support/protocols.js';
 import { cacheArgs, startCacheNode } from './support/cache-node.js';
 import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
+import { cacheStatus, cachedStatus as cachedStatusOf, doc, ScriptedOrigin, untilStored, type Script } from './support/scripted-origin.js';
 import { waitFor } from './support/wait.js';
 
 const skip = swiftMissing();
 const fx = new Fixtures();
+const origin = new ScriptedOrigin();
+const scripts = origin.scripts;
+const count = (path: string): number => origin.count(path);
+const status = cacheStatus;
 
-/** What the backend answers for a path: status, fields and body, chosen per request. */
-type Script = (req: http.IncomingMessage) => { status: number; fields: Record<string, string | string[]>; body?: string };
-const scripts = new Map<string, Script>();
-const fetches = new PathCounts();
-const count = (path: string): number => fetches.of(path);
-
-function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const path = fetches.add(req);
-  req.resume();
-  const script = scripts.get(path);
-  if (script === undefined) {
-    res.writeHead(404).end();
-    return;
-  }
-  const { status, fields, body } = script(req);
-  res.writeHead(status, fields).end(status === 304 ? undefined : body ?? '');
-}
-
-/** A document with `etag` and Cache-Control `cc` that answers a matching If-None-Match with a 304. */
-function doc(text: string, etag: string, cc: string, extra: Record<string, string> = {}): Script {
-  return (req) => req.headers['if-none-match'] === etag
-    ? { status: 304, fields: { ETag: etag, 'Cache-Control': cc } }
-    : { status: 200, fields: { 'Content-Type': 'text/plain', ETag: etag, 'Cache-Control': cc, ...extra }, body: text };
-}
-
-const status = (r: Reply): string => String(r.headers['cache-status'] ?? '');
 /** The client of the suite running now (suites run one after the other). */
 let client: ProtocolClient;
-
-/** Polls until a request with `cc` (only-if-cached, plus max-stale for stale entries) is answered from the cache. */
-async function stored(path: string, headers: Record<string, string> = {}, cc = 'only-if-cached, max-stale'): Promise<Reply> {
-  let last: Reply | undefined;
-  // A bypass (the store failed a call on a loaded machine: down until its next probe) is no answer yet.
-  await waitFor(async () => {
-    last = await client.call({ path, headers: { ...headers, 'cache-control': cc } });
-    return last.status !== 504 && !/fwd=bypass/.test(status(last));
-  }, 30_000, `${path} to be stored`, 50);
-  return last!;
-}
-
-/** Whether the entry is gone: a request that takes it however stale is a 504. */
-async function cachedStatus(path: string, headers: Record<string, string> = {}): Promise<number> {
-  return (await client.call({ path, headers: { ...headers, 'cache-control': 'only-if-cached, max-stale' } })).status;
-}
+const stored = (path: string, headers: Record<string, string> = {}, cc?: string): Promise<Reply> => untilStored(client, path, headers, cc);
+const cachedStatus = (path: string, headers: Record<string, string> = {}): Promise<number> => cachedStatusOf(client, path, headers);
 
 let args: string[] = [];
 before(async () => {
@@ -71,7 +34,7 @@ before(async () => {
   const bucket = uniqueBucket('rfc');
   const s3 = await storeClient(swift, bucket);
   fx.add(async () => s3.destroy());
-  const backend = await fx.backendOf('rfc-origin', handler);
+  const backend = await fx.backendOf('rfc-origin', origin.handler);
   args = cacheArgs(swift, bucket, backend.url, ['--cache-memory', '0']);
 });
 
