@@ -17,6 +17,7 @@ import { EarlyBody, dropRead } from './early-body.js';
 import type { MemoryTier } from './memory-tier.js';
 import type { CacheStats } from './stats.js';
 import type { StoreHealth } from './store-health.js';
+import type { StoreIndex } from './store-index.js';
 import type { ByteRange, S3Store } from './store/s3-store.js';
 import { PartedBody, partsOf, type ReadAheadBudget } from './store/parted-body.js';
 import { variantId } from './vary.js';
@@ -63,10 +64,12 @@ export class Entries {
   private readonly unremoved = new Set<string>();
 
   private readonly readAhead: ReadAhead | null;
+  private readonly index: StoreIndex | null;
 
-  constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats, readAhead: ReadAhead | null = null) {
+  constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats, readAhead: ReadAhead | null = null, index: StoreIndex | null = null) {
     this.store = store;
     this.readAhead = readAhead;
+    this.index = index;
     this.memory = memory;
     this.health = health;
     this.stats = stats;
@@ -95,10 +98,11 @@ export class Entries {
    * The entry for a request; `whole`: a GET of the whole body (its body may then be read beside the
    * metadata). None while the URL's removal runs: its deletion (a LIST, then DELETEs) ends after the
    * answer to the request that invalidated it, and the next request must not find the old entry.
+   * `unlisted` is called when the store index answered the miss (no store call).
    */
-  async find(keys: EntryKeys, header: (name: string) => string | undefined, whole = false): Promise<Located | null> {
+  async find(keys: EntryKeys, header: (name: string) => string | undefined, whole = false, unlisted?: () => void): Promise<Located | null> {
     if (this.removed(keys.dir)) return null;
-    const found = await this.lookup(keys, header, whole);
+    const found = await this.lookup(keys, header, whole, unlisted);
     if (found === null || !this.removed(keys.dir)) return found;
     found.early?.drop();
     return null;
@@ -108,7 +112,7 @@ export class Entries {
     return this.removing.has(dir) || this.unremoved.has(dir);
   }
 
-  private async lookup(keys: EntryKeys, header: (name: string) => string | undefined, whole: boolean): Promise<Located | null> {
+  private async lookup(keys: EntryKeys, header: (name: string) => string | undefined, whole: boolean, unlisted?: () => void): Promise<Located | null> {
     const removals = this.removals;
     const known = this.varyOf.get(keys.dir);
     if (known !== undefined && this.memory !== null) {
@@ -120,6 +124,11 @@ export class Entries {
       const dir = variantDir(keys, variantId(known, header));
       const entry = this.metaOf.get(keys.dir)?.get(dir);
       if (entry !== undefined) return { entry, dir, urlDir: keys.dir, body: undefined, removals };
+    }
+    if (this.index?.absent(keys.dir) === true) {
+      this.stats.indexSkips++;
+      unlisted?.();
+      return null;
     }
     // Known without Vary, but no tier remembers its metadata: its body is read at the same time.
     const early = whole && known?.length === 0 ? this.call(() => this.store.getWhole(keys.dir + BODY)).catch(() => null) : null;
@@ -225,6 +234,7 @@ export class Entries {
 
   /** Writes an entry's metadata (its body is already stored), and the Vary index above it. */
   async save(keys: EntryKeys, dir: string, entry: Entry, body: Buffer | undefined): Promise<void> {
+    this.index?.add(keys.dir); // before the metadata exists: a lookup meanwhile finds nothing, a plain miss
     await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
     if (dir !== keys.dir) {
       const index: VaryIndex = { v: 1, url: entry.url, varyIndex: entry.vary };

@@ -129,12 +129,14 @@ export class CacheFilter implements ProxyFilter {
     if (!this.health.up) return this.bypass(req, 'store-down');
     if (this.passes.has(keys.url) && !facts.directives.has('only-if-cached')) return this.pass(req, facts, keys);
     let found: Located | null;
+    let detail: string | undefined;
     try {
-      found = await this.entries.find(keys, (name) => req.header(name), req.method === 'GET' && req.header('range') === undefined);
+      const whole = req.method === 'GET' && req.header('range') === undefined;
+      found = await this.entries.find(keys, (name) => req.header(name), whole, () => { detail = 'index'; });
     } catch {
       return this.bypass(req, 'store-error');
     }
-    if (found === null) return this.miss(req, facts, keys);
+    if (found === null) return this.miss(req, facts, keys, detail);
     return this.stored(req, edit, facts, keys, found);
   }
 
@@ -184,10 +186,11 @@ export class CacheFilter implements ProxyFilter {
     return null;
   }
 
-  private async miss(req: RequestView, facts: RequestFacts, keys: EntryKeys): Promise<Answer | null> {
+  /** `detail`: 'index' when the store index answered the lookup. */
+  private async miss(req: RequestView, facts: RequestFacts, keys: EntryKeys, detail?: string): Promise<Answer | null> {
     if (facts.directives.has('only-if-cached')) return onlyIfCachedMiss();
     this.stats.misses++;
-    this.relayed.set(req, { fwd: 'uri-miss' });
+    this.relayed.set(req, detail === undefined ? { fwd: 'uri-miss' } : { fwd: 'uri-miss', detail });
     // Only a plain GET can fill the cache; HEAD and ranges go on as they are (§3.3: no partial storage).
     if (req.method !== 'GET' || facts.directives.has('no-store')) return null;
     if (req.header('range') !== undefined) {

@@ -10,6 +10,7 @@ import { MemoryTier } from './memory-tier.js';
 import type { CacheSettings } from './settings.js';
 import { CacheStats } from './stats.js';
 import { StoreHealth } from './store-health.js';
+import { StoreIndex } from './store-index.js';
 import { S3Store } from './store/s3-store.js';
 import { ReadAheadBudget } from './store/parted-body.js';
 
@@ -73,16 +74,31 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   });
   const memory = s.memoryBytes > 0 ? new MemoryTier(s.memoryBytes) : null;
   const readAhead = s.readAheadBytes > 0 ? { partSize: READ_PART, lanes: READ_LANES, budget: new ReadAheadBudget(s.readAheadBytes) } : null;
-  const filter = new CacheFilter(new Entries(store, memory, health, stats, readAhead), health, stats, {
+  const index = storeIndex(s, store, deps, stats);
+  const filter = new CacheFilter(new Entries(store, memory, health, stats, readAhead, index), health, stats, {
     prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, passTtlMs: s.passTtlMs, quickAbort: s.quickAbort,
     maxBuffered: FILL_MEMORY, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,
   });
   void health.start();
+  index?.start();
   return {
     filter, stats, health,
     stop: () => {
       health.stop();
+      index?.stop();
       store.destroy();
     },
   };
+}
+
+/** The index of the store's URL directories (--cache-index), or null when it is off. A failed listing is retried at the probe's pace. */
+function storeIndex(s: CacheSettings, store: S3Store, deps: CacheDeps, stats: CacheStats): StoreIndex | null {
+  if (s.indexEveryMs <= 0) return null;
+  const prefix = `${s.prefix}hh/`;
+  const index = new StoreIndex({
+    everyMs: s.indexEveryMs, max: s.indexMax, retryMs: s.healthIntervalMs, prefix,
+    list: () => store.list(prefix), clock: deps.clock ?? Date.now, log: deps.log,
+  });
+  stats.index = index;
+  return index;
 }

@@ -15,12 +15,15 @@ export interface CacheSettings {
   readonly readAheadBytes: number;
   readonly staleOnErrorMs: number;
   readonly passTtlMs: number;
+  /** How often the store is listed for its index (store-index.ts); 0: no index. */
+  readonly indexEveryMs: number;
+  readonly indexMax: number;
   readonly quickAbort: QuickAbort;
 }
 
 type CacheFields = Pick<Config, 'cacheEndpoint' | 'cacheAccessKey' | 'cacheSecretKey' | 'cacheBucket' | 'cacheRegion' | 'cachePrefix'
   | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheReadAhead' | 'cacheServeStaleOnError' | 'cachePassTtl'
-  | 'cacheQuickAbortMin' | 'cacheQuickAbortMax' | 'cacheQuickAbortPct'>;
+  | 'cacheIndex' | 'cacheIndexMax' | 'cacheQuickAbortMin' | 'cacheQuickAbortMax' | 'cacheQuickAbortPct'>;
 
 const NEEDED = [
   ['cacheAccessKey', '--cache-access-key (or SIDEKICK_CACHE_ACCESS_KEY)'],
@@ -49,6 +52,8 @@ export function cacheSettings(config: CacheFields): CacheSettings | undefined {
     readAheadBytes: config.cacheReadAhead,
     staleOnErrorMs: config.cacheServeStaleOnError,
     passTtlMs: config.cachePassTtl,
+    indexEveryMs: config.cacheIndex,
+    indexMax: config.cacheIndexMax,
     quickAbort: { minLeft: config.cacheQuickAbortMin, maxLeft: config.cacheQuickAbortMax, percent: config.cacheQuickAbortPct },
   };
 }

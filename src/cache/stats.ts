@@ -1,5 +1,12 @@
 /** The cache's counters, plain fields read at scrape time, and their Prometheus exposition. */
 
+/** What the store index (store-index.ts) shows at scrape time. */
+export interface IndexGauges {
+  readonly entries: number;
+  /** Milliseconds since its last successful listing started; null before the first. */
+  ageMs(): number | null;
+}
+
 export class CacheStats {
   hits = 0;
   /** Hits answered from the memory tier (also counted in hits). */
@@ -22,6 +29,10 @@ export class CacheStats {
   rangeFills = 0;
   /** Requests that skipped the store lookup because their URL's last response was not stored (passes.ts). */
   passes = 0;
+  /** Misses that skipped the store lookup because the store index says the store lacks the URL (store-index.ts). */
+  indexSkips = 0;
+  /** The store index, when --cache-index is on. */
+  index: IndexGauges | null = null;
   /** First hits whose body was read beside the metadata (early-body.ts): one store round trip, not two. */
   earlyBodies = 0;
   /** Hits of large bodies read as consecutive ranges with read-ahead (store/parted-body.ts). */
@@ -71,6 +82,7 @@ export class CacheStats {
     counter('fills_without_client_total', 'fills that went on after their client left (quick-abort policy or followers)', this.fillsFinishedWithoutClient);
     counter('range_fills_total', 'whole fills started in the background by a Range miss', this.rangeFills);
     counter('passes_total', 'requests that skipped the store lookup: their URL\'s last response was not stored', this.passes);
+    counter('index_skips_total', 'misses that skipped the store lookup: the store index says the store lacks the URL', this.indexSkips);
     counter('early_bodies_total', 'hits whose body was read at the same time as their metadata', this.earlyBodies);
     counter('read_ahead_total', 'hits of large bodies read as consecutive store ranges, the next ones read ahead', this.readAheads);
     counter('served_bytes_total', 'body bytes served from the cache', this.bytesServed);
@@ -82,6 +94,14 @@ export class CacheStats {
     gauge('store_calls_in_flight', 'store calls started and not yet answered', this.storeCallsInFlight);
     gauge('store_up', '1 while the store answers its probe', this.storeUp);
     gauge('memory_bytes', 'bytes held by the memory tier', this.memoryBytes);
+    if (this.index !== null) {
+      gauge('index_entries', 'URL directories in the store index (--cache-index)', this.index.entries);
+      gauge('index_age_seconds', 'age of the store listing the index was built from (-1: none yet)', ageSeconds(this.index.ageMs()));
+    }
     return `${out.join('\n')}\n`;
   }
+}
+
+function ageSeconds(ms: number | null): number {
+  return ms === null ? -1 : Math.round(ms / 100) / 10;
 }

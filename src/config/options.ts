@@ -258,6 +258,14 @@ export const OPTION_TABLE: OptionTable = {
     long: 'cache-pass-ttl', kind: 'string', default: 60_000, defaultText: '60s', parse: durationMs({ allowZero: true }),
     valueName: 'DURATION', help: 'a URL whose answer was not stored skips lookups this long',
   },
+  cacheIndex: {
+    long: 'cache-index', kind: 'string', default: 0, defaultText: 'off', parse: durationMs({ allowZero: true }),
+    valueName: 'DURATION', help: 'list the store this often to skip lookups of URLs it lacks',
+  },
+  cacheIndexMax: {
+    long: 'cache-index-max', kind: 'string', default: 1_000_000, defaultText: '1000000', parse: integerIn(1, 50_000_000), valueName: 'N',
+    help: 'URL directories --cache-index holds; a bucket with more: no index',
+  },
   cacheQuickAbortMin: {
     long: 'cache-quick-abort-min', kind: 'string', default: 1024 * 1024, defaultText: '1MiB', parse: parseByteSize, valueName: 'SIZE',
     help: 'client gone mid-fill: finish it when at most this is left',

@@ -137,6 +137,10 @@ export interface Config {
   readonly cacheServeStaleOnError: number;
   /** Milliseconds a URL whose response was not stored skips the store lookup (src/cache/passes.ts); 0: off. */
   readonly cachePassTtl: number;
+  /** Milliseconds between listings of the store for the index of its keys (src/cache/store-index.ts); 0: off. */
+  readonly cacheIndex: number;
+  /** URL directories the index may hold; a bucket with more abandons it. */
+  readonly cacheIndexMax: number;
   /** What a fill does when its client leaves mid-body (src/cache/quick-abort.ts): bytes, bytes, percent. */
   readonly cacheQuickAbortMin: number;
   readonly cacheQuickAbortMax: number;

@@ -1,0 +1,102 @@
+/**
+ * An HTTP relay in front of the test S3 store, so a test sees every store call one sidecar makes
+ * (the Host field is passed on as sent, so SigV4 signatures still match) and can cut the store off:
+ * `down` drops every connection, `refuseLists` answers ListObjectsV2 with a 503, `holdLists` keeps
+ * listings waiting until `releaseLists()`.
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import { listenLoopback, type Cleanup } from './cleanup.js';
+
+export class StoreRelay {
+  /** Calls relayed so far: "GET meta" (a lookup), "GET body", "GET list", "PUT meta", "HEAD bucket", … */
+  readonly calls: string[] = [];
+  down = false;
+  refuseLists = false;
+  holdLists = false;
+  private readonly held: Array<() => void> = [];
+  private readonly sockets = new Set<net.Socket>();
+  private readonly agent = new http.Agent({ keepAlive: true });
+  private readonly server: http.Server;
+  private readonly target: URL;
+  port = 0;
+
+  private constructor(target: string) {
+    this.target = new URL(target);
+    this.server = http.createServer((req, res) => this.relay(req, res));
+    this.server.on('connection', (socket) => {
+      if (this.down) return void socket.destroy();
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  /** A relay to `target` (http://host:port), stopped by `cleanup`. */
+  static async open(cleanup: Cleanup, target: string): Promise<StoreRelay> {
+    const relay = new StoreRelay(target);
+    relay.port = await listenLoopback(relay.server);
+    cleanup.add(() => relay.close());
+    return relay;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** How many relayed calls were `call` ("GET meta", …). */
+  count(call: string): number {
+    return this.calls.filter((c) => c === call).length;
+  }
+
+  /** Drops every connection now (and, while `down`, every new one). */
+  cut(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  releaseLists(): void {
+    this.holdLists = false;
+    for (const go of this.held.splice(0)) go();
+  }
+
+  private relay(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.down) return void req.socket.destroy();
+    const call = `${req.method} ${kindOf(req.url!)}`;
+    this.calls.push(call);
+    if (call === 'GET list' && this.refuseLists) {
+      req.resume();
+      return void res.writeHead(503, { 'Content-Type': 'application/xml' }).end('<Error><Code>SlowDown</Code><Message>lists refused by the test</Message></Error>');
+    }
+    const go = (): void => this.forward(req, res);
+    if (call === 'GET list' && this.holdLists) this.held.push(go);
+    else go();
+  }
+
+  private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const out = http.request({
+      host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers, agent: this.agent,
+    }, (answer) => {
+      res.writeHead(answer.statusCode!, answer.headers);
+      answer.pipe(res);
+    });
+    out.on('error', () => req.socket.destroy());
+    res.on('close', () => { if (!res.writableFinished) out.destroy(); });
+    req.pipe(out);
+  }
+
+  private async close(): Promise<void> {
+    this.releaseLists();
+    this.down = true;
+    this.cut();
+    this.agent.destroy();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}
+
+/** What a store request is about: "list", "meta", "body", "bucket" (HEAD or other bucket calls), or "other". */
+function kindOf(url: string): string {
+  const { pathname, searchParams } = new URL(url, 'http://x');
+  if (searchParams.has('list-type')) return 'list';
+  if (pathname.endsWith('/meta.json')) return 'meta';
+  if (pathname.endsWith('/body')) return 'body';
+  return pathname.split('/').filter((p) => p !== '').length <= 1 ? 'bucket' : 'other';
+}
