@@ -30,7 +30,7 @@ describe('option table', () => {
     // These show a phrase ("the health path", "off") rather than a value.
     const described = new Set(['read-health-path', 'health-port', 'max-retries', 'trace', 'metrics-address',
       'cert', 'key', 'auto-tls-host', 'cacert', 'client-cert', 'client-key',
-      'cache-endpoint', 'cache-access-key', 'cache-secret-key', 'cache-bucket', 'cache-prefix', 'cache-serve-stale-on-error',
+      'cache-endpoint', 'cache-access-key', 'cache-secret-key', 'cache-bucket', 'cache-prefix', 'cache-serve-stale-on-error', 'cache-index',
       'gossip-bind', 'gossip-advertise', 'cluster-name', 'node-name',
       'hash-key', 'hash-balance-factor', 'sticky-cookie', 'split', 'rate-limit', 'max-conns-per-client', 'outlier-5xx', 'outlier-gateway',
       'outlier-success-rate', 'mirror', 'sites-file', 'static-config-file', 'docker-socket']);
