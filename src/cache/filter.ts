@@ -27,6 +27,7 @@ import { isPurgePath, purge } from './purge.js';
 import type { QuickAbort } from './quick-abort.js';
 import type { CacheStats } from './stats.js';
 import type { StoreHealth } from './store-health.js';
+import { varyFields } from './vary.js';
 
 export interface CacheFilterOptions {
   readonly prefix: string;
@@ -46,7 +47,7 @@ export interface CacheFilterOptions {
   /** Some backend is ready (else a request would get a 502: a stale entry may answer instead). */
   readonly anyReady: () => boolean;
   /** stale-while-revalidate, and whole fills after Range misses: ask for the URL again in the background (null: none). */
-  readonly refresh: ((req: RequestView) => void) | null;
+  readonly refresh: ((req: RequestView, vary: readonly string[]) => void) | null;
 }
 
 interface Pending {
@@ -164,7 +165,7 @@ export class CacheFilter implements ProxyFilter {
     const verdict = policy.evaluate(facts);
     if (verdict.use === 'fresh') return this.hit(req, found, policy, { hit: true, ttl: policy.ttl() });
     if (verdict.use === 'stale-while-revalidate') {
-      this.options.refresh?.(req);
+      this.options.refresh?.(req, found.entry.vary);
       return this.hit(req, found, policy, { hit: true, ttl: policy.ttl(), detail: 'stale-while-revalidate' });
     }
     if (!this.options.anyReady() && policy.usableOnError(facts, this.options.staleOnErrorMs)) {
@@ -197,11 +198,9 @@ export class CacheFilter implements ProxyFilter {
       this.pending.set(req, pendingOf('range', facts, keys));
       return null;
     }
-    const running = this.flights.joinable(keys.url);
-    // A fetch not to be shared (another variant, a response not storable): this request leads its own.
-    const followed = running === undefined ? null : await this.flights.follow(req, facts, running);
-    if (followed !== null) return followed;
-    this.pending.set(req, pendingOf('miss', facts, keys, null, this.flights.lead(keys.url)));
+    const joined = await this.flights.join(req, facts, keys.url);
+    if ('answer' in joined) return joined.answer;
+    this.pending.set(req, pendingOf('miss', facts, keys, null, joined.lead));
     return null;
   }
 
@@ -244,7 +243,7 @@ export class CacheFilter implements ProxyFilter {
     if (head.status !== 206 || !(total >= this.options.minSize && total <= this.options.quickAbort.maxLeft)) return;
     if (this.flights.has(pending.keys.url)) return;
     this.stats.rangeFills++;
-    this.options.refresh?.(req);
+    this.options.refresh?.(req, varyFields(head.fields.find(([n]) => n.toLowerCase() === 'vary')?.[1]));
   }
 
   private revalidated(req: RequestView, pending: Pending, head: ResponseView): Answer | null {

@@ -41,7 +41,7 @@ export interface CacheDeps {
   readonly anyReady: () => boolean;
   /** One line per store health flip. */
   readonly log: (message: string) => void;
-  readonly refresh: ((req: RequestView) => void) | null;
+  readonly refresh: ((req: RequestView, vary: readonly string[]) => void) | null;
   /** For https endpoints: the backend TLS options. */
   readonly secureContext: tls.SecureContext | undefined;
   readonly insecure: boolean;
