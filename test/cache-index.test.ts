@@ -28,12 +28,18 @@ function randomBytesFor(path: string): Buffer {
   return bodies.get(path)!;
 }
 
-/** /obj/<name>: 64 KiB and a line, the same bytes every time, fresh for 10 minutes. */
+/**
+ * /obj/<name>   64 KiB and a line, the same bytes every time, fresh for 10 minutes
+ * /vary/<name>  the same, varying by Accept-Language: the bytes of `<path>|<language>`
+ */
 function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const path = fetches.add(req);
   req.resume();
-  if (!path.startsWith('/obj/')) return void res.writeHead(404).end();
-  res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'max-age=600', ETag: `"${path}"` }).end(bodyOf(path));
+  const headers = { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'max-age=600' };
+  if (path.startsWith('/obj/')) return void res.writeHead(200, { ...headers, ETag: `"${path}"` }).end(bodyOf(path));
+  const variant = `${path}|${req.headers['accept-language'] ?? ''}`;
+  if (path.startsWith('/vary/')) return void res.writeHead(200, { ...headers, Vary: 'Accept-Language', ETag: `"${variant}"` }).end(bodyOf(variant));
+  res.writeHead(404).end();
 }
 
 let swift: SwiftStore;
@@ -64,12 +70,13 @@ async function metric(client: ProtocolClient, name: string): Promise<number> {
 const status = (r: Reply): string => String(r.headers['cache-status'] ?? '');
 
 /**
- * A GET whose body must be the backend's bytes for `path`, whatever served it. The Host is the same
- * for every sidecar (it is part of the cache key; each sidecar listens on a port of its own).
+ * A GET whose body must be the backend's bytes for `path` (`variant`: for that variant of it),
+ * whatever served it. The Host is the same for every sidecar (it is part of the cache key; each
+ * sidecar listens on a port of its own).
  */
-async function get(n: Node, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+async function get(n: Node, path: string, headers: Record<string, string> = {}, variant = path): Promise<Reply> {
   const reply = await n.client.call({ path, headers: { host: 'origin.test', ...headers } });
-  if (reply.status === 200) assert.ok(reply.body.equals(bodyOf(path)), `${path}: the body served is the backend's`);
+  if (reply.status === 200) assert.ok(reply.body.equals(bodyOf(variant)), `${variant}: the body served is the backend's`);
   return reply;
 }
 
@@ -136,6 +143,23 @@ describe('--cache-index: misses skip the store lookup for URLs the store lacks',
     assert.equal(fetches.of('/obj/new'), 1);
   });
 
+  test('Vary: the index holds URLs, not variants; another variant of a URL it holds is looked up, a miss, then stored', async () => {
+    const path = '/vary/v1';
+    const en = { 'accept-language': 'en' };
+    const fr = { 'accept-language': 'fr' };
+    let fills = await metric(a.client, 'fills_completed_total');
+    assert.equal(status(await get(a, path, en, `${path}|en`)), 'Outrigger; fwd=uri-miss; stored; detail=index');
+    await filled(a, path, fills);
+    fills = await metric(a.client, 'fills_completed_total');
+    const lookups = a.relay.count('GET meta');
+    assert.equal(status(await get(a, path, fr, `${path}|fr`)), 'Outrigger; fwd=uri-miss; stored', 'looked up: the index has the URL');
+    assert.ok(a.relay.count('GET meta') > lookups, 'the store was asked for the variant');
+    await filled(a, path, fills);
+    assert.match(status(await get(a, path, en, `${path}|en`)), /hit/);
+    assert.match(status(await get(a, path, fr, `${path}|fr`)), /hit/);
+    assert.equal(fetches.of(path), 2, 'one backend fetch per variant');
+  });
+
   test('another sidecar misses a URL stored after its listing (the backend is asked), and hits it after its next listing', async () => {
     // B's listings wait at its relay from now on: none can see the bucket between A's fill and B's request.
     b.relay.holdLists = true;
@@ -162,7 +186,7 @@ describe('--cache-index: misses skip the store lookup for URLs the store lacks',
   });
 
   test('gauges: entries in the index and the age of its listing', async () => {
-    assert.ok(await metric(a.client, 'index_entries') >= 3, 'old, new and shared');
+    assert.ok(await metric(a.client, 'index_entries') >= 4, 'old, new, vary and shared');
     const age = await metric(a.client, 'index_age_seconds');
     assert.ok(age >= 0 && age < 3600, `age ${age}`);
   });

@@ -57,7 +57,7 @@ describe('store index (--cache-index)', () => {
     assert.equal(h.index.entries, 2, 'URL directories, not objects');
     assert.equal(h.index.ageMs(), 0);
     assert.deepEqual(h.timers, [60_000], 'the next listing one DURATION after this one started');
-    assert.match(h.logs.join('\n'), /2 URL directories listed \(10 objects\)/);
+    assert.match(h.logs.join('\n'), /2 URL directories listed \(10 objects, 0 ms\)/);
   });
 
   it('is unknown again once its listing is older than 2 x DURATION, and trusted after the next', async () => {

@@ -165,7 +165,8 @@ export class StoreIndex {
       count++;
     }
     if (this.filter === null || this.lastFailed) {
-      this.options.log(`cache index: ${listed.count} URL directories listed (${listed.objects} objects); misses for others skip the store lookup`);
+      const took = this.options.clock() - startedAt;
+      this.options.log(`cache index: ${listed.count} URL directories listed (${listed.objects} objects, ${took} ms); misses for others skip the store lookup`);
     }
     this.filter = filter;
     this.count = count;
