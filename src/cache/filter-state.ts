@@ -24,6 +24,8 @@ export interface CacheFilterOptions {
   readonly staleOnErrorMs: number;
   /** How long a URL whose response was not stored skips the store lookup (passes.ts); 0: never. */
   readonly passTtlMs: number;
+  /** How long a request waits for the store (a lookup, the start of a hit's body) before it goes on without the cache (deadline.ts); 0: no deadline. */
+  readonly lookupTimeoutMs: number;
   /** Whether a fill goes on when its client leaves mid-body. */
   readonly quickAbort: QuickAbort;
   /** Bytes a fill may hold waiting for the store before it is abandoned. */

@@ -16,6 +16,8 @@ export const GONE = 'gone';
 export class Hits {
   private readonly entries: Entries;
   private readonly stats: CacheStats;
+  /** What each answer added to bytesServed, for withdraw(). */
+  private readonly countedBytes = new WeakMap<Answer, number>();
 
   constructor(entries: Entries, stats: CacheStats) {
     this.entries = entries;
@@ -54,9 +56,18 @@ export class Hits {
     return this.counted({ status: plan.status, headers: plan.headers, body, length: plan.length }, plan.length);
   }
 
+  /** An answer that came too late to be used (deadline.ts): its store body is released and it is not counted. */
+  withdraw(late: Answer | typeof GONE): void {
+    if (late === GONE) return;
+    this.stats.hits--;
+    this.stats.bytesServed -= this.countedBytes.get(late) ?? 0;
+    if (typeof late.body === 'object' && 'destroy' in late.body) late.body.destroy();
+  }
+
   private counted(answer: Answer, bytes: number): Answer {
     this.stats.hits++;
     this.stats.bytesServed += bytes;
+    this.countedBytes.set(answer, bytes);
     return answer;
   }
 

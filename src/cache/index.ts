@@ -76,7 +76,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   const readAhead = s.readAheadBytes > 0 ? { partSize: READ_PART, lanes: READ_LANES, budget: new ReadAheadBudget(s.readAheadBytes) } : null;
   const index = storeIndex(s, store, deps, stats);
   const filter = new CacheFilter(new Entries(store, memory, health, stats, readAhead, index), health, stats, {
-    prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, passTtlMs: s.passTtlMs, quickAbort: s.quickAbort,
+    prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, passTtlMs: s.passTtlMs, lookupTimeoutMs: s.lookupTimeoutMs, quickAbort: s.quickAbort,
     maxBuffered: FILL_MEMORY, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,
   });
   void health.start();

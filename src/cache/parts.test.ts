@@ -122,6 +122,27 @@ describe('store health', () => {
     assert.deepEqual(reports, ['down: ECONNREFUSED: refused', 'up', 'down: Error: timeout', 'up']);
     health.stop();
   });
+
+  it('takes the store as down only after three calls in a row missed their deadline', async () => {
+    const reports: string[] = [];
+    const health = new StoreHealth({
+      intervalMs: 1000, probe: async () => undefined, report: (up, reason) => reports.push(up ? 'up' : `down: ${reason}`),
+      setTimer: () => ({}), clearTimer: () => undefined,
+    });
+    await health.start();
+    health.slow('got no answer in 1000 ms');
+    health.slow('got no answer in 1000 ms');
+    health.answered();
+    health.slow('got no answer in 1000 ms');
+    health.slow('got no answer in 1000 ms');
+    assert.equal(health.up, true, 'an answer in time between late ones resets the count');
+    health.slow('got no answer in 1000 ms');
+    assert.equal(health.up, false);
+    assert.deepEqual(reports, ['up', 'down: 3 store calls in a row got no answer in 1000 ms']);
+    await health.check();
+    assert.equal(health.up, true, 'a probe brings it back');
+    health.stop();
+  });
 });
 
 describe('single flight', () => {

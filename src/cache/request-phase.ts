@@ -7,6 +7,7 @@ import type { Answer, RequestEdit, RequestView } from '../proxy/pipeline.js';
 import type { CacheStatus } from './cache-status.js';
 import type { Located } from './entries.js';
 import { pendingOf, type FilterState } from './filter-state.js';
+import { TIMED_OUT, within } from './deadline.js';
 import { GONE } from './hits.js';
 import { entryKeys, urlOf, type EntryKeys } from './key.js';
 import { memoryAnswer, plainRequest } from './memory-hit.js';
@@ -46,16 +47,30 @@ export class RequestPhase {
     }
     if (!this.state.health.up) return this.bypass(req, 'store-down');
     if (this.state.passes.has(keys.url) && !facts.directives.has('only-if-cached')) return this.pass(req, facts, keys);
-    let found: Located | null;
+    let found: Located | null | typeof TIMED_OUT;
     let detail: string | undefined;
     try {
       const whole = req.method === 'GET' && req.header('range') === undefined;
-      found = await this.state.entries.find(keys, (name) => req.header(name), whole, () => { detail = 'index'; });
+      const finding = this.state.entries.find(keys, (name) => req.header(name), whole, () => { detail = 'index'; });
+      found = await this.inTime(finding, (late) => late?.early?.drop());
     } catch {
       return this.bypass(req, 'store-error');
     }
+    if (found === TIMED_OUT) return this.bypass(req, 'store-timeout');
     if (found === null) return this.miss(req, facts, keys, detail);
     return this.stored(req, edit, facts, keys, found);
+  }
+
+  /** Store work within --cache-lookup-timeout, or TIMED_OUT (the store's health hears of both). */
+  private async inTime<T>(work: Promise<T>, discard: (late: T) => void): Promise<T | typeof TIMED_OUT> {
+    const { health, options, stats } = this.state;
+    const result = await within(work, options.lookupTimeoutMs, discard);
+    if (result !== TIMED_OUT) health.answered();
+    else {
+      stats.lookupTimeouts++;
+      health.slow(`got no answer in ${options.lookupTimeoutMs} ms`);
+    }
+    return result;
   }
 
   private keysOf(req: RequestView): EntryKeys {
@@ -125,7 +140,9 @@ export class RequestPhase {
 
   /** An answer from a stored entry; a body that cannot be read (gone, or replaced) is a miss after all. */
   private async hit(req: RequestView, found: Located, policy: StoredPolicy, status: CacheStatus): Promise<Answer | null> {
-    const answer = await this.state.hits.answer(req, found, policy, status);
+    const hits = this.state.hits;
+    const answer = await this.inTime(hits.answer(req, found, policy, status), (late) => hits.withdraw(late));
+    if (answer === TIMED_OUT) return this.bypass(req, 'store-timeout');
     if (answer !== GONE) return answer;
     return this.miss(req, requestFacts(req.method, req.target, (name) => req.header(name)), this.keysOf(req));
   }

@@ -18,11 +18,13 @@ export interface CacheSettings {
   /** How often the store is listed for its index (store-index.ts); 0: no index. */
   readonly indexEveryMs: number;
   readonly indexMax: number;
+  /** How long a request waits for the store before it goes on without the cache (0: as long as the store client allows). */
+  readonly lookupTimeoutMs: number;
   readonly quickAbort: QuickAbort;
 }
 
 type CacheFields = Pick<Config, 'cacheEndpoint' | 'cacheAccessKey' | 'cacheSecretKey' | 'cacheBucket' | 'cacheRegion' | 'cachePrefix'
-  | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheReadAhead' | 'cacheServeStaleOnError' | 'cachePassTtl'
+  | 'cacheMinSize' | 'cacheHealthDuration' | 'cacheMemory' | 'cacheReadAhead' | 'cacheServeStaleOnError' | 'cachePassTtl' | 'cacheLookupTimeout'
   | 'cacheIndex' | 'cacheIndexMax' | 'cacheQuickAbortMin' | 'cacheQuickAbortMax' | 'cacheQuickAbortPct'>;
 
 const NEEDED = [
@@ -54,6 +56,7 @@ export function cacheSettings(config: CacheFields): CacheSettings | undefined {
     passTtlMs: config.cachePassTtl,
     indexEveryMs: config.cacheIndex,
     indexMax: config.cacheIndexMax,
+    lookupTimeoutMs: config.cacheLookupTimeout,
     quickAbort: { minLeft: config.cacheQuickAbortMin, maxLeft: config.cacheQuickAbortMax, percent: config.cacheQuickAbortPct },
   };
 }

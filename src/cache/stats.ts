@@ -33,6 +33,8 @@ export class CacheStats {
   indexSkips = 0;
   /** The store index, when --cache-index is on. */
   index: IndexGauges | null = null;
+  /** Requests that gave up waiting for the store (--cache-lookup-timeout) and went on without the cache. */
+  lookupTimeouts = 0;
   /** First hits whose body was read beside the metadata (early-body.ts): one store round trip, not two. */
   earlyBodies = 0;
   /** Hits of large bodies read as consecutive ranges with read-ahead (store/parted-body.ts). */
@@ -81,6 +83,7 @@ export class CacheStats {
     counter('fills_store_too_slow_total', 'fills given up because the store fell a fill\'s memory bound (32 MiB) behind the client', this.fillsStoreTooSlow);
     counter('fills_without_client_total', 'fills that went on after their client left (quick-abort policy or followers)', this.fillsFinishedWithoutClient);
     counter('range_fills_total', 'whole fills started in the background by a Range miss', this.rangeFills);
+    counter('lookup_timeouts_total', 'requests that waited --cache-lookup-timeout for the store and went on without the cache', this.lookupTimeouts);
     counter('passes_total', 'requests that skipped the store lookup: their URL\'s last response was not stored', this.passes);
     counter('index_skips_total', 'misses that skipped the store lookup: the store index says the store lacks the URL', this.indexSkips);
     counter('early_bodies_total', 'hits whose body was read at the same time as their metadata', this.earlyBodies);

@@ -12,10 +12,15 @@ export interface StoreHealthOptions {
   readonly clearTimer?: (timer: unknown) => void;
 }
 
+/** Store calls in a row that may miss their deadline before the store is taken as down. */
+const SLOW_LIMIT = 3;
+
 export class StoreHealth {
   /** Unknown until the first probe answers: the cache is bypassed meanwhile. */
   up = false;
   private probed = false;
+  /** Store calls in a row that missed their deadline (slow()), reset by one that answered in time. */
+  private slowInARow = 0;
   private timer: unknown = null;
   private stopped = false;
   private readonly options: StoreHealthOptions;
@@ -42,6 +47,21 @@ export class StoreHealth {
   /** A store operation failed: bypass until a probe succeeds. */
   failed(err: unknown): void {
     this.flip(false, describe(err));
+  }
+
+  /**
+   * A request gave up waiting for the store (deadline.ts). One late answer is a blip; SLOW_LIMIT in
+   * a row with none in time between mark the store down until a probe answers.
+   */
+  slow(reason: string): void {
+    if (++this.slowInARow < SLOW_LIMIT) return;
+    this.slowInARow = 0;
+    this.flip(false, `${SLOW_LIMIT} store calls in a row ${reason}`);
+  }
+
+  /** A store call answered within its deadline. */
+  answered(): void {
+    this.slowInARow = 0;
   }
 
   stop(): void {

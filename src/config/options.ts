@@ -254,6 +254,10 @@ export const OPTION_TABLE: OptionTable = {
     long: 'cache-serve-stale-on-error', kind: 'string', default: 0, defaultText: 'off', parse: durationMs({ allowZero: true }),
     valueName: 'DURATION', help: 'when no backend answers, serve entries stale by up to this long',
   },
+  cacheLookupTimeout: {
+    long: 'cache-lookup-timeout', kind: 'string', default: 1000, defaultText: '1s', parse: durationMs({ allowZero: true }),
+    valueName: 'DURATION', help: 'a store lookup or hit not answered this fast goes to the backend (0: wait)',
+  },
   cachePassTtl: {
     long: 'cache-pass-ttl', kind: 'string', default: 60_000, defaultText: '60s', parse: durationMs({ allowZero: true }),
     valueName: 'DURATION', help: 'a URL whose answer was not stored skips lookups this long',

@@ -36,7 +36,7 @@ describe('parseCommandLine', () => {
       'dnsTtl', 'rrDnsMode', 'dnsServers', 'sitesFile',
       'cert', 'key', 'autoTlsHosts', 'tlsMax', 'cacert', 'clientCert', 'clientKey',
       'cacheEndpoint', 'cacheAccessKey', 'cacheSecretKey', 'cacheBucket', 'cacheRegion', 'cachePrefix', 'cacheMinSize',
-      'cacheHealthDuration', 'cacheMemory', 'cacheReadAhead', 'cacheServeStaleOnError', 'cachePassTtl', 'cacheIndex', 'cacheIndexMax',
+      'cacheHealthDuration', 'cacheMemory', 'cacheReadAhead', 'cacheServeStaleOnError', 'cachePassTtl', 'cacheIndex', 'cacheIndexMax', 'cacheLookupTimeout',
       'cacheQuickAbortMin', 'cacheQuickAbortMax', 'cacheQuickAbortPct',
       'gossipBind', 'gossipAdvertise', 'join', 'clusterName', 'nodeName', 'gossipKeys', 'gossipProfile',
       'apiAddress', 'services', 'staticConfigFile', 'listenerUrls', 'serviceCheckInterval', 'docker', 'dockerSocket', 'serviceListeners',

@@ -141,6 +141,8 @@ export interface Config {
   readonly cacheIndex: number;
   /** URL directories the index may hold; a bucket with more abandons it. */
   readonly cacheIndexMax: number;
+  /** Milliseconds a request waits for the store before it goes on without the cache (src/cache/deadline.ts); 0: no deadline. */
+  readonly cacheLookupTimeout: number;
   /** What a fill does when its client leaves mid-body (src/cache/quick-abort.ts): bytes, bytes, percent. */
   readonly cacheQuickAbortMin: number;
   readonly cacheQuickAbortMax: number;

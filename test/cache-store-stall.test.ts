@@ -1,0 +1,99 @@
+/**
+ * A store that stops answering without refusing (overloaded, or packets dropped on the way), through
+ * the real CLI: a real Swift store behind a relay that can go silent. A request waits for the store
+ * at most --cache-lookup-timeout, then goes to the backend as if there were no cache; three such
+ * requests in a row mark the store down. Skipped where Swift is missing.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Fixtures } from './support/fixtures.js';
+import { startBackends, type TestBackend } from './support/backends.js';
+import { cacheArgs, startCacheNode } from './support/cache-node.js';
+import type { ProtocolClient, Reply } from './support/protocols.js';
+import { stallRelay, type StallRelay } from './support/stall-relay.js';
+import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { waitFor } from './support/wait.js';
+import type { Outrigger } from './support/outrigger.js';
+
+const skip = swiftMissing();
+const fx = new Fixtures();
+/** Far below the store client's own idle timeout (30 s), which a request would wait without the deadline. */
+const DEADLINE = '300ms';
+const STORE_CLIENT_TIMEOUT_MS = 30_000;
+
+let swift: SwiftStore;
+let s3: S3Client;
+let bucket: string;
+let backend: TestBackend;
+
+const status = (r: Reply): string => String(r.headers['cache-status'] ?? '');
+
+async function metric(client: ProtocolClient, name: string): Promise<number> {
+  const text = (await client.call({ path: '/.prometheus/metrics' })).text;
+  return Number(new RegExp(`^outrigger_cache_${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+/** A sidecar whose store is `relay`, with no memory tier (every hit asks the store) and probes an hour apart. */
+async function sidecar(relay: StallRelay): Promise<{ o: Outrigger; client: ProtocolClient }> {
+  const store = { ...swift, endpoint: `http://127.0.0.1:${relay.port}` };
+  return startCacheNode(fx, 'http/1.1', cacheArgs(store, bucket, backend.url,
+    ['--cache-memory', '0', '--cache-lookup-timeout', DEADLINE, '--cache-health-duration', '1h']));
+}
+
+/** GETs `path` until it is a hit (its fill has completed). */
+async function stored(client: ProtocolClient, path: string): Promise<void> {
+  await client.call({ path });
+  await waitFor(async () => (await client.call({ path, headers: { 'cache-control': 'only-if-cached' } })).status === 200, 60_000, `${path} to be stored`, 50);
+}
+
+/** A GET that must be answered by the backend, well before the store client would have given up. */
+async function answeredWithoutStore(client: ProtocolClient, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const t0 = performance.now();
+  const reply = await client.call({ path, headers });
+  const waited = performance.now() - t0;
+  assert.equal(reply.status, 200, `${path}: ${reply.status} ${reply.text}`);
+  assert.equal(reply.text, 'version 1');
+  assert.ok(waited < STORE_CLIENT_TIMEOUT_MS / 2, `${path} waited ${waited.toFixed(0)} ms: as long as the store client, not the deadline`);
+  return reply;
+}
+
+describe('a store that stops answering', { skip }, () => {
+  before(async () => {
+    swift = await sharedSwift();
+    bucket = uniqueBucket('stall');
+    s3 = await storeClient(swift, bucket);
+    fx.add(async () => s3.destroy());
+    backend = (await startBackends(1, 'stall', (req, res) => {
+      req.resume();
+      if (req.url === '/health') return void res.end('ok');
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'max-age=600', ETag: '"v1"' }).end('version 1');
+    }))[0]!;
+    fx.track(backend);
+  });
+
+  test('a lookup not answered within --cache-lookup-timeout goes to the backend; three in a row mark the store down', async () => {
+    const relay = await stallRelay(fx, { host: '127.0.0.1', port: Number(new URL(swift.endpoint).port) });
+    const { o, client } = await sidecar(relay);
+    await stored(client, '/doc/kept');
+    relay.stall();
+    for (const path of ['/doc/kept', '/doc/new-1', '/doc/new-2']) {
+      assert.match(status(await answeredWithoutStore(client, path)), /fwd=bypass; detail=store-timeout/);
+    }
+    await o.output(/cache store .* is down, requests bypass the cache: 3 store calls in a row got no answer in 300 ms/, 10_000);
+    assert.match(status(await answeredWithoutStore(client, '/doc/new-3')), /fwd=bypass; detail=store-down/);
+    assert.equal(await metric(client, 'lookup_timeouts_total'), 3);
+  });
+
+  test('a hit whose body the store does not send goes to the backend (a whole GET and a Range)', async () => {
+    const relay = await stallRelay(fx, { host: '127.0.0.1', port: Number(new URL(swift.endpoint).port) });
+    const { o, client } = await sidecar(relay);
+    await stored(client, '/doc/body');
+    // Metadata still answers; body reads (GET .../body) get nothing back.
+    relay.stall((line) => / \S*\/body /.test(line));
+    assert.match(status(await answeredWithoutStore(client, '/doc/body')), /fwd=bypass; detail=store-timeout/);
+    assert.match(status(await answeredWithoutStore(client, '/doc/body', { range: 'bytes=0-3' })), /fwd=bypass; detail=store-timeout/);
+    assert.equal(await metric(client, 'lookup_timeouts_total'), 2);
+    assert.doesNotMatch(o.stdout + o.stderr, /is down/, 'two late answers with none in time between are not three');
+  });
+});
