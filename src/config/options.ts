@@ -256,7 +256,7 @@ export const OPTION_TABLE: OptionTable = {
   },
   cacheLookupTimeout: {
     long: 'cache-lookup-timeout', kind: 'string', default: 1000, defaultText: '1s', parse: durationMs({ allowZero: true }),
-    valueName: 'DURATION', help: 'a store lookup or hit not answered this fast goes to the backend (0: wait)',
+    valueName: 'DURATION', help: 'wait this long for the store, then go to the backend',
   },
   cachePassTtl: {
     long: 'cache-pass-ttl', kind: 'string', default: 60_000, defaultText: '60s', parse: durationMs({ allowZero: true }),
