@@ -1,8 +1,8 @@
 /**
  * A store that stops answering without refusing (overloaded, or packets dropped on the way), through
- * the real CLI: a real Swift store behind a relay that can go silent. A request waits for the store
- * at most --cache-lookup-timeout, then goes to the backend as if there were no cache; three such
- * requests in a row mark the store down. Skipped where Swift is missing.
+ * the real CLI: a real Swift store behind a relay that can go silent (test/support/store-relay.ts).
+ * A request waits for the store at most --cache-lookup-timeout, then goes to the backend as if there
+ * were no cache; three such requests in a row mark the store down. Skipped where Swift is missing.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { Fixtures } from './support/fixtures.js';
 import { startBackends, type TestBackend } from './support/backends.js';
 import { cacheArgs, startCacheNode } from './support/cache-node.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
-import { stallRelay, type StallRelay } from './support/stall-relay.js';
+import { StoreRelay } from './support/store-relay.js';
 import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { Outrigger } from './support/outrigger.js';
@@ -35,8 +35,8 @@ async function metric(client: ProtocolClient, name: string): Promise<number> {
 }
 
 /** A sidecar whose store is `relay`, with no memory tier (every hit asks the store) and probes an hour apart. */
-async function sidecar(relay: StallRelay): Promise<{ o: Outrigger; client: ProtocolClient }> {
-  const store = { ...swift, endpoint: `http://127.0.0.1:${relay.port}` };
+async function sidecar(relay: StoreRelay): Promise<{ o: Outrigger; client: ProtocolClient }> {
+  const store = { ...swift, endpoint: relay.endpoint };
   return startCacheNode(fx, 'http/1.1', cacheArgs(store, bucket, backend.url,
     ['--cache-memory', '0', '--cache-lookup-timeout', DEADLINE, '--cache-health-duration', '1h']));
 }
@@ -73,7 +73,7 @@ describe('a store that stops answering', { skip }, () => {
   });
 
   test('a lookup not answered within --cache-lookup-timeout goes to the backend; three in a row mark the store down', async () => {
-    const relay = await stallRelay(fx, { host: '127.0.0.1', port: Number(new URL(swift.endpoint).port) });
+    const relay = await StoreRelay.open(fx, swift.endpoint);
     const { o, client } = await sidecar(relay);
     await stored(client, '/doc/kept');
     relay.stall();
@@ -86,11 +86,11 @@ describe('a store that stops answering', { skip }, () => {
   });
 
   test('a hit whose body the store does not send goes to the backend (a whole GET and a Range)', async () => {
-    const relay = await stallRelay(fx, { host: '127.0.0.1', port: Number(new URL(swift.endpoint).port) });
+    const relay = await StoreRelay.open(fx, swift.endpoint);
     const { o, client } = await sidecar(relay);
     await stored(client, '/doc/body');
     // Metadata still answers; body reads (GET .../body) get nothing back.
-    relay.stall((line) => / \S*\/body /.test(line));
+    relay.stall('body');
     assert.match(status(await answeredWithoutStore(client, '/doc/body')), /fwd=bypass; detail=store-timeout/);
     assert.match(status(await answeredWithoutStore(client, '/doc/body', { range: 'bytes=0-3' })), /fwd=bypass; detail=store-timeout/);
     assert.equal(await metric(client, 'lookup_timeouts_total'), 2);

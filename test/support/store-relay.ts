@@ -2,7 +2,8 @@
  * An HTTP relay in front of the test S3 store, so a test sees every store call one sidecar makes
  * (the Host field is passed on as sent, so SigV4 signatures still match) and can cut the store off:
  * `down` drops every connection, `refuseLists` answers ListObjectsV2 with a 503, `holdLists` keeps
- * listings waiting until `releaseLists()`.
+ * listings waiting until `releaseLists()`, `stall()` leaves calls unanswered the way a hung store does
+ * (connections open, requests taken, nothing back).
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -15,6 +16,8 @@ export class StoreRelay {
   refuseLists = false;
   holdLists = false;
   private readonly held: Array<() => void> = [];
+  /** The kinds of call (kindOf) left unanswered; 'all' for every call. */
+  private stalled: ReadonlySet<string> | 'all' = new Set();
   private readonly sockets = new Set<net.Socket>();
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly server: http.Server;
@@ -53,6 +56,11 @@ export class StoreRelay {
     for (const socket of this.sockets) socket.destroy();
   }
 
+  /** From now on, calls of these kinds (every call, without any) get no answer until the relay closes. */
+  stall(...kinds: string[]): void {
+    this.stalled = kinds.length === 0 ? 'all' : new Set(kinds);
+  }
+
   releaseLists(): void {
     this.holdLists = false;
     for (const go of this.held.splice(0)) go();
@@ -60,8 +68,10 @@ export class StoreRelay {
 
   private relay(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (this.down) return void req.socket.destroy();
-    const call = `${req.method} ${kindOf(req.url!)}`;
+    const kind = kindOf(req.url!);
+    const call = `${req.method} ${kind}`;
     this.calls.push(call);
+    if (this.stalled === 'all' || this.stalled.has(kind)) return void req.resume();
     if (call === 'GET list' && this.refuseLists) {
       req.resume();
       return void res.writeHead(503, { 'Content-Type': 'application/xml' }).end('<Error><Code>SlowDown</Code><Message>lists refused by the test</Message></Error>');
