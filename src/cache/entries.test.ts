@@ -1,7 +1,9 @@
 /**
- * Entries against a real S3 server (Swift + s3api): a URL whose removal is still running is a miss.
- * The store's deletion is held open (the real one runs once released), which makes the window
- * between an invalidating request's answer and the end of its LIST + DELETEs as long as the test needs.
+ * Entries against a real S3 server (Swift + s3api): a URL whose removal is still running (or
+ * failed) is a miss; a fill or a body read that began before a removal of its URL is not saved or
+ * kept. The store's deletion (or metadata write) is held open (the real one runs once released),
+ * which makes the window between an invalidating request's answer and the end of its LIST +
+ * DELETEs, or a fill's last write, as long as the test needs.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,7 +47,10 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     s3 = await storeClient(swift, store.bucket);
   });
 
+  const stops: (() => void)[] = [];
+
   after(() => {
+    for (const stop of stops) stop();
     store.destroy();
     s3.destroy();
   });
@@ -58,7 +63,7 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     const verdict = storeVerdict(requestFacts('GET', target, noHeader), prepareResponse(200, fields), Date.now);
     assert.ok(verdict.store);
     const entry: Entry = { v: 1, url: keys.url, status: 200, headers: fields, vary: [], policy: verdict.policy, size: text.length, bodyEtag };
-    await entries.save(keys, keys.dir, entry, undefined);
+    assert.ok(await entries.save(keys, keys.dir, entry, undefined, entries.token()));
     return keys;
   }
 
@@ -69,9 +74,11 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     return got.etag;
   }
 
-  function entriesOf(memory: MemoryTier | null): Entries {
+  function entriesOf(memory: MemoryTier | null, retryMs?: number): Entries {
     const health = new StoreHealth({ intervalMs: 60_000, probe: async () => undefined, report: () => undefined });
-    return new Entries(store, memory, health, new CacheStats());
+    const entries = new Entries(store, memory, health, new CacheStats(), null, null, retryMs);
+    stops.push(() => entries.stop());
+    return entries;
   }
 
   for (const memory of [null, 1 << 20]) {
@@ -91,20 +98,111 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     });
   }
 
-  it('a failed removal leaves the URL a miss until a new entry is saved there', async () => {
-    const entries = entriesOf(null);
+  it('a failed removal leaves the URL a miss, and nothing is saved there, until a retry in the background succeeds', async () => {
+    const entries = entriesOf(null, 50);
     const keys = await stored(entries, '/fails', 'version 1');
     const real = store.deletePrefix.bind(store);
-    store.deletePrefix = async () => { throw new Error('the store refused the deletion'); };
+    let refusals = 0;
+    let allowed = false;
+    store.deletePrefix = async (prefix) => {
+      if (!allowed) {
+        refusals++;
+        throw new Error('the store refused the deletion');
+      }
+      store.deletePrefix = real;
+      return real(prefix);
+    };
     try {
       await assert.rejects(entries.remove(keys), /refused/);
+      assert.ok((await store.getText(keys.dir + 'meta.json')) !== null, 'the store still holds the old entry');
+      assert.equal(await entries.find(keys, noHeader), null, 'the invalidated entry is not served');
+      await assert.rejects(stored(entries, '/fails', 'version 2'), 'no entry is saved while the removal is not done');
+      await waitFor(() => refusals >= 3, 'two retries');
+      assert.equal(await entries.find(keys, noHeader), null, 'still a miss while the retries fail');
+      allowed = true;
+      await waitFor(async () => (await store.getText(keys.dir + 'meta.json')) === null, 'the retry to delete the entry');
     } finally {
       store.deletePrefix = real;
     }
-    assert.ok((await store.getText(keys.dir + 'meta.json')) !== null, 'the store still holds the old entry');
-    assert.equal(await entries.find(keys, noHeader), null, 'the invalidated entry is not served');
-    await stored(entries, '/fails', 'version 2');
-    const found = await entries.find(keys, noHeader);
-    assert.equal(found?.entry.size, 'version 2'.length, 'a new entry is found again');
+    await waitFor(async () => (await stored(entries, '/fails', 'version 3').then(() => true, () => false)), 'the URL to take entries again');
+    assert.equal((await entries.find(keys, noHeader))?.entry.size, 'version 3'.length, 'a new entry is found again');
+  });
+
+  it('a fill whose URL was removed after its request was looked up is not saved, and its body is deleted', async () => {
+    const entries = entriesOf(new MemoryTier(1 << 20));
+    const keys = entryKeys('t/', 'http', 'example.test', '/fill-removed');
+    const token = entries.token(); // the GET's lookup: a miss
+    await entries.remove(keys); // the PUT's removal, while the fill's body was still being written: not listed
+    await store.putText(keys.dir + BODY, 'version 1'); // the fill's body completes
+    const entry = entryOf(keys, 'version 1'.length, await headEtag(keys.dir + BODY));
+    assert.equal(await entries.save(keys, keys.dir, entry, Buffer.from('version 1'), token), false);
+    assert.equal(await store.getText(keys.dir + 'meta.json'), null, 'no metadata');
+    assert.equal(await store.getWhole(keys.dir + BODY), null, 'no body');
+    assert.equal(await entries.find(keys, noHeader), null);
+    assert.equal(entries.memory!.plain(keys.url), undefined, 'not in the memory tier');
+  });
+
+  it('a removal that starts while a fill writes its metadata: the URL is removed again, not found, not held in memory', async () => {
+    const entries = entriesOf(new MemoryTier(1 << 20));
+    const keys = entryKeys('t/', 'http', 'example.test', '/fill-racing');
+    const token = entries.token();
+    await store.putText(keys.dir + BODY, 'version 1');
+    const entry = entryOf(keys, 'version 1'.length, await headEtag(keys.dir + BODY));
+    const held = holdPuts(store);
+    const saving = entries.save(keys, keys.dir, entry, Buffer.from('version 1'), token);
+    await held.started;
+    const removal = entries.remove(keys); // lists the URL before the metadata is there
+    assert.equal(await removal, 1, 'the removal saw the body only');
+    held.release();
+    assert.equal(await saving, false);
+    assert.equal(await store.getText(keys.dir + 'meta.json'), null, 'the metadata written after the listing is deleted');
+    assert.equal(await entries.find(keys, noHeader), null);
+    assert.equal(entries.memory!.plain(keys.url), undefined, 'not in the memory tier');
+  });
+
+  it('a removal of one URL does not keep another URL\'s body out of the memory tier', async () => {
+    const entries = entriesOf(new MemoryTier(1 << 20));
+    const kept = await stored(entries, '/kept', 'version 1');
+    const other = await stored(entries, '/other', 'version 1');
+    const found = await entries.find(kept, noHeader);
+    assert.ok(found !== null && found.body === undefined, 'found in the store, not in memory');
+    await entries.remove(other);
+    entries.keep(found, Buffer.from('version 1'));
+    assert.ok(entries.memory!.plain(kept.url) !== undefined, 'kept in the memory tier');
+    const again = await entries.find(kept, noHeader);
+    await entries.remove(kept);
+    entries.keep(again!, Buffer.from('version 1'));
+    assert.equal(entries.memory!.plain(kept.url), undefined, 'a body read before its own URL\'s removal is not kept');
   });
 });
+
+function entryOf(keys: EntryKeys, size: number, bodyEtag: string): Entry {
+  const fields = [['cache-control', 'max-age=600'], ['content-type', 'text/plain']] as const;
+  const verdict = storeVerdict(requestFacts('GET', '/', noHeader), prepareResponse(200, fields), Date.now);
+  assert.ok(verdict.store);
+  return { v: 1, url: keys.url, status: 200, headers: fields, vary: [], policy: verdict.policy, size, bodyEtag };
+}
+
+/** Makes the store's next putText wait for `release()` before the real write runs. */
+function holdPuts(store: S3Store): { started: Promise<void>; release: () => void } {
+  const real = store.putText.bind(store);
+  let release!: () => void;
+  let begun!: () => void;
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const started = new Promise<void>((resolve) => { begun = resolve; });
+  store.putText = async (key: string, text: string): Promise<void> => {
+    store.putText = real;
+    begun();
+    await gate;
+    return real(key, text);
+  };
+  return { started, release };
+}
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

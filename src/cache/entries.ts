@@ -9,6 +9,10 @@
  * the remembered metadata names: a body replaced or removed behind this process's back (by another
  * sidecar) is not served; the request becomes a miss and the remembered metadata is dropped. What
  * a remembered copy can miss is another sidecar's revalidation, which only makes it stale sooner.
+ *
+ * Removals are guarded per URL (removals.ts): a URL is a miss while its removal runs or after it
+ * failed (the failed ones are retried in the background until the store has nothing of them left),
+ * and nothing that began before a removal of its URL started is kept in memory or saved.
  */
 import type { Readable } from 'node:stream';
 import { isVaryIndex, parseStored, type Entry, type VaryIndex } from './entry.js';
@@ -20,6 +24,7 @@ import type { StoreHealth } from './store-health.js';
 import type { StoreIndex } from './store-index.js';
 import type { ByteRange, S3Store } from './store/s3-store.js';
 import { PartedBody, partsOf, type ReadAheadBudget } from './store/parted-body.js';
+import { Removals } from './removals.js';
 import { variantId } from './vary.js';
 
 export interface Located {
@@ -30,8 +35,8 @@ export interface Located {
   readonly urlDir: string;
   /** The body, when the memory tier holds it. */
   readonly body: Buffer | undefined;
-  /** Removals started before the lookup (see keep()). */
-  readonly removals?: number;
+  /** The removal token when the lookup began (removals.ts): a removal of the URL since makes what it read stale. */
+  readonly token: number;
   /** The whole body, read beside the metadata (early-body.ts). */
   readonly early?: EarlyBody;
 }
@@ -47,6 +52,10 @@ export interface ReadAhead {
 const VARY_MEMORY = 10_000;
 /** How many URLs have their variants' metadata remembered (a few KiB per variant at most: a few MiB). */
 const META_MEMORY = 2_000;
+/** Failed removals retried per round; rounds every RETRY_MS after a failure, doubling to RETRY_MAX_MS while they fail. */
+const RETRY_BATCH = 32;
+const RETRY_MS = 1000;
+const RETRY_MAX_MS = 60_000;
 
 export class Entries {
   readonly store: S3Store;
@@ -56,18 +65,16 @@ export class Entries {
   private readonly varyOf = new Map<string, readonly string[]>();
   /** URL directory -> its variants' metadata, for entries the memory tier does not hold. */
   private readonly metaOf = new Map<string, Map<string, Entry>>();
-  /** Removals started so far: a body read while one ran may belong to a removed entry. */
-  private removals = 0;
-  /** URL directories being removed (how many removals of each run): the store may still hold their objects. */
-  private readonly removing = new Map<string, number>();
-  /** URL directories whose removal failed, until a new entry is saved there: an invalidated response is never served again. */
-  private readonly unremoved = new Set<string>();
+  private readonly removals = new Removals();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
 
   private readonly readAhead: ReadAhead | null;
   private readonly index: StoreIndex | null;
 
-  constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats, readAhead: ReadAhead | null = null, index: StoreIndex | null = null) {
+  constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats, readAhead: ReadAhead | null = null, index: StoreIndex | null = null, retryMs = RETRY_MS) {
     this.store = store;
+    this.retryDelay = retryMs;
     this.readAhead = readAhead;
     this.index = index;
     this.memory = memory;
@@ -86,44 +93,43 @@ export class Entries {
     }
   }
 
-  /**
-   * Keeps a body read from the store in the memory tier, unless some removal started since the
-   * entry was looked up: it may be the one removed, and the memory tier answers without the store.
-   */
+  /** The removal token of work beginning now (a fill saves with it). */
+  token(): number {
+    return this.removals.token();
+  }
+
+  /** Keeps a body read from the store in the memory tier, unless a removal of its URL started since it was looked up. */
   keep(found: Located, body: Buffer): void {
-    if (found.removals === this.removals) this.memory?.set(found.dir, found.entry, body);
+    if (!this.removals.stale(found.urlDir, found.entry.url, found.token)) this.memory?.set(found.dir, found.entry, body);
   }
 
   /**
    * The entry for a request; `whole`: a GET of the whole body (its body may then be read beside the
-   * metadata). None while the URL's removal runs: its deletion (a LIST, then DELETEs) ends after the
-   * answer to the request that invalidated it, and the next request must not find the old entry.
+   * metadata). None while the URL's removal runs or after it failed: its deletion (a LIST, then
+   * DELETEs) ends after the answer to the request that invalidated it, and the next request must
+   * not find the old entry. None either when a removal of the URL started during the lookup.
    * `unlisted` is called when the store index answered the miss (no store call).
    */
   async find(keys: EntryKeys, header: (name: string) => string | undefined, whole = false, unlisted?: () => void): Promise<Located | null> {
-    if (this.removed(keys.dir)) return null;
-    const found = await this.lookup(keys, header, whole, unlisted);
-    if (found === null || !this.removed(keys.dir)) return found;
+    const token = this.removals.token();
+    if (this.removals.blocked(keys.dir)) return null;
+    const found = await this.lookup(keys, header, whole, token, unlisted);
+    if (found === null || !this.removals.stale(keys.dir, keys.url, token)) return found;
     found.early?.drop();
     return null;
   }
 
-  private removed(dir: string): boolean {
-    return this.removing.has(dir) || this.unremoved.has(dir);
-  }
-
-  private async lookup(keys: EntryKeys, header: (name: string) => string | undefined, whole: boolean, unlisted?: () => void): Promise<Located | null> {
-    const removals = this.removals;
+  private async lookup(keys: EntryKeys, header: (name: string) => string | undefined, whole: boolean, token: number, unlisted?: () => void): Promise<Located | null> {
     const known = this.varyOf.get(keys.dir);
     if (known !== undefined && this.memory !== null) {
       const dir = variantDir(keys, variantId(known, header));
       const held = this.memory.get(dir);
-      if (held !== undefined) return { entry: held.entry, dir, urlDir: keys.dir, body: held.body };
+      if (held !== undefined) return { entry: held.entry, dir, urlDir: keys.dir, body: held.body, token };
     }
     if (known !== undefined) {
       const dir = variantDir(keys, variantId(known, header));
       const entry = this.metaOf.get(keys.dir)?.get(dir);
-      if (entry !== undefined) return { entry, dir, urlDir: keys.dir, body: undefined, removals };
+      if (entry !== undefined) return { entry, dir, urlDir: keys.dir, body: undefined, token };
     }
     if (this.index?.absent(keys.dir) === true) {
       this.stats.indexSkips++;
@@ -140,27 +146,30 @@ export class Entries {
       // No Vary: remembered too, so the next memory-tier hit of this URL needs no store call.
       this.rememberVary(keys.dir, []);
       const paired = early === null ? undefined : EarlyBody.paired(await early, top.bodyEtag);
-      return this.located(keys.dir, keys.dir, top, removals, paired);
+      return this.located(keys.dir, keys.dir, top, token, paired);
     }
     dropRead(early);
-    if (top === null) return null;
+    if (top === null) {
+      this.varyOf.delete(keys.dir);
+      return null;
+    }
     // The URL varies now: an entry held from before, without Vary, must not answer it by URL.
     this.memory?.delete(keys.dir);
     this.rememberVary(keys.dir, top.varyIndex);
     const dir = variantDir(keys, variantId(top.varyIndex, header));
     const variant = await this.readMeta(dir);
-    return variant === null || isVaryIndex(variant) ? null : this.located(keys.dir, dir, variant, removals);
+    return variant === null || isVaryIndex(variant) ? null : this.located(keys.dir, dir, variant, token);
   }
 
-  private located(urlDir: string, dir: string, entry: Entry, removals: number, early?: EarlyBody): Located {
+  private located(urlDir: string, dir: string, entry: Entry, token: number, early?: EarlyBody): Located {
     this.rememberMeta(urlDir, dir, entry);
     const held = this.memory?.get(dir);
     if (held !== undefined && held.entry.bodyEtag === entry.bodyEtag) {
       early?.drop();
-      return { entry, dir, urlDir, body: held.body, removals };
+      return { entry, dir, urlDir, body: held.body, token };
     }
     if (held !== undefined) this.memory!.delete(dir); // replaced in the store (by another sidecar): the held body is outdated
-    return { entry, dir, urlDir, body: undefined, removals, early };
+    return { entry, dir, urlDir, body: undefined, token, early };
   }
 
   private async readMeta(dir: string): Promise<Entry | VaryIndex | null> {
@@ -177,6 +186,11 @@ export class Entries {
     if (variants.size === 0) return;
     this.metaOf.set(urlDir, variants);
     if (this.metaOf.size > META_MEMORY) this.metaOf.delete(this.metaOf.keys().next().value as string);
+  }
+
+  /** The URL's stored entry varies (its Vary index was read or written last): a miss of it is a vary-miss (RFC 9211). */
+  varies(dir: string): boolean {
+    return (this.varyOf.get(dir)?.length ?? 0) > 0;
   }
 
   private rememberVary(dir: string, fields: readonly string[]): void {
@@ -232,52 +246,94 @@ export class Entries {
     return dir + BODY;
   }
 
-  /** Writes an entry's metadata (its body is already stored), and the Vary index above it. */
-  async save(keys: EntryKeys, dir: string, entry: Entry, body: Buffer | undefined): Promise<void> {
+  /**
+   * Writes an entry's metadata (its body is already stored), and the Vary index above it; false
+   * when a removal of the URL started since `token` (when the request that fetched the response
+   * was looked up): that response may be the very one the removal meant to drop. Its body is then
+   * deleted (a removal's listing cannot see an upload still running); a removal that started
+   * while the metadata was written may have listed the URL before it: the URL is removed again.
+   */
+  async save(keys: EntryKeys, dir: string, entry: Entry, body: Buffer | undefined, token: number): Promise<boolean> {
+    if (this.removals.stale(keys.dir, keys.url, token)) {
+      await this.call(() => this.store.deleteKeys([dir + BODY])).catch(() => undefined);
+      return false;
+    }
     this.index?.add(keys.dir); // before the metadata exists: a lookup meanwhile finds nothing, a plain miss
     await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
     if (dir !== keys.dir) {
       const index: VaryIndex = { v: 1, url: entry.url, varyIndex: entry.vary };
       await this.call(() => this.store.putText(keys.dir + META, JSON.stringify(index)));
     }
-    this.unremoved.delete(keys.dir); // a new entry: what a failed removal left is overwritten
+    if (this.removals.stale(keys.dir, keys.url, token)) {
+      await this.deleteDir(keys.dir).catch(() => undefined);
+      return false;
+    }
     this.rememberVary(keys.dir, dir === keys.dir ? [] : entry.vary);
     this.rememberMeta(keys.dir, dir, entry);
     if (dir !== keys.dir) this.memory?.delete(keys.dir); // an entry without Vary held from before
     if (body !== undefined) this.memory?.set(dir, entry, body);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
+    return true;
   }
 
-  /** Rewrites the metadata only (after a 304). */
+  /** Rewrites the metadata only (after a 304), unless a removal of the URL started since it was looked up. */
   async update(found: Located, entry: Entry): Promise<void> {
     const dir = found.dir;
+    if (this.removals.stale(found.urlDir, entry.url, found.token)) return;
     this.memory?.update(dir, entry);
     this.rememberMeta(found.urlDir, dir, entry);
     await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
+    // The removal's listing may have missed the rewritten metadata (its body is gone: a miss, but an orphan).
+    if (this.removals.stale(found.urlDir, entry.url, found.token)) await this.deleteDir(found.urlDir).catch(() => undefined);
   }
 
   /** Drops every variant of a URL. */
   async remove(keys: EntryKeys): Promise<number> {
-    this.removals++;
     return this.deleteDir(keys.dir);
   }
 
-  /** Deletes a URL directory, marked as being removed meanwhile (and after, if the deletion fails). */
+  /**
+   * Deletes a URL directory, blocked meanwhile (removals.ts), and after, if the deletion fails:
+   * then it is retried in the background until it succeeds.
+   */
   private async deleteDir(dir: string): Promise<number> {
-    this.removing.set(dir, (this.removing.get(dir) ?? 0) + 1);
+    this.removals.begin(dir);
     this.forget(dir);
+    let ok = false;
     try {
-      return await this.call(() => this.store.deletePrefix(dir));
-    } catch (err) {
-      this.unremoved.add(dir);
-      throw err;
+      const deleted = await this.call(() => this.store.deletePrefix(dir));
+      ok = true;
+      return deleted;
     } finally {
-      const left = this.removing.get(dir)! - 1;
-      if (left > 0) this.removing.set(dir, left);
-      else this.removing.delete(dir);
+      this.removals.end(dir, ok);
+      if (!ok) this.scheduleRetry();
       // Lookups that ran during the deletion may have remembered the entry again.
       this.forget(dir);
+      this.stats.removalsFailed = this.removals.failed;
+      this.stats.removalsOverflowed = this.removals.overflowed ? 1 : 0;
     }
+  }
+
+  /** Retries failed removals after a delay, doubling it while they fail. */
+  private scheduleRetry(): void {
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = setTimeout(() => { void this.retryFailed(); }, this.retryDelay);
+    this.retryTimer.unref();
+  }
+
+  private async retryFailed(): Promise<void> {
+    const dirs = this.removals.toRetry(RETRY_BATCH);
+    const results = await Promise.allSettled(dirs.map((dir) => this.deleteDir(dir)));
+    this.retryTimer = undefined;
+    const failed = results.some((r) => r.status === 'rejected');
+    this.retryDelay = failed ? Math.min(this.retryDelay * 2, RETRY_MAX_MS) : RETRY_MS;
+    if (this.removals.failed > 0) this.scheduleRetry();
+  }
+
+  /** Stops retrying failed removals. */
+  stop(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   private forget(dir: string): void {
@@ -289,7 +345,7 @@ export class Entries {
 
   /** Drops every entry whose URL starts with `urlPrefix` on one host (an admin purge). */
   async removeUrlPrefix(prefix: string, authority: string, urlPrefix: string): Promise<number> {
-    this.removals++;
+    this.removals.beginPrefix(urlPrefix);
     this.memory?.deleteUrlPrefix(urlPrefix);
     let removed = 0;
     const host = hostDir(prefix, authority);
@@ -299,7 +355,10 @@ export class Entries {
       const stored = parseStored((await this.call(() => this.store.getText(key))) ?? '');
       if (stored !== null && stored.url.startsWith(urlPrefix)) dirs.add(key.slice(0, host.length + 65));
     }
-    for (const dir of dirs) removed += await this.deleteDir(dir);
+    // Every listed URL is removed (or blocked and retried) even when one deletion fails.
+    let failure: unknown;
+    for (const dir of dirs) removed += await this.deleteDir(dir).catch((err: unknown) => { failure ??= err; return 0; });
+    if (failure !== undefined) throw failure;
     return removed;
   }
 }

@@ -26,19 +26,22 @@ export class Evictions {
     await Promise.all(targets.map((target) => this.evict(entryKeys(prefix, scheme, req.authority, target))));
   }
 
-  /** Drops every variant of a URL; a fill running for it is not saved, and no new reader joins it. */
+  /**
+   * Drops every variant of a URL; a fill running for it is not saved (the removal starts
+   * synchronously, Entries.save), and no new reader joins its fetch.
+   */
   async evict(keys: EntryKeys): Promise<void> {
-    this.state.invalidations.mark(keys.url);
     this.state.flights.drop(keys.url);
     this.state.stats.invalidations++;
     await this.state.entries.remove(keys).catch(() => undefined);
   }
 
   purge(req: RequestView): Promise<Answer> {
-    const { entries, options, stats, invalidations } = this.state;
+    const { entries, options, stats, flights } = this.state;
+    // A purged URL's fetch, finished or not, holds what the purge drops: no new reader joins it.
     return purge(req, entries, options.prefix, (url) => {
       stats.invalidations++;
-      invalidations.mark(url);
+      flights.dropPrefix(url);
     });
   }
 }

@@ -9,7 +9,7 @@ import { prepareResponse, storeVerdict } from './policy.js';
 
 /** The tap that fills the store with this response, or null when it is not stored. */
 export function fillOrPass(state: FilterState, req: RequestView, head: ResponseView): BodyTap | null {
-  const { entries, stats, invalidations, options, passes, health } = state;
+  const { entries, stats, options, passes, health } = state;
   const pending = state.pending.get(req);
   if (pending === undefined || (pending.mode !== 'miss' && pending.mode !== 'revalidate') || pending.fillStarted) return null;
   const prepared = prepareResponse(head.status, head.fields);
@@ -25,8 +25,8 @@ export function fillOrPass(state: FilterState, req: RequestView, head: ResponseV
   }
   passes.forget(pending.keys.url);
   pending.fillStarted = true;
-  return startFill({ entries, stats, invalidations, clock: options.clock, minSize: options.minSize, maxBuffered: options.maxBuffered, quickAbort: options.quickAbort },
-    { req, keys: pending.keys, prepared, policy: verdict.policy, expected, flight: pending.flight });
+  return startFill({ entries, stats, minSize: options.minSize, maxBuffered: options.maxBuffered, quickAbort: options.quickAbort },
+    { req, keys: pending.keys, prepared, policy: verdict.policy, expected, flight: pending.flight, token: pending.token });
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Starts storing a response as it is relayed: a Fill into the store, the single-flight fetch
- * opened to followers, and once the body ended cleanly the metadata written beside it (unless the
- * URL was invalidated meanwhile). Returns the body tap the pipeline feeds.
+ * opened to followers, and once the body ended cleanly the metadata written beside it (unless a
+ * removal of the URL started since its request was looked up: Entries.save). Returns the body tap
+ * the pipeline feeds.
  */
 import type { BodyTap, RequestView } from '../proxy/pipeline.js';
 import { storedHeaders } from './answers.js';
@@ -10,9 +11,8 @@ import type { Entry } from './entry.js';
 import { Fill, STORE_TOO_SLOW } from './fill.js';
 import { fillTap } from './fill-tap.js';
 import type { Flight } from './flight.js';
-import type { Invalidations } from './invalidations.js';
 import { variantDir, type EntryKeys } from './key.js';
-import type { Clock, PreparedResponse } from './policy.js';
+import type { PreparedResponse } from './policy.js';
 import { finishWithoutClient, type QuickAbort } from './quick-abort.js';
 import type { CacheStats } from './stats.js';
 import { variantId } from './vary.js';
@@ -20,8 +20,6 @@ import { variantId } from './vary.js';
 export interface FillSetup {
   readonly entries: Entries;
   readonly stats: CacheStats;
-  readonly invalidations: Invalidations;
-  readonly clock: Clock;
   readonly minSize: number;
   readonly maxBuffered: number;
   readonly quickAbort: QuickAbort;
@@ -36,14 +34,15 @@ export interface FillRequest {
   readonly expected: number;
   /** The single-flight fetch this response feeds, if any. */
   readonly flight: Flight | null;
+  /** The removal token when the request was looked up (Entries.token()), before it was forwarded. */
+  readonly token: number;
 }
 
 export function startFill(setup: FillSetup, asked: FillRequest): BodyTap {
   const { entries, stats } = setup;
-  const { keys, prepared, expected, flight } = asked;
+  const { keys, prepared, expected, flight, token } = asked;
   const variant = variantId(prepared.vary, (name) => asked.req.header(name));
   const dir = variantDir(keys, variant);
-  const startedAt = setup.clock();
   const fill = new Fill(entries.store.upload(entries.bodyKey(dir), expected), { expected, minSize: setup.minSize, maxBuffered: setup.maxBuffered });
   const headers = storedHeaders({ headers: prepared.replay } as Entry, 0, { fwd: 'miss', stored: true });
   flight?.start({ status: prepared.status, headers, length: expected, vary: prepared.vary, variant });
@@ -54,12 +53,12 @@ export function startFill(setup: FillSetup, asked: FillRequest): BodyTap {
   };
   const save = async (body: Buffer | undefined): Promise<void> => {
     const etag = await fill.finish();
-    if (etag === null || setup.invalidations.since(keys.url, startedAt)) return failed();
+    if (etag === null) return failed();
     const entry: Entry = { v: 1, url: keys.url, status: prepared.status, headers: prepared.replay, vary: prepared.vary, policy: asked.policy, size: fill.bytes, bodyEtag: etag };
-    await entries.save(keys, dir, entry, body);
+    if (!await entries.save(keys, dir, entry, body, token)) return failed();
     stats.fillsCompleted++;
     stats.bytesStored += fill.bytes;
-    flight?.settle((from) => entries.openBody({ entry, dir, urlDir: keys.dir, body: undefined }, { start: from, end: entry.size - 1 }));
+    flight?.settle((from) => entries.openBody({ entry, dir, urlDir: keys.dir, body: undefined, token }, { start: from, end: entry.size - 1 }));
   };
   return fillTap({
     fill, flight,

@@ -8,7 +8,6 @@ import type { Entries, Located } from './entries.js';
 import type { Flight } from './flight.js';
 import { Flights } from './flights.js';
 import { Hits } from './hits.js';
-import { Invalidations } from './invalidations.js';
 import type { EntryKeys } from './key.js';
 import type { Clock, RequestFacts } from './policy.js';
 import { Passes } from './passes.js';
@@ -49,6 +48,8 @@ export interface Pending {
   readonly found: Located | null;
   /** The fetch this request leads. */
   readonly flight: Flight | null;
+  /** The removal token when the request was looked up (Entries.token()): a fill of its response saves with it. */
+  readonly token: number;
   locations: string[];
   fillStarted: boolean;
   /** The client's own conditional fields, before our validators replaced them. */
@@ -57,8 +58,8 @@ export interface Pending {
   fwd?: 'stale' | 'request';
 }
 
-export function pendingOf(mode: Pending['mode'], facts: RequestFacts, keys: EntryKeys, found: Located | null = null, flight: Flight | null = null): Pending {
-  return { mode, facts, keys, found, flight, locations: [], fillStarted: false };
+export function pendingOf(mode: Pending['mode'], facts: RequestFacts, keys: EntryKeys, token: number, found: Located | null = null, flight: Flight | null = null): Pending {
+  return { mode, facts, keys, token, found, flight, locations: [], fillStarted: false };
 }
 
 export class FilterState {
@@ -67,7 +68,6 @@ export class FilterState {
   readonly stats: CacheStats;
   readonly options: CacheFilterOptions;
   readonly flights: Flights;
-  readonly invalidations: Invalidations;
   readonly passes: Passes;
   readonly hits: Hits;
   /** Requests that went to a backend, and what the later phases need to know of them. */
@@ -81,7 +81,6 @@ export class FilterState {
     this.stats = stats;
     this.options = options;
     this.flights = new Flights(options.flightWindow, stats);
-    this.invalidations = new Invalidations(options.clock);
     this.passes = new Passes(options.passTtlMs, options.clock);
     this.hits = new Hits(entries, stats);
   }

@@ -80,4 +80,9 @@ export class Flights {
   drop(url: string): void {
     this.running.delete(url);
   }
+
+  /** Every URL starting with `urlPrefix` was purged: no new reader joins their fetches. */
+  dropPrefix(urlPrefix: string): void {
+    for (const url of this.running.keys()) if (url.startsWith(urlPrefix)) this.running.delete(url);
+  }
 }

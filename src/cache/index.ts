@@ -75,7 +75,8 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   const memory = s.memoryBytes > 0 ? new MemoryTier(s.memoryBytes) : null;
   const readAhead = s.readAheadBytes > 0 ? { partSize: READ_PART, lanes: READ_LANES, budget: new ReadAheadBudget(s.readAheadBytes) } : null;
   const index = storeIndex(s, store, deps, stats);
-  const filter = new CacheFilter(new Entries(store, memory, health, stats, readAhead, index), health, stats, {
+  const entries = new Entries(store, memory, health, stats, readAhead, index);
+  const filter = new CacheFilter(entries, health, stats, {
     prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, passTtlMs: s.passTtlMs, lookupTimeoutMs: s.lookupTimeoutMs, quickAbort: s.quickAbort,
     maxBuffered: FILL_MEMORY, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,
   });
@@ -86,6 +87,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
     stop: () => {
       health.stop();
       index?.stop();
+      entries.stop();
       store.destroy();
     },
   };

@@ -44,7 +44,7 @@ async function fullPath(entry: Entry, body: Buffer, method: string, now: () => n
   const verdict = policy.evaluate(requestFacts(method, '/bucket/object', none));
   if (verdict.use !== 'fresh') return null;
   const hits = new Hits({ memory: null } as unknown as Entries, new CacheStats());
-  const found: Located = { entry, dir: 'dir/', urlDir: 'dir/', body };
+  const found: Located = { entry, dir: 'dir/', urlDir: 'dir/', body, token: 0 };
   const req = { method, header: none } as unknown as RequestView;
   const answer = await hits.answer(req, found, policy, { hit: true, ttl: policy.ttl() });
   assert.ok(answer !== GONE);

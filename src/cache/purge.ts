@@ -47,14 +47,14 @@ export function parsePurge(method: string, target: string, clientIp: string): Pu
   return { kind: query.has('url') ? 'url' : 'prefix', url };
 }
 
-/** Runs a purge request against the store; `purged(url)` is told the URL (or prefix) dropped. */
-export async function purge(req: RequestView, entries: Entries, prefix: string, purged: (url: string) => void): Promise<LocalResponse> {
+/** Runs a purge request against the store; `purging(url)` is told the URL (or URL prefix) before it is dropped. */
+export async function purge(req: RequestView, entries: Entries, prefix: string, purging: (url: string) => void): Promise<LocalResponse> {
   const asked = parsePurge(req.method, req.target, req.clientIp);
   if (asked.kind === 'refused') return asked.answer;
   const keys = entryKeys(prefix, asked.url.protocol.slice(0, -1), asked.url.host, `${asked.url.pathname}${asked.url.search}`);
+  purging(keys.url);
   try {
     const deleted = asked.kind === 'url' ? await entries.remove(keys) : await entries.removeUrlPrefix(prefix, asked.url.host, keys.url);
-    purged(keys.url);
     return purgeAnswer(deleted);
   } catch (err) {
     return json(503, { error: `the cache store failed: ${String(err)}` });

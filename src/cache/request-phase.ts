@@ -41,12 +41,14 @@ export class RequestPhase {
   async lookup(req: RequestView, edit: RequestEdit): Promise<Answer | null> {
     const keys = this.keysOf(req);
     const facts = requestFacts(req.method, req.target, (name) => req.header(name));
+    // Before anything is asked: a removal of the URL from now on makes the response stale to store.
+    const token = this.state.entries.token();
     if (!CACHEABLE_METHODS.has(req.method)) {
-      this.state.pending.set(req, pendingOf('unsafe', facts, keys));
+      this.state.pending.set(req, pendingOf('unsafe', facts, keys, token));
       return null;
     }
     if (!this.state.health.up) return this.bypass(req, 'store-down');
-    if (this.state.passes.has(keys.url) && !facts.directives.has('only-if-cached')) return this.pass(req, facts, keys);
+    if (this.state.passes.has(keys.url) && !facts.directives.has('only-if-cached')) return this.pass(req, facts, keys, token);
     let found: Located | null | typeof TIMED_OUT;
     let detail: string | undefined;
     try {
@@ -57,8 +59,10 @@ export class RequestPhase {
       return this.bypass(req, 'store-error');
     }
     if (found === TIMED_OUT) return this.bypass(req, 'store-timeout');
-    if (found === null) return this.miss(req, facts, keys, detail);
-    return this.stored(req, edit, facts, keys, found);
+    if (found !== null) return this.stored(req, edit, facts, keys, found);
+    // RFC 9211 §2.2: the URL has responses stored, but none for this request's Vary'd fields.
+    const fwd = this.state.entries.varies(keys.dir) ? 'vary-miss' : 'uri-miss';
+    return this.miss(req, facts, keys, token, detail === undefined ? { fwd } : { fwd, detail });
   }
 
   /** Store work within --cache-lookup-timeout, or TIMED_OUT (the store's health hears of both). */
@@ -84,11 +88,11 @@ export class RequestPhase {
   }
 
   /** A URL passed (its last response was not stored): to the backend without a lookup, stored if its response now may be. */
-  private pass(req: RequestView, facts: RequestFacts, keys: EntryKeys): null {
+  private pass(req: RequestView, facts: RequestFacts, keys: EntryKeys, token: number): null {
     this.state.stats.passes++;
     this.state.stats.misses++;
     this.state.relayed.set(req, { fwd: 'uri-miss', detail: 'pass' });
-    if (req.method === 'GET' && !facts.directives.has('no-store') && req.header('range') === undefined) this.state.pending.set(req, pendingOf('miss', facts, keys));
+    if (req.method === 'GET' && !facts.directives.has('no-store') && req.header('range') === undefined) this.state.pending.set(req, pendingOf('miss', facts, keys, token));
     return null;
   }
 
@@ -116,25 +120,25 @@ export class RequestPhase {
       clientConditionals[name] = req.header(name);
       edit.setHeader(name, validators[name] ?? null);
     }
-    this.state.pending.set(req, { ...pendingOf('revalidate', facts, keys, found), clientConditionals, fwd });
+    this.state.pending.set(req, { ...pendingOf('revalidate', facts, keys, found.token, found), clientConditionals, fwd });
     return null;
   }
 
-  /** `detail`: 'index' when the store index answered the lookup. */
-  private async miss(req: RequestView, facts: RequestFacts, keys: EntryKeys, detail?: string): Promise<Answer | null> {
+  /** `status`: why it is a miss (vary-miss, or detail=index when the store index answered the lookup). */
+  private async miss(req: RequestView, facts: RequestFacts, keys: EntryKeys, token: number, status: CacheStatus = { fwd: 'uri-miss' }): Promise<Answer | null> {
     if (facts.directives.has('only-if-cached')) return onlyIfCachedMiss();
     const { flights, pending } = this.state;
     this.state.stats.misses++;
-    this.state.relayed.set(req, detail === undefined ? { fwd: 'uri-miss' } : { fwd: 'uri-miss', detail });
+    this.state.relayed.set(req, status);
     // Only a plain GET can fill the cache; HEAD and ranges go on as they are (§3.3: no partial storage).
     if (req.method !== 'GET' || facts.directives.has('no-store')) return null;
     if (req.header('range') !== undefined) {
-      pending.set(req, pendingOf('range', facts, keys));
+      pending.set(req, pendingOf('range', facts, keys, token));
       return null;
     }
     const joined = await flights.join(req, facts, keys.url);
     if ('answer' in joined) return joined.answer;
-    pending.set(req, pendingOf('miss', facts, keys, null, joined.lead));
+    pending.set(req, pendingOf('miss', facts, keys, token, null, joined.lead));
     return null;
   }
 
@@ -144,7 +148,7 @@ export class RequestPhase {
     const answer = await this.inTime(hits.answer(req, found, policy, status), (late) => hits.withdraw(late));
     if (answer === TIMED_OUT) return this.bypass(req, 'store-timeout');
     if (answer !== GONE) return answer;
-    return this.miss(req, requestFacts(req.method, req.target, (name) => req.header(name)), this.keysOf(req));
+    return this.miss(req, requestFacts(req.method, req.target, (name) => req.header(name)), this.keysOf(req), found.token);
   }
 }
 

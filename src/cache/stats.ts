@@ -49,6 +49,10 @@ export class CacheStats {
   /** Store calls started and not yet ended. */
   storeCallsInFlight = 0;
   memoryBytes = 0;
+  /** URLs whose removal failed and is being retried (removals.ts); their lookups are misses meanwhile. */
+  removalsFailed = 0;
+  /** 1 once more removals failed than are remembered: every lookup is a miss until a restart (removals.ts). */
+  removalsOverflowed = 0;
 
   /** Times one store call. */
   async timed<T>(work: Promise<T>): Promise<T> {
@@ -101,6 +105,8 @@ export class CacheStats {
       gauge('index_entries', 'URL directories in the store index (--cache-index)', this.index.entries);
       gauge('index_age_seconds', 'age of the store listing the index was built from (-1: none yet)', ageSeconds(this.index.ageMs()));
     }
+    gauge('removals_failed', 'URLs whose removal from the store failed and is retried (their lookups are misses)', this.removalsFailed);
+    gauge('removals_overflowed', '1 once too many removals failed to remember: every lookup is a miss until a restart', this.removalsOverflowed);
     return `${out.join('\n')}\n`;
   }
 }

@@ -1,0 +1,99 @@
+/**
+ * The one guard between removals of entries (invalidations, purges, evictions) and everything
+ * else that touches the same URLs, per URL directory, so no invalidated response is served,
+ * kept in memory or saved again:
+ *   - while a URL's removal runs, or after it failed (until a retry succeeds), the URL is blocked:
+ *     a lookup is a miss (the store may still hold the old objects), nothing is saved there;
+ *   - work that began before a removal of its URL started (a lookup whose body is about to be kept
+ *     in memory, a fill, a revalidation) is stale: it is not kept or saved.
+ * "Before" is a token, the count of removals started when the work began; a removal of one URL
+ * makes no other URL's work stale.
+ *
+ * Bounded: the start tokens of the last REMEMBERED URLs are kept, and for any other URL the newest
+ * forgotten token stands in (work older than it is taken as stale: a needless miss at worst). At
+ * most MAX_FAILED failed removals are remembered; past that, which URLs hold invalidated entries
+ * is no longer known, so every URL is blocked until the process restarts (`overflowed`).
+ */
+const REMEMBERED = 10_000;
+const PREFIXES = 100;
+const MAX_FAILED = 10_000;
+
+export class Removals {
+  private started = 0;
+  /** URL directory → the token its last removal started at (oldest first). */
+  private readonly lastStarted = new Map<string, number>();
+  /** URL prefix purges: URL prefix → the token it started at (oldest first). */
+  private readonly prefixes = new Map<string, number>();
+  /** The newest token forgotten from the maps: any URL may have been removed as late as this. */
+  private forgotten = 0;
+  /** URL directory → how many removals of it run now. */
+  private readonly running = new Map<string, number>();
+  /** URL directories whose removal failed, oldest first (retried until one succeeds). */
+  private readonly failedDirs = new Set<string>();
+  /** More removals failed than MAX_FAILED: every URL is blocked. */
+  overflowed = false;
+
+  /** The token of work beginning now. */
+  token(): number {
+    return this.started;
+  }
+
+  /** A removal of `dir` starts. */
+  begin(dir: string): void {
+    this.started++;
+    this.running.set(dir, (this.running.get(dir) ?? 0) + 1);
+    this.forget(this.lastStarted, dir, REMEMBERED);
+  }
+
+  /** A removal of `dir` ended; `ok`: the store has nothing of it left. */
+  end(dir: string, ok: boolean): void {
+    const left = this.running.get(dir)! - 1;
+    if (left > 0) this.running.set(dir, left);
+    else this.running.delete(dir);
+    if (ok) this.failedDirs.delete(dir);
+    else if (this.failedDirs.has(dir) || this.failedDirs.size < MAX_FAILED) this.failedDirs.add(dir);
+    else this.overflowed = true;
+  }
+
+  /** A purge of every URL starting with `urlPrefix` starts (its directories are removed one by one after a listing). */
+  beginPrefix(urlPrefix: string): void {
+    this.started++;
+    this.forget(this.prefixes, urlPrefix, PREFIXES);
+  }
+
+  /** Records `key`'s start at the current token, the oldest key out past `bound`. */
+  private forget(map: Map<string, number>, key: string, bound: number): void {
+    map.delete(key);
+    map.set(key, this.started);
+    if (map.size <= bound) return;
+    const [oldest, token] = map.entries().next().value as [string, number];
+    map.delete(oldest);
+    this.forgotten = Math.max(this.forgotten, token);
+  }
+
+  /** Nothing may be found or saved under `dir` now: its removal runs or failed. */
+  blocked(dir: string): boolean {
+    return this.overflowed || this.running.has(dir) || this.failedDirs.has(dir);
+  }
+
+  /** Work on `url` (in `dir`) that began at `token` must not keep or save what it has. */
+  stale(dir: string, url: string, token: number): boolean {
+    if (this.blocked(dir) || Math.max(this.lastStarted.get(dir) ?? 0, this.forgotten) > token) return true;
+    for (const [prefix, started] of this.prefixes) if (started > token && url.startsWith(prefix)) return true;
+    return false;
+  }
+
+  /** Failed removals to retry, oldest first, at most `count`. */
+  toRetry(count: number): string[] {
+    const dirs: string[] = [];
+    for (const dir of this.failedDirs) {
+      if (dirs.length === count) break;
+      if (!this.running.has(dir)) dirs.push(dir);
+    }
+    return dirs;
+  }
+
+  get failed(): number {
+    return this.failedDirs.size;
+  }
+}
