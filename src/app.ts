@@ -11,6 +11,7 @@ import { RawEngine } from './proxy/raw/raw-engine.js';
 import { CacheSlot } from './cache/slot.js';
 import { cacheSettings } from './cache/settings.js';
 import type { CacheRuntime } from './cache/index.js';
+import type { RemovalNotice } from './cache/removals.js';
 import type { ProxyFilter } from './proxy/pipeline.js';
 import { BACKENDS_PATH, backendsJson } from './observe/backends-api.js';
 import { BackendPlane, type FirstSitesFile } from './control/plane.js';
@@ -30,7 +31,11 @@ export type { FirstSitesFile };
  */
 export type Control =
   | { readonly kind: 'own'; readonly sitesFile: FirstSitesFile | null }
-  | { readonly kind: 'follow'; readonly follower: SnapshotFollower; readonly group: (what: GroupView) => Promise<string>; readonly gossip: boolean };
+  | {
+    readonly kind: 'follow'; readonly follower: SnapshotFollower; readonly group: (what: GroupView) => Promise<string>; readonly gossip: boolean;
+    /** Tells the other workers of a cache removal (through the primary). */
+    readonly announce: (notice: RemovalNotice) => void;
+  };
 
 const OPEN: StartupGate = { open: true, wait: () => Promise.resolve() };
 
@@ -57,6 +62,8 @@ export class App {
   /** A worker's view of the primary's plane; null otherwise. */
   readonly follower: SnapshotFollower | null;
   private readonly group: ((what: GroupView) => Promise<string>) | null;
+  /** With --workers N: tells the other workers of this worker's cache removals. */
+  private readonly announce: ((notice: RemovalNotice) => void) | undefined;
   readonly engine: Engine;
   readonly metrics: Metrics;
   /** Hash keys, sticky cookie, split, rate limits, outlier ejection, mirror: what the config turns on. */
@@ -85,6 +92,7 @@ export class App {
     }, this.discovery!.sources) : null;
     this.follower = control.kind === 'follow' ? control.follower : null;
     this.group = control.kind === 'follow' ? control.group : null;
+    this.announce = control.kind === 'follow' ? control.announce : undefined;
     this.groupGossip = control.kind === 'follow' && control.gossip;
     this.upstreams = control.kind === 'own' ? this.plane!.upstreams : control.follower.upstreams;
     const live = terminal !== null && !config.log && config.trace === undefined && !config.quiet;
@@ -192,6 +200,7 @@ export class App {
       refresh: selfRefresher(scheme, bound.host, bound.port),
       secureContext: this.tls.backend.secureContext,
       insecure: this.config.insecure,
+      announce: this.announce,
     });
     this.cacheSlot.inner = this.cache.filter;
     const stats = this.cache.stats;

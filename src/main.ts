@@ -16,9 +16,10 @@ import { readBackend, renderBackends, type BackendReading } from './observe/metr
 import { BackendPlane } from './control/plane.js';
 import { controlMetricsText, SnapshotPublisher } from './control/publisher.js';
 import { SnapshotFollower } from './control/follower.js';
-import { PROTOCOL_VERSION, type GroupView, type WorkerMessage } from './control/messages.js';
+import { decodePrimaryMessage, PROTOCOL_VERSION, type GroupView, type WorkerMessage } from './control/messages.js';
 import { backendsJson, summedCounts } from './observe/backends-api.js';
 import type { Config } from './config/types.js';
+import type { RemovalNotice } from './cache/removals.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
 import { discoveryStartMessage, ServiceDiscovery } from './catalog/service-discovery.js';
 import { gossipSettings } from './gossip/settings.js';
@@ -206,12 +207,16 @@ async function runWorker(config: Config, setup: TlsSetup): Promise<void> {
       asks.delete(m.id);
     } else if (m.type === 'metrics-request' && typeof m.id === 'number') {
       send({ v: PROTOCOL_VERSION, type: 'metrics', id: m.id, readings: app?.upstreams.backends().map(readBackend) ?? [] });
+    } else if (m.type === 'cache-removal') {
+      const decoded = decodePrimaryMessage(raw);
+      if (decoded.ok && decoded.message.type === 'cache-removal') app?.cache?.removedElsewhere(decoded.message.notice);
     }
   });
   follower.hello();
   await follower.ready;
   // Workers share the terminal with each other: none draws the live view.
-  app = new App(config, null, setup, { kind: 'follow', follower, group, gossip: gossipSettings(config) !== undefined });
+  const announce = (notice: RemovalNotice): void => send({ v: PROTOCOL_VERSION, type: 'cache-removal', notice });
+  app = new App(config, null, setup, { kind: 'follow', follower, group, gossip: gossipSettings(config) !== undefined, announce });
   await runServer(config, setup, app);
 }
 

@@ -63,6 +63,7 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
     if (m.type === 'hello') follow(w);
     else if (m.type === 'evidence') s.publisher.decide(m.evidence);
     else if (m.type === 'metrics') pending.get(m.id)?.(m.readings);
+    else if (m.type === 'cache-removal') each((other) => { if (other !== w) send(other, { v: PROTOCOL_VERSION, type: 'cache-removal', notice: m.notice }); });
     else if (m.type === 'metrics-ask') {
       // The gossip members are the primary's alone: no need to ask every worker.
       const readings = m.what === 'members' ? Promise.resolve([]) : collect();

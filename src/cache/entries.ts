@@ -24,7 +24,7 @@ import type { StoreHealth } from './store-health.js';
 import type { StoreIndex } from './store-index.js';
 import type { ByteRange, S3Store } from './store/s3-store.js';
 import { PartedBody, partsOf, type ReadAheadBudget } from './store/parted-body.js';
-import { Removals } from './removals.js';
+import { Removals, type RemovalNotice } from './removals.js';
 import { variantId } from './vary.js';
 
 export interface Located {
@@ -66,6 +66,8 @@ export class Entries {
   /** URL directory -> its variants' metadata, for entries the memory tier does not hold. */
   private readonly metaOf = new Map<string, Map<string, Entry>>();
   private readonly removals = new Removals();
+  /** Told of every removal's start and end (the other workers of --workers N follow them). */
+  onRemoval: ((notice: RemovalNotice) => void) | null = null;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay: number;
 
@@ -265,7 +267,7 @@ export class Entries {
       await this.call(() => this.store.putText(keys.dir + META, JSON.stringify(index)));
     }
     if (this.removals.stale(keys.dir, keys.url, token)) {
-      await this.deleteDir(keys.dir).catch(() => undefined);
+      await this.deleteDir(keys.dir, keys.url).catch(() => undefined);
       return false;
     }
     this.rememberVary(keys.dir, dir === keys.dir ? [] : entry.vary);
@@ -284,20 +286,31 @@ export class Entries {
     this.rememberMeta(found.urlDir, dir, entry);
     await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
     // The removal's listing may have missed the rewritten metadata (its body is gone: a miss, but an orphan).
-    if (this.removals.stale(found.urlDir, entry.url, found.token)) await this.deleteDir(found.urlDir).catch(() => undefined);
+    if (this.removals.stale(found.urlDir, entry.url, found.token)) await this.deleteDir(found.urlDir, entry.url).catch(() => undefined);
   }
 
   /** Drops every variant of a URL. */
   async remove(keys: EntryKeys): Promise<number> {
-    return this.deleteDir(keys.dir);
+    return this.deleteDir(keys.dir, keys.url);
+  }
+
+  /** Another worker's removal: the same blocks and stale tokens here, and what memory holds of it forgotten. */
+  removedElsewhere(notice: RemovalNotice): void {
+    if (notice.dir === '') {
+      this.removals.beginPrefix(notice.url);
+      this.memory?.deleteUrlPrefix(notice.url);
+    } else if (notice.phase === 'begin') this.removals.begin(notice.dir);
+    else this.removals.end(notice.dir, notice.ok);
+    if (notice.dir !== '') this.forget(notice.dir);
   }
 
   /**
    * Deletes a URL directory, blocked meanwhile (removals.ts), and after, if the deletion fails:
    * then it is retried in the background until it succeeds.
    */
-  private async deleteDir(dir: string): Promise<number> {
+  private async deleteDir(dir: string, url: string): Promise<number> {
     this.removals.begin(dir);
+    this.onRemoval?.({ phase: 'begin', dir, url, ok: false });
     this.forget(dir);
     let ok = false;
     try {
@@ -306,6 +319,7 @@ export class Entries {
       return deleted;
     } finally {
       this.removals.end(dir, ok);
+      this.onRemoval?.({ phase: 'end', dir, url, ok });
       if (!ok) this.scheduleRetry();
       // Lookups that ran during the deletion may have remembered the entry again.
       this.forget(dir);
@@ -323,7 +337,7 @@ export class Entries {
 
   private async retryFailed(): Promise<void> {
     const dirs = this.removals.toRetry(RETRY_BATCH);
-    const results = await Promise.allSettled(dirs.map((dir) => this.deleteDir(dir)));
+    const results = await Promise.allSettled(dirs.map((dir) => this.deleteDir(dir, '')));
     this.retryTimer = undefined;
     const failed = results.some((r) => r.status === 'rejected');
     this.retryDelay = failed ? Math.min(this.retryDelay * 2, RETRY_MAX_MS) : RETRY_MS;
@@ -346,18 +360,19 @@ export class Entries {
   /** Drops every entry whose URL starts with `urlPrefix` on one host (an admin purge). */
   async removeUrlPrefix(prefix: string, authority: string, urlPrefix: string): Promise<number> {
     this.removals.beginPrefix(urlPrefix);
+    this.onRemoval?.({ phase: 'begin', dir: '', url: urlPrefix, ok: false });
     this.memory?.deleteUrlPrefix(urlPrefix);
     let removed = 0;
     const host = hostDir(prefix, authority);
-    const dirs = new Set<string>();
+    const dirs = new Map<string, string>();
     for await (const key of this.store.list(host)) {
       if (!key.endsWith(`/${META}`)) continue;
       const stored = parseStored((await this.call(() => this.store.getText(key))) ?? '');
-      if (stored !== null && stored.url.startsWith(urlPrefix)) dirs.add(key.slice(0, host.length + 65));
+      if (stored !== null && stored.url.startsWith(urlPrefix)) dirs.set(key.slice(0, host.length + 65), stored.url);
     }
     // Every listed URL is removed (or blocked and retried) even when one deletion fails.
     let failure: unknown;
-    for (const dir of dirs) removed += await this.deleteDir(dir).catch((err: unknown) => { failure ??= err; return 0; });
+    for (const [dir, url] of dirs) removed += await this.deleteDir(dir, url).catch((err: unknown) => { failure ??= err; return 0; });
     if (failure !== undefined) throw failure;
     return removed;
   }

@@ -15,9 +15,15 @@ export class Evictions {
     this.state = state;
   }
 
-  /** The request is over: an unsafe one that succeeded invalidates its targets. */
-  afterRequest(req: RequestView, pending: Pending, status: number): void {
-    if (pending.mode === 'unsafe' && invalidates(req.method, status)) void this.invalidate(req, pending);
+  /**
+   * An unsafe request got a non-error status: its targets are invalidated, once. Called at the
+   * response head (RFC 9111 §4.4: on receiving it), so the removal has begun, here and in the
+   * other workers, before the client can have the answer; and when the request is over.
+   */
+  afterResponse(req: RequestView, pending: Pending, status: number): void {
+    if (pending.mode !== 'unsafe' || pending.invalidated === true || !invalidates(req.method, status)) return;
+    pending.invalidated = true;
+    void this.invalidate(req, pending);
   }
 
   private async invalidate(req: RequestView, pending: Pending): Promise<void> {

@@ -52,6 +52,8 @@ export interface Pending {
   readonly token: number;
   locations: string[];
   fillStarted: boolean;
+  /** An unsafe request's invalidation has started (at its response head). */
+  invalidated?: boolean;
   /** The client's own conditional fields, before our validators replaced them. */
   clientConditionals?: Record<string, string | undefined>;
   /** Why a revalidation went forward (RFC 9211 fwd): the entry was stale, or the request refused a fresh one. */

@@ -18,6 +18,7 @@ import { RequestPhase } from './request-phase.js';
 import { ResponsePhase } from './response-phase.js';
 import type { CacheStats } from './stats.js';
 import type { StoreHealth } from './store-health.js';
+import type { RemovalNotice } from './removals.js';
 
 export type { CacheFilterOptions } from './filter-state.js';
 
@@ -33,6 +34,14 @@ export class CacheFilter implements ProxyFilter {
     this.evictions = new Evictions(this.state);
     this.requests = new RequestPhase(this.state);
     this.responses = new ResponsePhase(this.state, this.evictions);
+  }
+
+  /** Another worker removed a URL (or purged a prefix): follow it here (memory tier, fills, fetches). */
+  removedElsewhere(notice: RemovalNotice): void {
+    this.state.entries.removedElsewhere(notice);
+    if (notice.phase !== 'begin' || notice.url === '') return;
+    if (notice.dir === '') this.state.flights.dropPrefix(notice.url);
+    else this.state.flights.drop(notice.url);
   }
 
   // ---- phase 2 ----
@@ -69,6 +78,6 @@ export class CacheFilter implements ProxyFilter {
     if (pending === undefined) return;
     this.state.pending.delete(req);
     if (pending.flight !== null) this.state.flights.release(pending.keys.url, pending.flight);
-    this.evictions.afterRequest(req, pending, outcome.status);
+    this.evictions.afterResponse(req, pending, outcome.status);
   }
 }

@@ -13,6 +13,7 @@ import { StoreHealth } from './store-health.js';
 import { StoreIndex } from './store-index.js';
 import { S3Store } from './store/s3-store.js';
 import { ReadAheadBudget } from './store/parted-body.js';
+import type { RemovalNotice } from './removals.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -46,12 +47,16 @@ export interface CacheDeps {
   readonly secureContext: tls.SecureContext | undefined;
   readonly insecure: boolean;
   readonly clock?: () => number;
+  /** With --workers N: tells the other workers of each removal (they call removedElsewhere). */
+  readonly announce?: (notice: RemovalNotice) => void;
 }
 
 export interface CacheRuntime {
   readonly filter: CacheFilter;
   readonly stats: CacheStats;
   readonly health: StoreHealth;
+  /** Another worker's removal (see announce). */
+  removedElsewhere(notice: RemovalNotice): void;
   stop(): void;
 }
 
@@ -76,6 +81,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   const readAhead = s.readAheadBytes > 0 ? { partSize: READ_PART, lanes: READ_LANES, budget: new ReadAheadBudget(s.readAheadBytes) } : null;
   const index = storeIndex(s, store, deps, stats);
   const entries = new Entries(store, memory, health, stats, readAhead, index);
+  entries.onRemoval = deps.announce ?? null;
   const filter = new CacheFilter(entries, health, stats, {
     prefix: s.prefix, scheme: deps.scheme, minSize: s.minSize, staleOnErrorMs: s.staleOnErrorMs, passTtlMs: s.passTtlMs, lookupTimeoutMs: s.lookupTimeoutMs, quickAbort: s.quickAbort,
     maxBuffered: FILL_MEMORY, flightWindow: 8 * MiB, clock: deps.clock ?? Date.now, anyReady: deps.anyReady, refresh: deps.refresh,
@@ -84,6 +90,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   index?.start();
   return {
     filter, stats, health,
+    removedElsewhere: (notice) => filter.removedElsewhere(notice),
     stop: () => {
       health.stop();
       index?.stop();

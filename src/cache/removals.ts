@@ -15,6 +15,20 @@
  * is no longer known, so every URL is blocked until the process restarts (`overflowed`).
  */
 const REMEMBERED = 10_000;
+
+/**
+ * A removal as the other workers of `--workers N` hear of it, so their memory tiers, fills and
+ * lookups follow: `begin` blocks the URL directory (`dir`; '' with `url` a URL prefix: a purge),
+ * `end` unblocks it when `ok`, else leaves it blocked until the retry that succeeds ends.
+ */
+export interface RemovalNotice {
+  readonly phase: 'begin' | 'end';
+  readonly dir: string;
+  /** The URL (or URL prefix) removed; '' when not known (a retry). */
+  readonly url: string;
+  readonly ok: boolean;
+}
+
 const PREFIXES = 100;
 const MAX_FAILED = 10_000;
 

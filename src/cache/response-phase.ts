@@ -28,6 +28,7 @@ export class ResponsePhase {
     if (pending === undefined) return null;
     if (pending.mode === 'unsafe') {
       pending.locations = head.fields.filter(([n]) => /^(content-)?location$/i.test(n)).map(([, v]) => v);
+      this.evictions.afterResponse(req, pending, head.status);
       return null;
     }
     if (pending.mode === 'revalidate') return this.revalidated(req, pending, head);

@@ -66,6 +66,11 @@ test('the codec refuses another version, an unknown type and a malformed message
   assert.equal(decodeWorkerMessage({ v: 1, type: 'constructor' }).ok, false, 'only own keys are message types');
   assert.equal(decodeWorkerMessage({ v: 1, type: 'metrics-ask', id: 1, what: 'backends' }).ok, true);
   assert.equal(decodeWorkerMessage({ v: 1, type: 'metrics-ask', id: 1, what: 'secrets' }).ok, false);
+  const notice = { phase: 'begin', dir: 'hh/host/abc/', url: 'http://host/x', ok: false };
+  assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-removal', notice }).ok, true);
+  assert.equal(decodePrimaryMessage({ v: 1, type: 'cache-removal', notice: { ...notice, phase: 'end', ok: true } }).ok, true);
+  assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-removal', notice: { ...notice, phase: 'later' } }).ok, false, 'a cache removal is begin or end');
+  assert.equal(decodePrimaryMessage({ v: 1, type: 'cache-removal', notice: { ...notice, dir: 7 } }).ok, false);
 });
 
 test('a follower holds what the primary decided: the snapshot on hello, then each verdict and membership change', () => {

@@ -16,6 +16,8 @@ import type { BackendSpec, SiteSpec } from '../config/types.js';
 import type { ConnectAddress } from '../upstream/backend.js';
 import type { HealthState } from '../upstream/health-state.js';
 
+import type { RemovalNotice } from '../cache/removals.js';
+
 export const PROTOCOL_VERSION = 1;
 
 /**
@@ -33,7 +35,8 @@ export type PrimaryMessage =
   | { readonly v: 1; readonly type: 'health'; readonly seq: number; readonly endpoint: string; readonly flags: HealthFlags }
   | { readonly v: 1; readonly type: 'addresses'; readonly seq: number; readonly name: string; readonly addresses: readonly ConnectAddress[] }
   | { readonly v: 1; readonly type: 'metrics-text'; readonly id: number; readonly text: string }
-  | { readonly v: 1; readonly type: 'metrics-request'; readonly id: number };
+  | { readonly v: 1; readonly type: 'metrics-request'; readonly id: number }
+  | { readonly v: 1; readonly type: 'cache-removal'; readonly notice: RemovalNotice };
 
 /** What a worker asks the primary to answer for the whole group: the metrics text, or /v1/backends. */
 export type GroupView = 'metrics' | 'backends' | 'members';
@@ -47,7 +50,9 @@ export type WorkerMessage =
   | { readonly v: 1; readonly type: 'listening'; readonly address: string }
   | { readonly v: 1; readonly type: 'evidence'; readonly evidence: Evidence }
   | { readonly v: 1; readonly type: 'metrics-ask'; readonly id: number; readonly what?: GroupView }
-  | { readonly v: 1; readonly type: 'metrics'; readonly id: number; readonly readings: unknown[] };
+  | { readonly v: 1; readonly type: 'metrics'; readonly id: number; readonly readings: unknown[] }
+  /** A cache removal in this worker, relayed by the primary to the others (their memory tiers and fills follow it). */
+  | { readonly v: 1; readonly type: 'cache-removal'; readonly notice: RemovalNotice };
 
 const ONLINE = 1;
 const PROBED = 2;
@@ -107,7 +112,13 @@ const PRIMARY: Record<PrimaryMessage['type'], Check> = {
   addresses: (m) => isNum(m.seq) && isStr(m.name) && isAddresses(m.addresses),
   'metrics-text': (m) => isNum(m.id) && isStr(m.text),
   'metrics-request': (m) => isNum(m.id),
+  'cache-removal': (m) => isNotice(m.notice),
 };
+
+function isNotice(x: unknown): boolean {
+  const n = x as Record<string, unknown>;
+  return typeof x === 'object' && x !== null && (n.phase === 'begin' || n.phase === 'end') && isStr(n.dir) && isStr(n.url) && typeof n.ok === 'boolean';
+}
 
 function isEvidence(x: unknown): boolean {
   const e = x as Record<string, unknown>;
@@ -121,6 +132,7 @@ const WORKER: Record<WorkerMessage['type'], Check> = {
   evidence: (m) => isEvidence(m.evidence),
   'metrics-ask': (m) => isNum(m.id) && (m.what === undefined || m.what === 'metrics' || m.what === 'backends' || m.what === 'members'),
   metrics: (m) => isNum(m.id) && isArr(m.readings),
+  'cache-removal': (m) => isNotice(m.notice),
 };
 
 export type Decoded<T> = { readonly ok: true; readonly message: T } | { readonly ok: false; readonly error: string };
