@@ -21,18 +21,19 @@ import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from '../../test
 const skip = swiftMissing();
 const noHeader = (): undefined => undefined;
 
-/** Makes the store's next deletePrefix wait for `release()` before the real deletion runs. */
-function holdDeletes(store: S3Store): { started: Promise<void>; release: () => void } {
-  const real = store.deletePrefix.bind(store);
+/** Makes the store's next call of `method` wait for `release()` before the real call runs. */
+function holdNext(store: S3Store, method: 'deletePrefix' | 'putText'): { started: Promise<void>; release: () => void } {
+  const calls = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const real = calls[method]!.bind(store);
   let release!: () => void;
   let begun!: () => void;
   const gate = new Promise<void>((resolve) => { release = resolve; });
   const started = new Promise<void>((resolve) => { begun = resolve; });
-  store.deletePrefix = async (prefix: string): Promise<number> => {
-    store.deletePrefix = real;
+  calls[method] = async (...args: unknown[]): Promise<unknown> => {
+    calls[method] = real;
     begun();
     await gate;
-    return real(prefix);
+    return real(...args);
   };
   return { started, release };
 }
@@ -86,7 +87,7 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
       const entries = entriesOf(memory === null ? null : new MemoryTier(memory));
       const keys = await stored(entries, `/held-${memory ?? 0}`, 'version 1');
       assert.equal((await entries.find(keys, noHeader, true))?.entry.url, keys.url, 'stored and found before the removal');
-      const held = holdDeletes(store);
+      const held = holdNext(store, 'deletePrefix');
       const removal = entries.remove(keys);
       await held.started;
       assert.ok((await store.getText(keys.dir + 'meta.json')) !== null, 'the store still holds the metadata');
@@ -148,7 +149,7 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     const token = entries.token();
     await store.putText(keys.dir + BODY, 'version 1');
     const entry = entryOf(keys, 'version 1'.length, await headEtag(keys.dir + BODY));
-    const held = holdPuts(store);
+    const held = holdNext(store, 'putText');
     const saving = entries.save(keys, keys.dir, entry, Buffer.from('version 1'), token);
     await held.started;
     const removal = entries.remove(keys); // lists the URL before the metadata is there
@@ -181,22 +182,6 @@ function entryOf(keys: EntryKeys, size: number, bodyEtag: string): Entry {
   const verdict = storeVerdict(requestFacts('GET', '/', noHeader), prepareResponse(200, fields), Date.now);
   assert.ok(verdict.store);
   return { v: 1, url: keys.url, status: 200, headers: fields, vary: [], policy: verdict.policy, size, bodyEtag };
-}
-
-/** Makes the store's next putText wait for `release()` before the real write runs. */
-function holdPuts(store: S3Store): { started: Promise<void>; release: () => void } {
-  const real = store.putText.bind(store);
-  let release!: () => void;
-  let begun!: () => void;
-  const gate = new Promise<void>((resolve) => { release = resolve; });
-  const started = new Promise<void>((resolve) => { begun = resolve; });
-  store.putText = async (key: string, text: string): Promise<void> => {
-    store.putText = real;
-    begun();
-    await gate;
-    return real(key, text);
-  };
-  return { started, release };
 }
 
 async function waitFor(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
