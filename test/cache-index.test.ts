@@ -152,7 +152,8 @@ describe('--cache-index: misses skip the store lookup for URLs the store lacks',
     await filled(a, path, fills);
     fills = await metric(a.client, 'fills_completed_total');
     const lookups = a.relay.count('GET meta');
-    assert.equal(status(await get(a, path, fr, `${path}|fr`)), 'Outrigger; fwd=uri-miss; stored', 'looked up: the index has the URL');
+    // RFC 9211 §2.2: the URL has a response stored, not for this variant.
+    assert.equal(status(await get(a, path, fr, `${path}|fr`)), 'Outrigger; fwd=vary-miss; stored', 'looked up: the index has the URL');
     assert.ok(a.relay.count('GET meta') > lookups, 'the store was asked for the variant');
     await filled(a, path, fills);
     assert.match(status(await get(a, path, en, `${path}|en`)), /hit/);
