@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { TIMED_OUT, within } from './deadline.js';
+import { deferred } from '../../test/support/flow.js';
 
-/** A promise settled by hand. */
-function pending<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
-  return { promise, resolve, reject };
-}
 
 describe('store deadline', () => {
   it('passes a value or an error that comes in time', async () => {
@@ -17,7 +11,7 @@ describe('store deadline', () => {
   });
 
   it('gives TIMED_OUT after the deadline, and hands a value that comes later to discard', async () => {
-    const work = pending<string>();
+    const work = deferred<string>();
     const discarded: string[] = [];
     assert.equal(await within(work.promise, 1, (late) => discarded.push(late)), TIMED_OUT);
     work.resolve('an open body');
@@ -27,14 +21,14 @@ describe('store deadline', () => {
   });
 
   it('ignores a failure after the deadline (no unhandled rejection)', async () => {
-    const work = pending<string>();
+    const work = deferred<string>();
     assert.equal(await within(work.promise, 1, () => assert.fail('a failure is not a value')), TIMED_OUT);
     work.reject(new Error('late failure'));
     await work.promise.catch(() => undefined);
   });
 
   it('0 means no deadline', async () => {
-    const work = pending<number>();
+    const work = deferred<number>();
     const result = within(work.promise, 0, () => undefined);
     work.resolve(3);
     assert.equal(await result, 3);

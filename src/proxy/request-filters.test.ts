@@ -6,6 +6,7 @@ import type { ProxyError } from './errors.js';
 import type { Answer, ProxyFilter } from './pipeline.js';
 import { ProxyRequest } from './request.js';
 import { RequestFilterRun, type FilterRunOwner } from './request-filters.js';
+import { deferred } from '../../test/support/flow.js';
 
 function request(): ProxyRequest {
   return new ProxyRequest({
@@ -22,13 +23,6 @@ class Heard implements FilterRunOwner {
   filtersPassed(): void { this.events.push('passed'); }
 }
 
-/** A promise and the functions that settle it. */
-function later<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
-  return { promise, resolve, reject };
-}
 
 test('filters run in order until one answers; none answering passes the request on', () => {
   const seen: string[] = [];
@@ -50,7 +44,7 @@ test('filters run in order until one answers; none answering passes the request 
 });
 
 test('a filter deciding later: null goes on with the next filter, a failure is an INTERNAL error naming it', async () => {
-  const lookup = later<Answer | null>();
+  const lookup = deferred<Answer | null>();
   const chain = new FilterChain([
     { name: 'store', request: () => lookup.promise },
     { name: 'local', request: () => plainResponse(200, 'ok') },
@@ -64,7 +58,7 @@ test('a filter deciding later: null goes on with the next filter, a failure is a
   await Promise.resolve();
   assert.deepEqual(owner.events, ['answered 200 by local']);
 
-  const broken = later<Answer | null>();
+  const broken = deferred<Answer | null>();
   const failing = new Heard();
   failing.req = request();
   new RequestFilterRun(new FilterChain([{ name: 'store', request: () => broken.promise } satisfies ProxyFilter]), failing).run(failing.req);
@@ -75,7 +69,7 @@ test('a filter deciding later: null goes on with the next filter, a failure is a
 });
 
 test('a late decision about a request that is over is dropped, even when the next request is in progress', async () => {
-  const lookup = later<Answer | null>();
+  const lookup = deferred<Answer | null>();
   const owner = new Heard();
   const run = new RequestFilterRun(new FilterChain([{ name: 'store', request: () => lookup.promise }]), owner);
   owner.req = request();
