@@ -161,6 +161,17 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     assert.equal(entries.memory!.plain(keys.url), undefined, 'not in the memory tier');
   });
 
+  it('a 304\'s metadata rewrite for an entry looked up before its URL\'s removal writes nothing', async () => {
+    const entries = entriesOf(null);
+    const keys = await stored(entries, '/revalidated', 'version 1');
+    const found = await entries.find(keys, noHeader);
+    assert.ok(found !== null);
+    await entries.remove(keys); // the PUT's removal ran while the revalidation was on its way
+    await entries.update(found, { ...found.entry, headers: [...found.entry.headers, ['x-revalidated', '1']] });
+    assert.equal(await store.getText(keys.dir + 'meta.json'), null, 'no metadata written back');
+    assert.equal(await entries.find(keys, noHeader), null);
+  });
+
   it('a removal of one URL does not keep another URL\'s body out of the memory tier', async () => {
     const entries = entriesOf(new MemoryTier(1 << 20));
     const kept = await stored(entries, '/kept', 'version 1');

@@ -9,12 +9,23 @@
  * "Before" is a token, the count of removals started when the work began; a removal of one URL
  * makes no other URL's work stale.
  *
- * Bounded: the start tokens of the last REMEMBERED URLs are kept, and for any other URL the newest
- * forgotten token stands in (work older than it is taken as stale: a needless miss at worst). At
- * most MAX_FAILED failed removals are remembered; past that, which URLs hold invalidated entries
- * is no longer known, so every URL is blocked until the process restarts (`overflowed`).
+ * Bounded (RemovalBounds): the start tokens of the last 10,000 URLs (and 100 prefix purges) are
+ * kept, and for any other URL the newest forgotten token stands in (work older than it is taken as
+ * stale: a needless miss at worst). At most 10,000 failed removals are remembered; past that,
+ * which URLs hold invalidated entries is no longer known, so every URL is blocked until the
+ * process restarts (`overflowed`): a cache that answers nothing beats one that may answer wrong.
  */
-const REMEMBERED = 10_000;
+/** How much a Removals remembers (the defaults; tests give small ones). */
+export interface RemovalBounds {
+  /** URL directories whose last removal's start is remembered. */
+  readonly remembered: number;
+  /** URL prefix purges remembered. */
+  readonly prefixes: number;
+  /** Failed removals remembered (and retried) before every URL is blocked. */
+  readonly failed: number;
+}
+
+const BOUNDS: RemovalBounds = { remembered: 10_000, prefixes: 100, failed: 10_000 };
 
 /**
  * A removal as the other workers of `--workers N` hear of it, so their memory tiers, fills and
@@ -29,8 +40,6 @@ export interface RemovalNotice {
   readonly ok: boolean;
 }
 
-const PREFIXES = 100;
-const MAX_FAILED = 10_000;
 
 export class Removals {
   private started = 0;
@@ -44,8 +53,13 @@ export class Removals {
   private readonly running = new Map<string, number>();
   /** URL directories whose removal failed, oldest first (retried until one succeeds). */
   private readonly failedDirs = new Set<string>();
-  /** More removals failed than MAX_FAILED: every URL is blocked. */
+  /** More removals failed than are remembered: every URL is blocked. */
   overflowed = false;
+  private readonly bounds: RemovalBounds;
+
+  constructor(bounds: RemovalBounds = BOUNDS) {
+    this.bounds = bounds;
+  }
 
   /** The token of work beginning now. */
   token(): number {
@@ -56,7 +70,7 @@ export class Removals {
   begin(dir: string): void {
     this.started++;
     this.running.set(dir, (this.running.get(dir) ?? 0) + 1);
-    this.forget(this.lastStarted, dir, REMEMBERED);
+    this.forget(this.lastStarted, dir, this.bounds.remembered);
   }
 
   /** A removal of `dir` ended; `ok`: the store has nothing of it left. */
@@ -65,14 +79,14 @@ export class Removals {
     if (left > 0) this.running.set(dir, left);
     else this.running.delete(dir);
     if (ok) this.failedDirs.delete(dir);
-    else if (this.failedDirs.has(dir) || this.failedDirs.size < MAX_FAILED) this.failedDirs.add(dir);
+    else if (this.failedDirs.has(dir) || this.failedDirs.size < this.bounds.failed) this.failedDirs.add(dir);
     else this.overflowed = true;
   }
 
   /** A purge of every URL starting with `urlPrefix` starts (its directories are removed one by one after a listing). */
   beginPrefix(urlPrefix: string): void {
     this.started++;
-    this.forget(this.prefixes, urlPrefix, PREFIXES);
+    this.forget(this.prefixes, urlPrefix, this.bounds.prefixes);
   }
 
   /** Records `key`'s start at the current token, the oldest key out past `bound`. */
