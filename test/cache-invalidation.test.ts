@@ -16,6 +16,7 @@ import type { ProtocolClient, Reply } from './support/protocols.js';
 import { cacheArgs, startCacheNode } from './support/cache-node.js';
 import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
 import { waitFor } from './support/wait.js';
+import { deferred, type Deferred } from './support/flow.js';
 import type { Outrigger } from './support/outrigger.js';
 
 const skip = swiftMissing();
@@ -24,17 +25,13 @@ const BODY_SIZE = 64 * 1024;
 
 /** Document versions by path (a PUT makes the next one). */
 const versions = new Map<string, number>();
-/** Held responses by gate id: resolved when the backend holds it, opened by the test. */
-const held = new Map<string, { holding: Promise<void>; reached: () => void; open?: () => void }>();
+/** Held responses by gate id: `holding` settles when the backend holds it, `open` is set then. */
+const held = new Map<string, { holding: Deferred; open?: () => void }>();
 const opened = new Set<string>();
 
-function gate(id: string): { holding: Promise<void>; reached: () => void; open?: () => void } {
+function gate(id: string): { holding: Deferred; open?: () => void } {
   let entry = held.get(id);
-  if (entry === undefined) {
-    let reached!: () => void;
-    const holding = new Promise<void>((resolve) => { reached = resolve; });
-    held.set(id, entry = { holding, reached });
-  }
+  if (entry === undefined) held.set(id, entry = { holding: deferred() });
   return entry;
 }
 
@@ -46,7 +43,7 @@ function hold(id: string | null, then: () => void): void {
     opened.add(id);
     then();
   };
-  g.reached();
+  g.holding.resolve();
 }
 
 function open(id: string): void {
@@ -131,11 +128,10 @@ describe('a fill racing an invalidation of its URL (HTTP/1.1, one sidecar)', { s
    */
   async function race(path: string, id: string, invalidate: () => Promise<void>, headSeen: boolean, between?: () => Promise<void>): Promise<void> {
     const ended = await fillsEnded(client);
-    let seen!: () => void;
-    const head = new Promise<void>((resolve) => { seen = resolve; });
-    const first = client.call({ path, onResponse: () => seen() });
-    await gate(id).holding;
-    if (headSeen) await head;
+    const head = deferred();
+    const first = client.call({ path, onResponse: () => head.resolve() });
+    await gate(id).holding.promise;
+    if (headSeen) await head.promise;
     await invalidate();
     open(id);
     const old = await first;

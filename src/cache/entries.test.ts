@@ -17,6 +17,7 @@ import { CacheStats } from './stats.js';
 import { StoreHealth } from './store-health.js';
 import { S3Store } from './store/s3-store.js';
 import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from '../../test/support/swift.js';
+import { deferred } from '../../test/support/flow.js';
 
 const skip = swiftMissing();
 const noHeader = (): undefined => undefined;
@@ -25,17 +26,15 @@ const noHeader = (): undefined => undefined;
 function holdNext(store: S3Store, method: 'deletePrefix' | 'putText'): { started: Promise<void>; release: () => void } {
   const calls = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const real = calls[method]!.bind(store);
-  let release!: () => void;
-  let begun!: () => void;
-  const gate = new Promise<void>((resolve) => { release = resolve; });
-  const started = new Promise<void>((resolve) => { begun = resolve; });
+  const gate = deferred();
+  const started = deferred();
   calls[method] = async (...args: unknown[]): Promise<unknown> => {
     calls[method] = real;
-    begun();
-    await gate;
+    started.resolve();
+    await gate.promise;
     return real(...args);
   };
-  return { started, release };
+  return { started: started.promise, release: () => gate.resolve() };
 }
 
 describe('entries on Swift', { skip, timeout: 120_000 }, () => {
