@@ -16,7 +16,7 @@
  */
 import type { Readable } from 'node:stream';
 import { isVaryIndex, parseStored, type Entry, type VaryIndex } from './entry.js';
-import { BODY, META, hostDir, variantDir, type EntryKeys } from './key.js';
+import { BODY, META, variantDir, type EntryKeys } from './key.js';
 import { EarlyBody, dropRead } from './early-body.js';
 import type { MemoryTier } from './memory-tier.js';
 import type { CacheStats } from './stats.js';
@@ -24,6 +24,7 @@ import type { StoreHealth } from './store-health.js';
 import type { StoreIndex } from './store-index.js';
 import type { ByteRange, S3Store } from './store/s3-store.js';
 import { PartedBody, partsOf, type ReadAheadBudget } from './store/parted-body.js';
+import { Deletions } from './deletions.js';
 import { Removals, type RemovalNotice } from './removals.js';
 import { variantId } from './vary.js';
 
@@ -52,10 +53,6 @@ export interface ReadAhead {
 const VARY_MEMORY = 10_000;
 /** How many URLs have their variants' metadata remembered (a few KiB per variant at most: a few MiB). */
 const META_MEMORY = 2_000;
-/** Failed removals retried per round; rounds every RETRY_MS after a failure, doubling to RETRY_MAX_MS while they fail. */
-const RETRY_BATCH = 32;
-const RETRY_MS = 1000;
-const RETRY_MAX_MS = 60_000;
 
 export class Entries {
   readonly store: S3Store;
@@ -66,17 +63,15 @@ export class Entries {
   /** URL directory -> its variants' metadata, for entries the memory tier does not hold. */
   private readonly metaOf = new Map<string, Map<string, Entry>>();
   private readonly removals = new Removals();
-  /** Told of every removal's start and end (the other workers of --workers N follow them). */
-  onRemoval: ((notice: RemovalNotice) => void) | null = null;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelay: number;
+  private readonly deletions: Deletions;
 
   private readonly readAhead: ReadAhead | null;
   private readonly index: StoreIndex | null;
 
-  constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats, readAhead: ReadAhead | null = null, index: StoreIndex | null = null, retryMs = RETRY_MS) {
+  constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats, readAhead: ReadAhead | null = null, index: StoreIndex | null = null, retryMs?: number) {
     this.store = store;
-    this.retryDelay = retryMs;
+    const call = <T>(work: () => Promise<T>): Promise<T> => this.call(work);
+    this.deletions = new Deletions({ store, removals: this.removals, stats, call, forget: (dir) => this.forget(dir) }, retryMs);
     this.readAhead = readAhead;
     this.index = index;
     this.memory = memory;
@@ -304,50 +299,18 @@ export class Entries {
     if (notice.dir !== '') this.forget(notice.dir);
   }
 
-  /**
-   * Deletes a URL directory, blocked meanwhile (removals.ts), and after, if the deletion fails:
-   * then it is retried in the background until it succeeds.
-   */
-  private async deleteDir(dir: string, url: string): Promise<number> {
-    this.removals.begin(dir);
-    this.onRemoval?.({ phase: 'begin', dir, url, ok: false });
-    this.forget(dir);
-    let ok = false;
-    try {
-      const deleted = await this.call(() => this.store.deletePrefix(dir));
-      ok = true;
-      return deleted;
-    } finally {
-      this.removals.end(dir, ok);
-      this.onRemoval?.({ phase: 'end', dir, url, ok });
-      if (!ok) this.scheduleRetry();
-      // Lookups that ran during the deletion may have remembered the entry again.
-      this.forget(dir);
-      this.stats.removalsFailed = this.removals.failed;
-      this.stats.removalsOverflowed = this.removals.overflowed ? 1 : 0;
-    }
+  /** Told of every removal's start and end (the other workers of --workers N follow them). */
+  set onRemoval(tell: ((notice: RemovalNotice) => void) | null) {
+    this.deletions.onRemoval = tell;
   }
 
-  /** Retries failed removals after a delay, doubling it while they fail. */
-  private scheduleRetry(): void {
-    if (this.retryTimer !== undefined) return;
-    this.retryTimer = setTimeout(() => { void this.retryFailed(); }, this.retryDelay);
-    this.retryTimer.unref();
-  }
-
-  private async retryFailed(): Promise<void> {
-    const dirs = this.removals.toRetry(RETRY_BATCH);
-    const results = await Promise.allSettled(dirs.map((dir) => this.deleteDir(dir, '')));
-    this.retryTimer = undefined;
-    const failed = results.some((r) => r.status === 'rejected');
-    this.retryDelay = failed ? Math.min(this.retryDelay * 2, RETRY_MAX_MS) : RETRY_MS;
-    if (this.removals.failed > 0) this.scheduleRetry();
+  private deleteDir(dir: string, url: string): Promise<number> {
+    return this.deletions.deleteDir(dir, url);
   }
 
   /** Stops retrying failed removals. */
   stop(): void {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.deletions.stop();
   }
 
   private forget(dir: string): void {
@@ -358,22 +321,7 @@ export class Entries {
   }
 
   /** Drops every entry whose URL starts with `urlPrefix` on one host (an admin purge). */
-  async removeUrlPrefix(prefix: string, authority: string, urlPrefix: string): Promise<number> {
-    this.removals.beginPrefix(urlPrefix);
-    this.onRemoval?.({ phase: 'begin', dir: '', url: urlPrefix, ok: false });
-    this.memory?.deleteUrlPrefix(urlPrefix);
-    let removed = 0;
-    const host = hostDir(prefix, authority);
-    const dirs = new Map<string, string>();
-    for await (const key of this.store.list(host)) {
-      if (!key.endsWith(`/${META}`)) continue;
-      const stored = parseStored((await this.call(() => this.store.getText(key))) ?? '');
-      if (stored !== null && stored.url.startsWith(urlPrefix)) dirs.set(key.slice(0, host.length + 65), stored.url);
-    }
-    // Every listed URL is removed (or blocked and retried) even when one deletion fails.
-    let failure: unknown;
-    for (const [dir, url] of dirs) removed += await this.deleteDir(dir, url).catch((err: unknown) => { failure ??= err; return 0; });
-    if (failure !== undefined) throw failure;
-    return removed;
+  removeUrlPrefix(prefix: string, authority: string, urlPrefix: string): Promise<number> {
+    return this.deletions.deleteUrlPrefix(prefix, authority, urlPrefix, (urls) => this.memory?.deleteUrlPrefix(urls));
   }
 }
