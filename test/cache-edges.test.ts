@@ -12,7 +12,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
-import { ProtocolClient, type Protocol, type Reply } from './support/protocols.js';
+import { PROTOCOLS, ProtocolClient, type Protocol, type Reply } from './support/protocols.js';
 import { cacheArgs, openUploads, startCacheNode } from './support/cache-node.js';
 import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
@@ -377,20 +377,6 @@ describe('cache answers on HTTP/1.1 details', { skip, timeout: 180_000 }, () => 
     assert.ok(get.reused, 'the GET went on the connection of the HEAD');
   });
 
-  test('a Range miss is relayed as asked and starts a whole fill in the background; the next range is a hit', async () => {
-    const path = `/obj/${2 * MiB}?range=1`;
-    const first = await client.call({ path, headers: { range: 'bytes=100-199' } });
-    assert.equal(first.status, 206);
-    assert.deepEqual(first.body, bodyOf(2 * MiB).subarray(100, 200));
-    const hit = await stored(client, path);
-    assert.equal(sha(hit.body), sha(bodyOf(2 * MiB)));
-    const second = await client.call({ path, headers: { range: 'bytes=1000-1999' } });
-    assert.equal(second.status, 206);
-    assert.match(status(second), /hit/);
-    assert.deepEqual(second.body, bodyOf(2 * MiB).subarray(1000, 2000));
-    assert.equal(count(`/obj/${2 * MiB}`), 2, 'the range and one whole fetch');
-  });
-
   test('a URL whose response was not stored skips the store lookup next time (a pass); once its response may be stored, it is', async () => {
     const path = '/flip/p1';
     assert.doesNotMatch(status(await client.call({ path })), /detail=pass/, 'the first request looks the URL up');
@@ -454,9 +440,32 @@ describe('cache answers on HTTP/1.1 details', { skip, timeout: 180_000 }, () => 
     // The backend's bytes: a new fetch, or (within its short grace) the fetch that filled the entry.
     assert.ok(count(`/obj/${size}`) === fetched + 1 || /collapsed/.test(status(after)), `from the backend: ${status(after)}`);
   });
+});
+
+for (const protocol of PROTOCOLS) describe(`cache ranges through ${protocol}`, { skip, timeout: 180_000 }, () => {
+  let client: ProtocolClient;
+  /** This suite's own path segment (the backend counts requests by path). */
+  const p = protocol === 'h2' ? 'h2' : 'h1';
+  before(async () => {
+    ({ client } = await start(protocol, backend));
+  });
+
+  test('a Range miss is relayed as asked and starts a whole fill in the background; the next range is a hit', async () => {
+    const path = `/obj/${2 * MiB}/${p}`;
+    const first = await client.call({ path, headers: { range: 'bytes=100-199' } });
+    assert.equal(first.status, 206);
+    assert.deepEqual(first.body, bodyOf(2 * MiB).subarray(100, 200));
+    const hit = await stored(client, path);
+    assert.equal(sha(hit.body), sha(bodyOf(2 * MiB)));
+    const second = await client.call({ path, headers: { range: 'bytes=1000-1999' } });
+    assert.equal(second.status, 206);
+    assert.match(status(second), /hit/);
+    assert.deepEqual(second.body, bodyOf(2 * MiB).subarray(1000, 2000));
+    assert.equal(count(`/obj/${2 * MiB}/${p}`), 2, 'the range and one whole fetch');
+  });
 
   test('a multi-range request on a hit gets the whole object (200), as RFC 9110 §14.2 allows', async () => {
-    const path = '/obj/1000?multi=1';
+    const path = `/obj/1000/${p}?multi=1`;
     await client.call({ path });
     await stored(client, path);
     const multi = await client.call({ path, headers: { range: 'bytes=0-9,20-29' } });

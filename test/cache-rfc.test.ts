@@ -192,4 +192,54 @@ for (const protocol of PROTOCOLS) describe(`cache RFC behaviours through the CLI
     assert.notEqual(hit.headers['keep-alive'], 'timeout=99', 'the backend\'s Keep-Alive is not replayed');
     assert.equal(count(path), 1);
   });
+
+  test('an unqualified no-cache response is stored but revalidated on every request; a 304 serves the stored body', async () => {
+    const path = at('/no-cache');
+    scripts.set(path, doc('kept body', '"n1"', 'no-cache, max-age=600'));
+    await client.call({ path });
+    // Never usable without the backend, so only a revalidation shows the entry is stored.
+    let revalidated = await client.call({ path });
+    await waitFor(async () => {
+      if (origin.requests(path).at(-1)?.['if-none-match'] === '"n1"') return true;
+      revalidated = await client.call({ path });
+      return false;
+    }, 30_000, 'a revalidation with the stored ETag', 50);
+    assert.deepEqual([revalidated.status, revalidated.text], [200, 'kept body'], 'the stored body, after a 304');
+    assert.match(status(revalidated), /^Outrigger; fwd=stale; fwd-status=304/);
+    const before = count(path);
+    const again = await client.call({ path });
+    assert.equal(again.text, 'kept body');
+    assert.equal(count(path), before + 1, 'asked again: no-cache is never served unvalidated');
+    assert.equal(await cachedStatus(path), 504, 'not even to a request that accepts stale responses');
+  });
+
+  test('a Range request on a stale entry goes to the backend as asked; the entry is kept', async () => {
+    const path = at('/stale-range');
+    const text = 'abcdefghijklmnopqrstuvwxyz';
+    const fields = { 'Content-Type': 'text/plain', ETag: '"sr"', 'Cache-Control': 'max-age=0' };
+    scripts.set(path, (req) => (req.headers.range === 'bytes=2-5'
+      ? { status: 206, fields: { ...fields, 'Content-Range': `bytes 2-5/${text.length}` }, body: text.slice(2, 6) }
+      : { status: 200, fields, body: text }));
+    await client.call({ path });
+    await stored(path);
+    const ranged = await client.call({ path, headers: { range: 'bytes=2-5' } });
+    assert.deepEqual([ranged.status, ranged.text, ranged.headers['content-range']], [206, 'cdef', `bytes 2-5/${text.length}`]);
+    assert.match(status(ranged), /fwd=stale/);
+    const asked = origin.requests(path).at(-1)!;
+    assert.deepEqual([asked.range, asked['if-none-match']], ['bytes=2-5', undefined], 'the range as asked, without the entry\'s validators');
+    assert.equal(count(path), 2);
+    const kept = await client.call({ path, headers: { 'cache-control': 'only-if-cached, max-stale' } });
+    assert.deepEqual([kept.status, kept.text], [200, text], 'the whole entry is still stored');
+  });
+
+  test('a response other than 200 is not stored, even with a lifetime (only whole 200 responses are)', async () => {
+    const path = at('/not-found');
+    scripts.set(path, () => ({ status: 404, fields: { 'Content-Type': 'text/plain', 'Cache-Control': 'max-age=600', ETag: '"nf"' }, body: 'no such thing' }));
+    const first = await client.call({ path });
+    assert.doesNotMatch(status(first), /stored/);
+    const again = await client.call({ path });
+    assert.deepEqual([again.status, again.text], [404, 'no such thing']);
+    assert.doesNotMatch(status(again), /hit|stored/);
+    assert.equal(count(path), 2);
+  });
 });
