@@ -2,7 +2,7 @@
  * What the shared cache must never serve, through the real CLI against a real S3 store (Swift +
  * s3api), for HTTP/1.1 and HTTP/2 clients: a body cut short, another client's private or
  * authorised response, a stale entry after a PUT; single flight, stale-while-revalidate and purge;
- * and (HTTP/1.1) what happens when every backend or the store is down. Skipped where Swift is missing.
+ * and what happens when every backend or the store is down. Skipped where Swift is missing.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -148,15 +148,16 @@ for (const protocol of PROTOCOLS) describe(`cache through ${protocol}: what must
   });
 });
 
-describe('cache when the backends or the store are down', { skip, timeout: 180_000 }, () => {
+for (const protocol of PROTOCOLS) describe(`cache when the backends or the store are down, ${protocol} clients`, { skip, timeout: 180_000 }, () => {
   test('every backend down: stale-if-error entries are served, others get the 502', async () => {
     const own = await fx.backendOf('down-origin', handler);
-    const { o, client } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, own.url, ['--log']));
+    const { client } = await startCacheNode(fx, protocol, cacheArgs(swift, bucket, own.url, ['--log']));
     const allowed = '/doc/sie?cc=max-age%3D0%2C%20stale-if-error%3D3600';
     const plain = '/doc/plain-stale?cc=max-age%3D0';
     await client.call({ path: allowed });
     await client.call({ path: plain });
-    await waitFor(async () => (await objectCount()) > 0, 10_000, 'entries stored');
+    await untilStored(client, allowed, {}, 'only-if-cached, max-stale');
+    await untilStored(client, plain, {}, 'only-if-cached, max-stale');
     await own.kill();
     await waitFor(async () => (await client.call({ path: '/v1/health' })).status === 502, 20_000, 'the backend to be marked down');
     await waitFor(async () => (await client.call({ path: allowed, headers: { 'cache-control': 'max-age=0' } })).status === 200, 10_000, 'the stored entry');
@@ -170,10 +171,10 @@ describe('cache when the backends or the store are down', { skip, timeout: 180_0
     const dead = await fx.backendOf('dead-store');
     const deadEndpoint = dead.url;
     await dead.kill();
-    const o = await startFor('http/1.1', ['--health-path', '/health', '--log', '--cache-endpoint', deadEndpoint,
+    const o = await startFor(protocol, ['--health-path', '/health', '--log', '--cache-endpoint', deadEndpoint,
       '--cache-access-key', 'a', '--cache-secret-key', 'b', '--cache-bucket', 'nowhere', backend.url], (started) => fx.track(started));
     await o.output(/cache store .* is down, requests bypass the cache/, 30_000);
-    const client = ProtocolClient.open('http/1.1', o);
+    const client = ProtocolClient.open(protocol, o);
     fx.add(async () => client.close());
     for (let i = 0; i < 3; i++) {
       const r = await client.call({ path: '/doc/bypass' });
