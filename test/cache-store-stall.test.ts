@@ -18,8 +18,11 @@ import type { Outrigger } from './support/outrigger.js';
 
 const skip = swiftMissing();
 const fx = new Fixtures();
-/** Far below the store client's own idle timeout (30 s), which a request would wait without the deadline. */
-const DEADLINE = '300ms';
+/**
+ * Far below the store client's own idle timeout (30 s), which a request would wait without the
+ * deadline; far above what a store call takes on a loaded machine, so only the silent store misses it.
+ */
+const DEADLINE = '2s';
 const STORE_CLIENT_TIMEOUT_MS = 30_000;
 
 let swift: SwiftStore;
@@ -76,24 +79,26 @@ describe('a store that stops answering', { skip }, () => {
     const relay = await StoreRelay.open(fx, swift.endpoint);
     const { o, client } = await sidecar(relay);
     await stored(client, '/doc/kept');
+    const timeouts = await metric(client, 'lookup_timeouts_total');
     relay.stall();
     for (const path of ['/doc/kept', '/doc/new-1', '/doc/new-2']) {
       assert.match(status(await answeredWithoutStore(client, path)), /fwd=bypass; detail=store-timeout/);
     }
-    await o.output(/cache store .* is down, requests bypass the cache: 3 store calls in a row got no answer in 300 ms/, 10_000);
+    await o.output(/cache store .* is down, requests bypass the cache: 3 store calls in a row got no answer in 2000 ms/, 10_000);
     assert.match(status(await answeredWithoutStore(client, '/doc/new-3')), /fwd=bypass; detail=store-down/);
-    assert.equal(await metric(client, 'lookup_timeouts_total'), 3);
+    assert.equal(await metric(client, 'lookup_timeouts_total') - timeouts, 3);
   });
 
   test('a hit whose body the store does not send goes to the backend (a whole GET and a Range)', async () => {
     const relay = await StoreRelay.open(fx, swift.endpoint);
     const { o, client } = await sidecar(relay);
     await stored(client, '/doc/body');
+    const timeouts = await metric(client, 'lookup_timeouts_total');
     // Metadata still answers; body reads (GET .../body) get nothing back.
     relay.stall('body');
     assert.match(status(await answeredWithoutStore(client, '/doc/body')), /fwd=bypass; detail=store-timeout/);
     assert.match(status(await answeredWithoutStore(client, '/doc/body', { range: 'bytes=0-3' })), /fwd=bypass; detail=store-timeout/);
-    assert.equal(await metric(client, 'lookup_timeouts_total'), 2);
-    assert.doesNotMatch(o.stdout + o.stderr, /is down/, 'two late answers with none in time between are not three');
+    assert.equal(await metric(client, 'lookup_timeouts_total') - timeouts, 2);
+    assert.doesNotMatch(o.stdout, /store calls in a row got no answer/, 'two late answers with none in time between are not three');
   });
 });
