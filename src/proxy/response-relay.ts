@@ -53,6 +53,13 @@ export class ResponseRelay implements SpanSink {
   private downloadPaused = false;
   /** The client and the taps accepted every span of the current read. */
   private spansFlowing = true;
+  /**
+   * An HTTP/1.1 client and a body tap: the taps see a read's spans only after the client's bytes
+   * of it have left (a cache's tee copies and writes to its store; the client must not wait for that).
+   */
+  private tapAfterClient = false;
+  /** Spans of the current read held for the taps until the client's write (start, end, …). */
+  private readonly heldSpans: number[] = [];
   /** The response head allowed the backend connection to carry another request. */
   keepAlive = false;
   /** A 101 went out: bytes flow both ways until either side closes. */
@@ -75,6 +82,7 @@ export class ResponseRelay implements SpanSink {
     this.parser.reset();
     this.pending = this.framer = null;
     this.tunnel = this.downloadPaused = this.clientGone = false;
+    this.heldSpans.length = 0;
   }
 
   /** The response head has been relayed (its body, if any, is on its way). */
@@ -154,6 +162,7 @@ export class ResponseRelay implements SpanSink {
     if (req.debugHeaders !== null) req.debugHeaders.responseHeaders = headerObject(h);
     this.framer = this.framerFor(h);
     this.rawRelay = this.down.rawFraming && !this.phases.tapping;
+    this.tapAfterClient = this.down.rawFraming && this.phases.tapping;
     this.chunked.sink = this.rawRelay ? null : this;
     this.chunked.collect = !this.rawRelay;
     if (!this.down.relayHead(h, this.phases.addedFields(req))) {
@@ -197,10 +206,21 @@ export class ResponseRelay implements SpanSink {
       if (this.down.rawFraming && !this.clientGone) flowing = this.toClient(data, pos, pos + k);
       // Chunked bodies report their spans during feed(); other framings are all data.
       if (!this.rawRelay && framer !== this.chunked) this.span(data, pos, pos + k);
+      if (this.heldSpans.length > 0) this.tapHeldSpans(data);
       if (!this.rawRelay) flowing &&= this.spansFlowing;
     }
     if (framer.done) this.owner.complete(conn, pos + k < end);
     return flowing;
+  }
+
+  /** The client's bytes of this read leave first; then the taps see its spans (tapAfterClient). */
+  private tapHeldSpans(data: Buffer): void {
+    if (!this.clientGone) this.down.flush();
+    const spans = this.heldSpans;
+    for (let i = 0; i < spans.length; i += 2) {
+      if (!this.phases.data(data, spans[i]!, spans[i + 1]!)) this.spansFlowing = false;
+    }
+    spans.length = 0;
   }
 
   /** SpanSink: data bytes of the response, for an HTTP/2 client and for taps. */
@@ -212,7 +232,9 @@ export class ResponseRelay implements SpanSink {
         this.spansFlowing = false;
       }
     }
-    if (this.phases.tapping && !this.phases.data(buf, start, end)) this.spansFlowing = false;
+    if (!this.phases.tapping) return;
+    if (this.tapAfterClient) this.heldSpans.push(start, end);
+    else if (!this.phases.data(buf, start, end)) this.spansFlowing = false;
   }
 
   private toClient(data: Buffer, from: number, to: number): boolean {
