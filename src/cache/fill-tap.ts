@@ -3,7 +3,12 @@
  * the store (through the Fill), to followers waiting on the same fetch (the Flight) and, for a
  * small body, to the memory tier. A body whose declared length the memory tier takes is copied
  * straight into one buffer of that length, and the spans handed on are views of it: one copy in
- * all (copying each span, then joining the copies, was a fifth of a 1 MiB miss's CPU in a profile). The tap never pauses the relay: a store that falls behind
+ * all (copying each span, then joining the copies, was a fifth of a 1 MiB miss's CPU in a profile).
+ * A body of known length up to STORE_AFTER_BODY_MAX goes to the store only once it has all passed:
+ * writing to the store costs the one thread as much as the relay itself, and while a read's copy
+ * is written the client's next bytes wait (bench/cache.ts row 3, an isolated 1 MiB miss with
+ * --cache-index: 1.44-1.54x the time with the cache off when written as it passed, 0.85-1.15x when
+ * written after). Larger bodies stream, so no fill holds more than that for it. The tap never pauses the relay: a store that falls behind
  * loses the fill, the client never waits for it. When the client leaves mid-body, `keepGoing`
  * decides whether the rest is still read (for the store and the followers).
  */
@@ -25,20 +30,26 @@ export interface FillTapOptions {
   readonly keepGoing: (received: number) => boolean;
 }
 
+/** Bodies of known length up to this are written to the store after they have passed, not as they pass. */
+export const STORE_AFTER_BODY_MAX = 2 * 1024 * 1024;
+
 export function fillTap(options: FillTapOptions): BodyTap {
   const { fill, flight, keepUpTo, expected } = options;
   const keeper = expected >= 0 && expected <= keepUpTo ? new WholeBody(expected) : new KeptSpans(keepUpTo);
+  const afterBody: Buffer[] | null = expected >= 0 && expected <= STORE_AFTER_BODY_MAX ? [] : null;
   let received = 0;
   return {
     data(buf: Buffer, start: number, end: number): boolean {
       // The span points into a reused read buffer: one copy serves every reader.
       const copy = keeper.copy(buf, start, end);
       received += copy.length;
-      fill.write(copy);
+      if (afterBody !== null) afterBody.push(copy);
+      else fill.write(copy);
       flight?.push(copy);
       return true;
     },
     end(): void {
+      for (const copy of afterBody ?? []) fill.write(copy);
       flight?.end();
       options.ended(keeper.body());
     },
