@@ -69,6 +69,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   const stats = new CacheStats();
   const health = new StoreHealth({
     intervalMs: s.healthIntervalMs,
+    deadlineMs: s.lookupTimeoutMs,
     probe: () => store.probe(),
     report: (up, reason) => {
       stats.storeUp = up ? 1 : 0;

@@ -126,16 +126,17 @@ describe('store health', () => {
   it('takes the store as down only after three calls in a row missed their deadline', async () => {
     const reports: string[] = [];
     const health = new StoreHealth({
-      intervalMs: 1000, probe: async () => undefined, report: (up, reason) => reports.push(up ? 'up' : `down: ${reason}`),
+      intervalMs: 1000, deadlineMs: 1000, probe: async () => undefined, report: (up, reason) => reports.push(up ? 'up' : `down: ${reason}`),
       setTimer: () => ({}), clearTimer: () => undefined,
     });
     await health.start();
     health.slow('got no answer in 1000 ms');
     health.slow('got no answer in 1000 ms');
-    health.answered();
+    health.answered(5);
     health.slow('got no answer in 1000 ms');
     health.slow('got no answer in 1000 ms');
     assert.equal(health.up, true, 'an answer in time between late ones resets the count');
+    health.answered(1500);
     health.slow('got no answer in 1000 ms');
     assert.equal(health.up, false);
     assert.deepEqual(reports, ['up', 'down: 3 store calls in a row got no answer in 1000 ms']);

@@ -69,8 +69,7 @@ export class RequestPhase {
   private async inTime<T>(work: Promise<T>, discard: (late: T) => void): Promise<T | typeof TIMED_OUT> {
     const { health, options, stats } = this.state;
     const result = await within(work, options.lookupTimeoutMs, discard);
-    if (result !== TIMED_OUT) health.answered();
-    else {
+    if (result === TIMED_OUT) {
       stats.lookupTimeouts++;
       health.slow(`got no answer in ${options.lookupTimeoutMs} ms`);
     }

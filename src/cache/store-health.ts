@@ -8,6 +8,8 @@ export interface StoreHealthOptions {
   readonly probe: () => Promise<void>;
   /** Called on every flip, never twice for the same state. */
   readonly report: (up: boolean, reason: string) => void;
+  /** The deadline requests give the store (deadline.ts): only a call answered within it ends a run of late ones (0: any answer). */
+  readonly deadlineMs?: number;
   readonly setTimer?: (fn: () => void, ms: number) => { unref?(): void } & object;
   readonly clearTimer?: (timer: unknown) => void;
 }
@@ -59,9 +61,10 @@ export class StoreHealth {
     this.flip(false, `${SLOW_LIMIT} store calls in a row ${reason}`);
   }
 
-  /** A store call answered within its deadline. */
-  answered(): void {
-    this.slowInARow = 0;
+  /** A store call answered after `ms`: within the deadline, the store is not silent. */
+  answered(ms: number): void {
+    const deadline = this.options.deadlineMs ?? 0;
+    if (deadline <= 0 || ms <= deadline) this.slowInARow = 0;
   }
 
   stop(): void {
