@@ -16,8 +16,6 @@ export const GONE = 'gone';
 export class Hits {
   private readonly entries: Entries;
   private readonly stats: CacheStats;
-  /** What each answer added to bytesServed, for withdraw(). */
-  private readonly countedBytes = new WeakMap<Answer, number>();
 
   constructor(entries: Entries, stats: CacheStats) {
     this.entries = entries;
@@ -56,18 +54,23 @@ export class Hits {
     return this.counted({ status: plan.status, headers: plan.headers, body, length: plan.length }, plan.length);
   }
 
-  /** An answer that came too late to be used (deadline.ts): its store body is released and it is not counted. */
+  /**
+   * An answer that came too late to be used (deadline.ts): its store body is released and it is
+   * not counted. Only answers with a body read from the store can be late; they counted their
+   * body's length (a stream's declared length, a buffer's size).
+   */
   withdraw(late: Answer | typeof GONE): void {
     if (late === GONE) return;
     this.stats.hits--;
-    this.stats.bytesServed -= this.countedBytes.get(late) ?? 0;
-    if (typeof late.body === 'object' && 'destroy' in late.body) late.body.destroy();
+    if ('length' in late) {
+      this.stats.bytesServed -= late.length;
+      late.body.destroy();
+    } else this.stats.bytesServed -= late.body.length;
   }
 
   private counted(answer: Answer, bytes: number): Answer {
     this.stats.hits++;
     this.stats.bytesServed += bytes;
-    this.countedBytes.set(answer, bytes);
     return answer;
   }
 
