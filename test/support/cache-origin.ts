@@ -60,27 +60,23 @@ export function handler(req: http.IncomingMessage, res: http.ServerResponse): vo
     res.writeHead(200, headers);
     res.write(body.subarray(0, body.length >> 1));
     res.end(body.subarray(body.length >> 1));
-  } else if (kind === 'slow') {
+  } else if (kind === 'slow' || kind === 'paced') {
     res.writeHead(200, { ...headers, 'Content-Length': body.length });
-    const piece = Math.ceil(body.length / 16);
-    let at = 0;
-    const next = (): void => {
-      if (at >= body.length) { res.end(); return; }
-      res.write(body.subarray(at, at += piece));
-      setTimeout(next, 30);
-    };
-    next();
-  } else if (kind === 'paced') {
-    res.writeHead(200, { ...headers, 'Content-Length': body.length });
-    let at = 0;
-    const next = (): void => {
-      if (at >= body.length) { res.end(); return; }
-      res.write(body.subarray(at, at += MiB));
-      setTimeout(next, 40);
-    };
-    next();
+    if (kind === 'slow') writePaced(res, body, Math.ceil(body.length / 16), 30);
+    else writePaced(res, body, MiB, 40);
   } else if (kind === 'broken') {
     res.writeHead(200, { ...headers, 'Content-Length': body.length });
     res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => req.socket.resetAndDestroy(), 50));
   } else res.writeHead(404).end();
+}
+
+/** `body` in pieces of `piece` bytes, one every `ms`, then the end. */
+function writePaced(res: http.ServerResponse, body: Buffer, piece: number, ms: number): void {
+  let at = 0;
+  const next = (): void => {
+    if (at >= body.length) { res.end(); return; }
+    res.write(body.subarray(at, at += piece));
+    setTimeout(next, ms);
+  };
+  next();
 }
