@@ -2,7 +2,8 @@
  * A store that stops answering without refusing (overloaded, or packets dropped on the way), through
  * the real CLI: a real Swift store behind a relay that can go silent (test/support/store-relay.ts).
  * A request waits for the store at most --cache-lookup-timeout, then goes to the backend as if there
- * were no cache; three such requests in a row mark the store down. Skipped where Swift is missing.
+ * were no cache; three such requests in a row mark the store down, and only a probe answered within
+ * the same deadline brings it back. Skipped where Swift is missing.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +25,8 @@ const fx = new Fixtures();
  */
 const DEADLINE = '2s';
 const STORE_CLIENT_TIMEOUT_MS = 30_000;
+/** An overloaded store: every call answered, twice the deadline late. */
+const LATE_MS = 4_000;
 
 let swift: SwiftStore;
 let s3: S3Client;
@@ -37,11 +40,11 @@ async function metric(client: ProtocolClient, name: string): Promise<number> {
   return Number(new RegExp(`^outrigger_cache_${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-/** A sidecar whose store is `relay`, with no memory tier (every hit asks the store) and probes an hour apart. */
-async function sidecar(relay: StoreRelay): Promise<{ o: Outrigger; client: ProtocolClient }> {
+/** A sidecar whose store is `relay`, with no memory tier (every hit asks the store) and probes `probeEvery` apart. */
+async function sidecar(relay: StoreRelay, probeEvery = '1h'): Promise<{ o: Outrigger; client: ProtocolClient }> {
   const store = { ...swift, endpoint: relay.endpoint };
   return startCacheNode(fx, 'http/1.1', cacheArgs(store, bucket, backend.url,
-    ['--cache-memory', '0', '--cache-lookup-timeout', DEADLINE, '--cache-health-duration', '1h']));
+    ['--cache-memory', '0', '--cache-lookup-timeout', DEADLINE, '--cache-health-duration', probeEvery]));
 }
 
 /** GETs `path` until it is a hit (its fill has completed). */
@@ -100,5 +103,27 @@ describe('a store that stops answering', { skip }, () => {
     assert.match(status(await answeredWithoutStore(client, '/doc/body', { range: 'bytes=0-3' })), /fwd=bypass; detail=store-timeout/);
     assert.equal(await metric(client, 'lookup_timeouts_total') - timeouts, 2);
     assert.doesNotMatch(o.stdout, /store calls in a row got no answer/, 'two late answers with none in time between are not three');
+  });
+
+  test('a store that answers every call late stays down (its probe has the deadline too) until it answers in time', async () => {
+    const relay = await StoreRelay.open(fx, swift.endpoint);
+    const { o, client } = await sidecar(relay, '1s');
+    await stored(client, '/doc/late');
+    relay.delay(LATE_MS);
+    // Late lookups (and perhaps a late probe: a late store call too) mark the store down.
+    await waitFor(async () => {
+      assert.match(status(await answeredWithoutStore(client, '/doc/late')), /fwd=bypass; detail=store-(timeout|down)/);
+      return /cache store .* is down/.test(o.stdout);
+    }, 60_000, 'the store to be marked down');
+    const sinceDown = o.stdout.length;
+    const probes = relay.answeredCount('HEAD bucket');
+    await waitFor(() => relay.answeredCount('HEAD bucket') >= probes + 2, 60_000, 'two probes answered late', 100);
+    assert.doesNotMatch(o.stdout.slice(sinceDown), /is up/, 'a probe answered after the deadline does not bring the store back');
+    assert.match(status(await answeredWithoutStore(client, '/doc/late')), /fwd=bypass; detail=store-down/);
+    relay.recover();
+    await waitFor(() => /cache store .* is up/.test(o.stdout.slice(sinceDown)), 30_000, 'a probe answered in time to bring the store back', 100);
+    const hit = await client.call({ path: '/doc/late' });
+    assert.equal(hit.text, 'version 1');
+    assert.match(status(hit), /^Outrigger; hit;/);
   });
 });

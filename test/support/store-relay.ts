@@ -3,7 +3,8 @@
  * (the Host field is passed on as sent, so SigV4 signatures still match) and can cut the store off:
  * `down` drops every connection, `refuseLists` answers ListObjectsV2 with a 503, `holdLists` keeps
  * listings waiting until `releaseLists()`, `stall()` leaves calls unanswered the way a hung store does
- * (connections open, requests taken, nothing back).
+ * (connections open, requests taken, nothing back), `delay()` answers them late the way an overloaded
+ * one does, and `recover()` ends both.
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -12,12 +13,17 @@ import { listenLoopback, type Cleanup } from './cleanup.js';
 export class StoreRelay {
   /** Calls relayed so far: "GET meta" (a lookup), "GET body", "GET list", "PUT meta", "HEAD bucket", … */
   readonly calls: string[] = [];
+  /** Calls whose answer has been sent in full, in the order they were. */
+  readonly answered: string[] = [];
   down = false;
   refuseLists = false;
   holdLists = false;
   private readonly held: Array<() => void> = [];
   /** The kinds of call (kindOf) left unanswered; 'all' for every call. */
   private stalled: ReadonlySet<string> | 'all' = new Set();
+  /** Every call is passed on this long after it came (0: at once). */
+  private delayMs = 0;
+  private readonly delays = new Set<NodeJS.Timeout>();
   private readonly sockets = new Set<net.Socket>();
   private readonly agent = new http.Agent({ keepAlive: true });
   private readonly server: http.Server;
@@ -51,6 +57,11 @@ export class StoreRelay {
     return this.calls.filter((c) => c === call).length;
   }
 
+  /** How many `call`s have been answered in full. */
+  answeredCount(call: string): number {
+    return this.answered.filter((c) => c === call).length;
+  }
+
   /** Drops every connection now (and, while `down`, every new one). */
   cut(): void {
     for (const socket of this.sockets) socket.destroy();
@@ -59,6 +70,17 @@ export class StoreRelay {
   /** From now on, calls of these kinds (every call, without any) get no answer until the relay closes. */
   stall(...kinds: string[]): void {
     this.stalled = kinds.length === 0 ? 'all' : new Set(kinds);
+  }
+
+  /** From now on, every call is passed on to the store `ms` after it came. */
+  delay(ms: number): void {
+    this.delayMs = ms;
+  }
+
+  /** Calls from now on are answered at once again (calls already stalled or delayed stay so). */
+  recover(): void {
+    this.stalled = new Set();
+    this.delayMs = 0;
   }
 
   releaseLists(): void {
@@ -76,9 +98,19 @@ export class StoreRelay {
       req.resume();
       return void res.writeHead(503, { 'Content-Type': 'application/xml' }).end('<Error><Code>SlowDown</Code><Message>lists refused by the test</Message></Error>');
     }
+    res.once('finish', () => this.answered.push(call));
     const go = (): void => this.forward(req, res);
     if (call === 'GET list' && this.holdLists) this.held.push(go);
+    else if (this.delayMs > 0) this.later(go, this.delayMs);
     else go();
+  }
+
+  private later(go: () => void, ms: number): void {
+    const timer = setTimeout(() => {
+      this.delays.delete(timer);
+      go();
+    }, ms);
+    this.delays.add(timer);
   }
 
   private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -94,6 +126,7 @@ export class StoreRelay {
   }
 
   private async close(): Promise<void> {
+    for (const timer of this.delays) clearTimeout(timer);
     this.releaseLists();
     this.down = true;
     this.cut();
