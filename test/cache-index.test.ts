@@ -116,30 +116,30 @@ describe('--cache-index: misses skip the store lookup for URLs the store lacks',
   });
 
   test('an entry that was in the store at start is looked up and hit (the first listing found it)', async () => {
-    const lookups = a.relay.count('GET meta');
+    const lookups = a.relay.count('GET body');
     const hit = await get(a, '/obj/old');
     assert.equal(hit.status, 200);
     assert.match(status(hit), /hit/);
-    assert.equal(a.relay.count('GET meta'), lookups + 1, 'looked up in the store');
+    assert.equal(a.relay.count('GET body'), lookups + 1, 'looked up in the store: one GET of the body object, its metadata in it');
     assert.equal(fetches.of('/obj/old'), 1, 'the backend was asked only by the sidecar that stored it');
   });
 
   test('a miss makes no store lookup (detail=index); the sidecar\'s own fill is a hit at once', async () => {
-    const lookups = a.relay.count('GET meta');
+    const lookups = a.relay.count('GET body');
     const skips = await metric(a.client, 'index_skips_total');
     const fills = await metric(a.client, 'fills_completed_total');
     const indexed = await metric(a.client, 'index_entries');
     const miss = await get(a, '/obj/new');
     assert.equal(miss.status, 200);
     assert.equal(status(miss), 'Outrigger; fwd=uri-miss; stored; detail=index');
-    assert.equal(a.relay.count('GET meta'), lookups, 'no GET of the metadata for the miss');
+    assert.equal(a.relay.count('GET body'), lookups, 'no store lookup for the miss');
     assert.equal(await metric(a.client, 'index_skips_total'), skips + 1);
     await filled(a, '/obj/new', fills);
     assert.equal(await metric(a.client, 'index_entries'), indexed + 1, 'the fill is in the index at once');
     const bodies = a.relay.count('GET body');
     const hit = await get(a, '/obj/new');
     assert.match(status(hit), /hit/);
-    assert.equal(a.relay.count('GET body'), bodies + 1, 'served from the store');
+    assert.equal(a.relay.count('GET body'), bodies + 1, 'served from the store, by the lookup\'s one GET');
     assert.equal(fetches.of('/obj/new'), 1);
   });
 
@@ -151,10 +151,10 @@ describe('--cache-index: misses skip the store lookup for URLs the store lacks',
     assert.equal(status(await get(a, path, en, `${path}|en`)), 'Outrigger; fwd=uri-miss; stored; detail=index');
     await filled(a, path, fills);
     fills = await metric(a.client, 'fills_completed_total');
-    const lookups = a.relay.count('GET meta');
+    const lookups = a.relay.count('GET body');
     // RFC 9211 §2.2: the URL has a response stored, not for this variant.
     assert.equal(status(await get(a, path, fr, `${path}|fr`)), 'Outrigger; fwd=vary-miss; stored', 'looked up: the index has the URL');
-    assert.ok(a.relay.count('GET meta') > lookups, 'the store was asked for the variant');
+    assert.ok(a.relay.count('GET body') > lookups, 'the store was asked for the variant');
     await filled(a, path, fills);
     assert.match(status(await get(a, path, en, `${path}|en`)), /hit/);
     assert.match(status(await get(a, path, fr, `${path}|fr`)), /hit/);
@@ -167,7 +167,7 @@ describe('--cache-index: misses skip the store lookup for URLs the store lacks',
     const fills = await metric(a.client, 'fills_completed_total');
     assert.match(status(await get(a, '/obj/shared')), /detail=index/);
     await filled(a, '/obj/shared', fills);
-    const lookups = b.relay.count('GET meta');
+    const lookups = b.relay.count('GET body');
     // A request that may not be stored (no-store), so B's own fill cannot add the URL to B's index.
     const missed = await get(b, '/obj/shared', { 'cache-control': 'no-store' });
     assert.equal(missed.status, 200);
@@ -175,7 +175,7 @@ describe('--cache-index: misses skip the store lookup for URLs the store lacks',
     assert.equal(fetches.of('/obj/shared'), 2, 'the backend was asked again, by B');
     const only = await get(b, '/obj/shared', { 'cache-control': 'only-if-cached' });
     assert.equal(only.status, 504, 'only-if-cached: not in the cache as far as B knows');
-    assert.equal(b.relay.count('GET meta'), lookups, 'no store lookup by B');
+    assert.equal(b.relay.count('GET body'), lookups, 'no store lookup by B');
     b.relay.releaseLists();
     let hit: Reply | undefined;
     await waitFor(async () => {
@@ -197,11 +197,11 @@ describe('--cache-index without a usable listing: every miss is looked up, as wi
   test('listings refused by the store: misses are looked up, and an entry stored elsewhere is hit', async () => {
     const d = await node('1h', (relay) => { relay.refuseLists = true; });
     await d.o.output(/cache index: listing the store failed/, 30_000);
-    const lookups = d.relay.count('GET meta');
+    const lookups = d.relay.count('GET body');
     const miss = await get(d, '/obj/refused');
     assert.equal(miss.status, 200);
     assert.equal(status(miss), 'Outrigger; fwd=uri-miss; stored', 'looked up, no detail=index');
-    assert.equal(d.relay.count('GET meta'), lookups + 1);
+    assert.equal(d.relay.count('GET body'), lookups + 1);
     assert.equal(await metric(d.client, 'index_skips_total'), 0);
     assert.match(status(await get(d, '/obj/old')), /hit/, 'stored by another sidecar before');
     assert.equal(d.o.stdout.match(/listing the store failed/g)?.length, 1, 'logged once, however often it is retried');

@@ -4,8 +4,7 @@
  * background, RETRY_MS after the failure and doubling to RETRY_MAX_MS while retries fail, until
  * one succeeds. Every start and end is told to `onRemoval` (the other workers of --workers N).
  */
-import { parseStored } from './entry.js';
-import { META, hostDir } from './key.js';
+import { hostDir } from './key.js';
 import type { RemovalNotice, Removals } from './removals.js';
 import type { CacheStats } from './stats.js';
 import type { S3Store } from './store/s3-store.js';
@@ -23,6 +22,8 @@ export interface DeletionParts {
   readonly call: <T>(work: () => Promise<T>) => Promise<T>;
   /** Drops what this process remembers of a URL directory (memory tier, Vary fields, metadata). */
   readonly forget: (dir: string) => void;
+  /** The URL a URL directory's entry answers (store-read.ts), null when none is readable. */
+  readonly urlOf: (dir: string) => Promise<string | null>;
 }
 
 export class Deletions {
@@ -65,11 +66,13 @@ export class Deletions {
     this.onRemoval?.({ phase: 'begin', dir: '', url: urlPrefix, ok: false });
     forgetUrls(urlPrefix);
     const host = hostDir(prefix, authority);
+    // Each URL directory once (its body object, or the meta.json of an older layout's Vary index).
+    const seen = new Set<string>();
+    for await (const key of store.list(host)) seen.add(key.slice(0, host.length + 65));
     const dirs = new Map<string, string>();
-    for await (const key of store.list(host)) {
-      if (!key.endsWith(`/${META}`)) continue;
-      const stored = parseStored((await this.parts.call(() => store.getText(key))) ?? '');
-      if (stored !== null && stored.url.startsWith(urlPrefix)) dirs.set(key.slice(0, host.length + 65), stored.url);
+    for (const dir of seen) {
+      const url = await this.parts.urlOf(dir);
+      if (url !== null && url.startsWith(urlPrefix)) dirs.set(dir, url);
     }
     // Every listed URL is deleted (or blocked and retried) even when one deletion fails.
     let removed = 0;

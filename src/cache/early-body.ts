@@ -1,27 +1,18 @@
 /**
- * A whole body read beside its metadata: for the first hit of an entry this process knew (its URL
- * has no Vary) but whose metadata neither tier remembers (a small entry the memory tier evicted,
- * say), one store round trip instead of two. It belongs to the entry only when the ETag the store
- * sent with it is the entry's bodyEtag, the pairing If-Match gives otherwise. The hit path claims
- * it in the same turn the lookup ends (the continuations are microtasks, which run before
- * setImmediate); one left unclaimed (a revalidation, a HEAD, a range) is destroyed then.
+ * A whole body opened by the lookup itself (the one GET of the entry's body object brings its
+ * metadata and its bytes: store-read.ts). The hit path claims it in the same turn the lookup ends
+ * (the continuations are microtasks, which run before setImmediate); one left unclaimed (a stale
+ * entry being revalidated, a removal that began meanwhile, a late answer) is destroyed then, so
+ * no store body stays open across a revalidation: after a 304 the body is read again with If-Match.
  */
 import type { Readable } from 'node:stream';
 
 export class EarlyBody {
   private body: Readable | null;
 
-  private constructor(body: Readable) {
+  constructor(body: Readable) {
     this.body = body;
     setImmediate(() => this.drop());
-  }
-
-  /** The body, if it is the one `etag` names; otherwise it is destroyed. */
-  static paired(read: { etag: string; body: Readable } | null, etag: string): EarlyBody | undefined {
-    if (read === null) return undefined;
-    if (read.etag === etag) return new EarlyBody(read.body);
-    read.body.destroy();
-    return undefined;
   }
 
   /** The body, once (null if it was taken or dropped). */
@@ -35,9 +26,4 @@ export class EarlyBody {
     this.body?.destroy();
     this.body = null;
   }
-}
-
-/** Destroys the body of a read nobody will pair (the metadata was missing, varied, or failed). */
-export function dropRead(read: Promise<{ body: Readable } | null> | null): void {
-  void read?.then((r) => r?.body.destroy());
 }

@@ -12,6 +12,7 @@ import { Entries } from './entries.js';
 import type { Entry } from './entry.js';
 import { BODY, entryKeys, type EntryKeys } from './key.js';
 import { MemoryTier } from './memory-tier.js';
+import { inlineFields } from './store-meta.js';
 import { prepareResponse, requestFacts, storeVerdict } from './policy.js';
 import { CacheStats } from './stats.js';
 import { StoreHealth } from './store-health.js';
@@ -55,24 +56,27 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     s3.destroy();
   });
 
-  /** Stores `text` as the body of `target` and its metadata, as a fill would. */
+  /** Stores `text` as the body of `target` with its metadata in the body object, as a fill would. */
   async function stored(entries: Entries, target: string, text: string): Promise<EntryKeys> {
     const keys = entryKeys('t/', 'http', 'example.test', target);
-    const bodyEtag = await store.putText(keys.dir + BODY, text).then(() => headEtag(keys.dir + BODY));
-    const fields = [['cache-control', 'max-age=600'], ['content-type', 'text/plain']] as const;
-    const verdict = storeVerdict(requestFacts('GET', target, noHeader), prepareResponse(200, fields), Date.now);
-    assert.ok(verdict.store);
-    const entry: Entry = { v: 1, url: keys.url, status: 200, headers: fields, vary: [], policy: verdict.policy, size: text.length, bodyEtag };
+    const { v, url, status, headers, vary, policy } = entryOf(keys, 0, '');
+    const head = { v, url, status, headers, vary, policy };
+    const write = store.upload(keys.dir + BODY, text.length, inlineFields(head));
+    write.write(Buffer.from(text));
+    const bodyEtag = await write.end();
+    assert.ok(write.inline);
+    const entry: Entry = { ...head, size: text.length, bodyEtag, inline: true };
     assert.ok(await entries.save(keys, keys.dir, entry, undefined, entries.token()));
     return keys;
   }
 
   async function headEtag(key: string): Promise<string> {
-    const got = await store.getWhole(key);
-    assert.ok(got !== null);
-    got.body.resume();
-    return got.etag;
+    const head = await store.headObject(key);
+    assert.ok(head !== null);
+    return head.etag;
   }
+
+  const bodyStored = async (keys: EntryKeys): Promise<boolean> => (await store.headObject(keys.dir + BODY)) !== null;
 
   function entriesOf(memory: MemoryTier | null, retryMs?: number): Entries {
     const health = new StoreHealth({ intervalMs: 60_000, probe: async () => undefined, report: () => undefined });
@@ -89,11 +93,11 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
       const held = holdNext(store, 'deletePrefix');
       const removal = entries.remove(keys);
       await held.started;
-      assert.ok((await store.getText(keys.dir + 'meta.json')) !== null, 'the store still holds the metadata');
+      assert.ok(await bodyStored(keys), 'the store still holds the entry');
       assert.equal(await entries.find(keys, noHeader, true), null, 'found while its removal runs');
       assert.equal(await entries.find(keys, noHeader, false), null);
       held.release();
-      assert.equal(await removal, 2, 'metadata and body deleted');
+      assert.equal(await removal, 1, 'the body object deleted, its metadata with it');
       assert.equal(await entries.find(keys, noHeader, true), null, 'found after its removal');
     });
   }
@@ -114,13 +118,13 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     };
     try {
       await assert.rejects(entries.remove(keys), /refused/);
-      assert.ok((await store.getText(keys.dir + 'meta.json')) !== null, 'the store still holds the old entry');
+      assert.ok(await bodyStored(keys), 'the store still holds the old entry');
       assert.equal(await entries.find(keys, noHeader), null, 'the invalidated entry is not served');
       await assert.rejects(stored(entries, '/fails', 'version 2'), 'no entry is saved while the removal is not done');
       await waitFor(() => refusals >= 3, 'two retries');
       assert.equal(await entries.find(keys, noHeader), null, 'still a miss while the retries fail');
       allowed = true;
-      await waitFor(async () => (await store.getText(keys.dir + 'meta.json')) === null, 'the retry to delete the entry');
+      await waitFor(async () => !await bodyStored(keys), 'the retry to delete the entry');
     } finally {
       store.deletePrefix = real;
     }
@@ -137,12 +141,12 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     const entry = entryOf(keys, 'version 1'.length, await headEtag(keys.dir + BODY));
     assert.equal(await entries.save(keys, keys.dir, entry, Buffer.from('version 1'), token), false);
     assert.equal(await store.getText(keys.dir + 'meta.json'), null, 'no metadata');
-    assert.equal(await store.getWhole(keys.dir + BODY), null, 'no body');
+    assert.equal(await bodyStored(keys), false, 'no body');
     assert.equal(await entries.find(keys, noHeader), null);
     assert.equal(entries.memory!.plain(keys.url), undefined, 'not in the memory tier');
   });
 
-  it('a removal that starts while a fill writes its metadata: the URL is removed again, not found, not held in memory', async () => {
+  it('a removal that starts while a fill writes its metadata beside its body (too large to inline): the URL is removed again, not found, not held in memory', async () => {
     const entries = entriesOf(new MemoryTier(1 << 20));
     const keys = entryKeys('t/', 'http', 'example.test', '/fill-racing');
     const token = entries.token();
@@ -167,7 +171,7 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     assert.ok(found !== null);
     await entries.remove(keys); // the PUT's removal ran while the revalidation was on its way
     await entries.update(found, { ...found.entry, headers: [...found.entry.headers, ['x-revalidated', '1']] });
-    assert.equal(await store.getText(keys.dir + 'meta.json'), null, 'no metadata written back');
+    assert.equal(await bodyStored(keys), false, 'no metadata written back');
     assert.equal(await entries.find(keys, noHeader), null);
   });
 

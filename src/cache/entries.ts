@@ -1,31 +1,30 @@
 /**
- * Entries as the rest of the cache sees them: found through the memory tier, then the store;
- * saved (metadata after body); removed. Every store call is timed, and a failing one marks the
- * store down so later requests bypass the cache rather than wait on it.
- *
- * The metadata of entries whose bodies are too big for the memory tier is remembered too (for a
- * few thousand URLs, least recently used out first), so a repeat hit of a large object makes one store
- * call, the body's, not two. That is safe because the body is read only with If-Match on the ETag
- * the remembered metadata names: a body replaced or removed behind this process's back (by another
- * sidecar) is not served; the request becomes a miss and the remembered metadata is dropped. What
- * a remembered copy can miss is another sidecar's revalidation, which only makes it stale sooner.
+ * Entries as the rest of the cache sees them: found through the memory tier, what this process
+ * remembers (recall.ts), then the store (one call for the body object, its metadata riding in it:
+ * store-read.ts, store-meta.ts); saved (the metadata with the body, or after it when it does not
+ * fit); removed. Every store call is timed, and a failing one marks the store down so later
+ * requests bypass the cache rather than wait on it. What a remembered copy of metadata can miss
+ * is another sidecar's revalidation, which only makes it stale sooner.
  *
  * Removals are guarded per URL (removals.ts): a URL is a miss while its removal runs or after it
  * failed (the failed ones are retried in the background until the store has nothing of them left),
  * and nothing that began before a removal of its URL started is kept in memory or saved.
  */
 import type { Readable } from 'node:stream';
-import { isVaryIndex, parseStored, type Entry, type VaryIndex } from './entry.js';
+import { isVaryIndex, type Entry, type VaryIndex } from './entry.js';
 import { BODY, META, variantDir, type EntryKeys } from './key.js';
-import { EarlyBody, dropRead } from './early-body.js';
+import { EarlyBody } from './early-body.js';
+import { SIDECAR_FIELDS, inlineFields } from './store-meta.js';
+import { StoreReader } from './store-read.js';
 import type { MemoryTier } from './memory-tier.js';
 import type { CacheStats } from './stats.js';
 import type { StoreHealth } from './store-health.js';
 import type { StoreIndex } from './store-index.js';
 import type { ByteRange, S3Store } from './store/s3-store.js';
-import { PartedBody, partsOf, type ReadAheadBudget } from './store/parted-body.js';
+import { readAhead, type ReadAhead } from './store/parted-body.js';
 import { Deletions } from './deletions.js';
 import { Removals, type RemovalNotice } from './removals.js';
+import { Recall } from './recall.js';
 import { variantId } from './vary.js';
 
 export interface Located {
@@ -38,32 +37,19 @@ export interface Located {
   readonly body: Buffer | undefined;
   /** The removal token when the lookup began (removals.ts): a removal of the URL since makes what it read stale. */
   readonly token: number;
-  /** The whole body, read beside the metadata (early-body.ts). */
+  /** The whole body, from the lookup's GET of the body object (early-body.ts). */
   readonly early?: EarlyBody;
 }
-
-/** How large bodies are read: parts of `partSize`, `lanes` of them open at once, the read-ahead bounded by `budget`. */
-export interface ReadAhead {
-  readonly partSize: number;
-  readonly lanes: number;
-  readonly budget: ReadAheadBudget;
-}
-
-/** How many URLs' Vary fields are remembered, so a memory-tier hit needs no store call. */
-const VARY_MEMORY = 10_000;
-/** How many URLs have their variants' metadata remembered (a few KiB per variant at most: a few MiB). */
-const META_MEMORY = 2_000;
 
 export class Entries {
   readonly store: S3Store;
   readonly memory: MemoryTier | null;
   private readonly health: StoreHealth;
   private readonly stats: CacheStats;
-  private readonly varyOf = new Map<string, readonly string[]>();
-  /** URL directory -> its variants' metadata, for entries the memory tier does not hold. */
-  private readonly metaOf = new Map<string, Map<string, Entry>>();
+  private readonly recall = new Recall();
   private readonly removals = new Removals();
   private readonly deletions: Deletions;
+  private readonly reader: StoreReader;
 
   private readonly readAhead: ReadAhead | null;
   private readonly index: StoreIndex | null;
@@ -71,7 +57,8 @@ export class Entries {
   constructor(store: S3Store, memory: MemoryTier | null, health: StoreHealth, stats: CacheStats, readAhead: ReadAhead | null = null, index: StoreIndex | null = null, retryMs?: number) {
     this.store = store;
     const call = <T>(work: () => Promise<T>): Promise<T> => this.call(work);
-    this.deletions = new Deletions({ store, removals: this.removals, stats, call, forget: (dir) => this.forget(dir) }, retryMs);
+    this.reader = new StoreReader(store, call);
+    this.deletions = new Deletions({ store, removals: this.removals, stats, call, forget: (dir) => this.forget(dir), urlOf: (dir) => this.reader.urlOf(dir) }, retryMs);
     this.readAhead = readAhead;
     this.index = index;
     this.memory = memory;
@@ -114,89 +101,76 @@ export class Entries {
     const token = this.removals.token();
     if (this.removals.blocked(keys.dir)) return null;
     const found = await this.lookup(keys, header, whole, token, unlisted);
-    if (found === null || !this.removals.stale(keys.dir, keys.url, token)) return found;
+    if (found === null || (!this.removals.stale(keys.dir, keys.url, token) && !this.removals.staleFill(keys.dir, keys.url))) return found;
     found.early?.drop();
     return null;
   }
 
+  /** A fill of `dir` that began at `token` runs; the function returned says it is over (Removals.staleFill says why). */
+  filling(dir: string, token: number): () => void {
+    return this.removals.filling(dir, token);
+  }
+
   private async lookup(keys: EntryKeys, header: (name: string) => string | undefined, whole: boolean, token: number, unlisted?: () => void): Promise<Located | null> {
-    const known = this.varyOf.get(keys.dir);
-    if (known !== undefined && this.memory !== null) {
-      const dir = variantDir(keys, variantId(known, header));
-      const held = this.memory.get(dir);
-      if (held !== undefined) return { entry: held.entry, dir, urlDir: keys.dir, body: held.body, token };
-    }
+    const known = this.recall.vary(keys.dir);
     if (known !== undefined) {
-      const dir = variantDir(keys, variantId(known, header));
-      const entry = this.metaOf.get(keys.dir)?.get(dir);
-      if (entry !== undefined) return { entry, dir, urlDir: keys.dir, body: undefined, token };
+      const remembered = this.remembered(keys, known, header, token);
+      if (remembered !== null) return remembered;
     }
     if (this.index?.absent(keys.dir) === true) {
       this.stats.indexSkips++;
       unlisted?.();
       return null;
     }
-    // Known without Vary, but no tier remembers its metadata: its body is read at the same time.
-    const early = whole && known?.length === 0 ? this.call(() => this.store.getWhole(keys.dir + BODY)).catch(() => null) : null;
-    const top = await this.readMeta(keys.dir).catch((err: unknown) => {
-      dropRead(early);
-      throw err;
-    });
-    if (top !== null && !isVaryIndex(top)) {
-      // No Vary: remembered too, so the next memory-tier hit of this URL needs no store call.
-      this.rememberVary(keys.dir, []);
-      const paired = early === null ? undefined : EarlyBody.paired(await early, top.bodyEtag);
-      return this.located(keys.dir, keys.dir, top, token, paired);
-    }
-    dropRead(early);
+    // One call: the URL's body object (or its Vary index) with its metadata (store-read.ts).
+    const top = await this.reader.read(keys.dir, whole);
     if (top === null) {
-      this.varyOf.delete(keys.dir);
+      this.recall.forgetVary(keys.dir);
       return null;
+    }
+    if (!isVaryIndex(top.stored)) {
+      // No Vary: remembered too, so the next memory-tier hit of this URL needs no store call.
+      this.recall.rememberVary(keys.dir, []);
+      return this.located(keys.dir, keys.dir, top.stored, token, top.body);
     }
     // The URL varies now: an entry held from before, without Vary, must not answer it by URL.
     this.memory?.delete(keys.dir);
-    this.rememberVary(keys.dir, top.varyIndex);
-    const dir = variantDir(keys, variantId(top.varyIndex, header));
-    const variant = await this.readMeta(dir);
-    return variant === null || isVaryIndex(variant) ? null : this.located(keys.dir, dir, variant, token);
+    this.recall.rememberVary(keys.dir, top.stored.varyIndex);
+    const remembered = this.remembered(keys, top.stored.varyIndex, header, token);
+    if (remembered !== null) return remembered;
+    const dir = variantDir(keys, variantId(top.stored.varyIndex, header));
+    const variant = await this.reader.read(dir, whole);
+    if (variant === null || isVaryIndex(variant.stored)) return null;
+    return this.located(keys.dir, dir, variant.stored, token, variant.body);
   }
 
-  private located(urlDir: string, dir: string, entry: Entry, token: number, early?: EarlyBody): Located {
+  /** The variant `vary` selects, when the memory tier holds it or its metadata is remembered (no store call then). */
+  private remembered(keys: EntryKeys, vary: readonly string[], header: (name: string) => string | undefined, token: number): Located | null {
+    const dir = variantDir(keys, variantId(vary, header));
+    const held = this.memory?.get(dir);
+    if (held !== undefined) return { entry: held.entry, dir, urlDir: keys.dir, body: held.body, token };
+    const entry = this.recall.meta(keys.dir, dir);
+    return entry === undefined ? null : { entry, dir, urlDir: keys.dir, body: undefined, token };
+  }
+
+  private located(urlDir: string, dir: string, entry: Entry, token: number, body: Readable | null): Located {
     this.rememberMeta(urlDir, dir, entry);
     const held = this.memory?.get(dir);
     if (held !== undefined && held.entry.bodyEtag === entry.bodyEtag) {
-      early?.drop();
+      body?.destroy();
       return { entry, dir, urlDir, body: held.body, token };
     }
     if (held !== undefined) this.memory!.delete(dir); // replaced in the store (by another sidecar): the held body is outdated
-    return { entry, dir, urlDir, body: undefined, token, early };
+    return { entry, dir, urlDir, body: undefined, token, early: body === null ? undefined : new EarlyBody(body) };
   }
 
-  private async readMeta(dir: string): Promise<Entry | VaryIndex | null> {
-    const text = await this.call(() => this.store.getText(dir + META));
-    return text === null ? null : parseStored(text);
-  }
-
-  /** Remembers an entry's metadata when the memory tier will not hold its body (least recently used URLs out first). */
   private rememberMeta(urlDir: string, dir: string, entry: Entry): void {
-    const variants = this.metaOf.get(urlDir) ?? new Map<string, Entry>();
-    this.metaOf.delete(urlDir);
-    if (this.memory !== null && entry.size <= this.memory.maxObject) variants.delete(dir);
-    else variants.set(dir, entry);
-    if (variants.size === 0) return;
-    this.metaOf.set(urlDir, variants);
-    if (this.metaOf.size > META_MEMORY) this.metaOf.delete(this.metaOf.keys().next().value as string);
+    this.recall.rememberMeta(urlDir, dir, entry, this.memory?.maxObject ?? -1);
   }
 
   /** The URL's stored entry varies (its Vary index was read or written last): a miss of it is a vary-miss (RFC 9211). */
   varies(dir: string): boolean {
-    return (this.varyOf.get(dir)?.length ?? 0) > 0;
-  }
-
-  private rememberVary(dir: string, fields: readonly string[]): void {
-    this.varyOf.delete(dir);
-    this.varyOf.set(dir, fields);
-    if (this.varyOf.size > VARY_MEMORY) this.varyOf.delete(this.varyOf.keys().next().value as string);
+    return (this.recall.vary(dir)?.length ?? 0) > 0;
   }
 
   /** The stored body (or a range of it), only while it is the one the entry names; null otherwise. */
@@ -206,39 +180,18 @@ export class Entries {
       this.stats.earlyBodies++;
       return early;
     }
-    const parted = await this.parted(located, range ?? { start: 0, end: located.entry.size - 1 });
+    const span = range ?? { start: 0, end: located.entry.size - 1 };
+    const open = (part: ByteRange, buffer: number): Promise<Readable | null> => this.openRange(located, part, buffer);
+    const parted = this.readAhead === null ? undefined : await readAhead(this.readAhead, span, open, () => this.stats.readAheads++);
     if (parted !== undefined) return parted;
     return this.openRange(located, range, 0);
-  }
-
-  /**
-   * A large body as consecutive ranges read ahead (parted-body.ts), null when it is gone, undefined
-   * when it is not large or no read-ahead is left (one GET then).
-   */
-  private async parted(located: Located, span: ByteRange): Promise<Readable | null | undefined> {
-    const plan = this.readAhead;
-    if (plan === null) return undefined;
-    const parts = partsOf(span, plan.partSize);
-    const reserved = (plan.lanes - 1) * plan.partSize;
-    if (parts.length <= 2 || !plan.budget.take(reserved)) return undefined;
-    const first = await this.openRange(located, parts[0], 0).catch((err: unknown) => {
-      plan.budget.give(reserved);
-      throw err;
-    });
-    if (first === null) {
-      plan.budget.give(reserved);
-      return null;
-    }
-    this.stats.readAheads++;
-    const open = (range: ByteRange): Promise<Readable | null> => this.openRange(located, range, plan.partSize);
-    return new PartedBody(parts, first, plan.lanes, open, () => plan.budget.give(reserved));
   }
 
   /** One GET of the body (or a range of it) with If-Match; `buffer`: bytes read ahead of the consumer. */
   private async openRange(located: Located, range: ByteRange | undefined, buffer: number): Promise<Readable | null> {
     const body = await this.call(() => this.store.getBody(located.dir + BODY, located.entry.bodyEtag, range, buffer));
     // Replaced or removed behind our back: what we remember of it is outdated too.
-    if (body === null) this.metaOf.get(located.urlDir)?.delete(located.dir);
+    if (body === null) this.recall.forgetMeta(located.urlDir, located.dir);
     return body;
   }
 
@@ -247,11 +200,13 @@ export class Entries {
   }
 
   /**
-   * Writes an entry's metadata (its body is already stored), and the Vary index above it; false
+   * Completes an entry whose body is stored: its metadata is written beside it unless it rode in
+   * the body object itself (entry.inline: nothing to write), and the Vary index above it. False
    * when a removal of the URL started since `token` (when the request that fetched the response
    * was looked up): that response may be the very one the removal meant to drop. Its body is then
-   * deleted (a removal's listing cannot see an upload still running); a removal that started
-   * while the metadata was written may have listed the URL before it: the URL is removed again.
+   * deleted (a removal's listing cannot see an upload still running; until the fill is over its
+   * URL is a miss: staleFill()); a removal that started while the metadata was written may have
+   * listed the URL before it: the URL is removed again.
    */
   async save(keys: EntryKeys, dir: string, entry: Entry, body: Buffer | undefined, token: number): Promise<boolean> {
     if (this.removals.stale(keys.dir, keys.url, token)) {
@@ -259,16 +214,13 @@ export class Entries {
       return false;
     }
     this.index?.add(keys.dir); // before the metadata exists: a lookup meanwhile finds nothing, a plain miss
-    await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
-    if (dir !== keys.dir) {
-      const index: VaryIndex = { v: 1, url: entry.url, varyIndex: entry.vary };
-      await this.call(() => this.store.putText(keys.dir + META, JSON.stringify(index)));
-    }
+    if (entry.inline !== true) await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
+    if (dir !== keys.dir) await this.saveVaryIndex(keys, { v: 1, url: entry.url, varyIndex: entry.vary });
     if (this.removals.stale(keys.dir, keys.url, token)) {
       await this.deleteDir(keys.dir, keys.url).catch(() => undefined);
       return false;
     }
-    this.rememberVary(keys.dir, dir === keys.dir ? [] : entry.vary);
+    this.recall.rememberVary(keys.dir, dir === keys.dir ? [] : entry.vary);
     this.rememberMeta(keys.dir, dir, entry);
     if (dir !== keys.dir) this.memory?.delete(keys.dir); // an entry without Vary held from before
     if (body !== undefined) this.memory?.set(dir, entry, body);
@@ -276,15 +228,48 @@ export class Entries {
     return true;
   }
 
-  /** Rewrites the metadata only (after a 304), unless a removal of the URL started since it was looked up. */
+  /**
+   * The URL's Vary index, as the (empty) object at the URL's body key, so the lookup's one GET of
+   * that key finds it; one too large for user metadata is in meta.json, written first.
+   */
+  private async saveVaryIndex(keys: EntryKeys, index: VaryIndex): Promise<void> {
+    const fields = inlineFields(index);
+    if (fields === null) await this.call(() => this.store.putText(keys.dir + META, JSON.stringify(index)));
+    await this.call(() => this.store.putText(keys.dir + BODY, '', fields ?? SIDECAR_FIELDS));
+  }
+
+  /**
+   * Rewrites the metadata only (after a 304), unless a removal of the URL started since it was
+   * looked up. Inline metadata is replaced by copying the body object onto itself, only while it
+   * is the body the entry names (store-meta.ts); the entry remembers the copy's ETag. Metadata
+   * that no longer fits inline, or a copy the store refuses (the body was replaced meanwhile), is
+   * kept by this process only: the store's entry stays as it was, and is revalidated again.
+   */
   async update(found: Located, entry: Entry): Promise<void> {
     const dir = found.dir;
     if (this.removals.stale(found.urlDir, entry.url, found.token)) return;
-    this.memory?.update(dir, entry);
-    this.rememberMeta(found.urlDir, dir, entry);
-    await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
+    this.remember(found, entry);
+    if (entry.inline !== true) await this.call(() => this.store.putText(dir + META, JSON.stringify(entry)));
+    else {
+      const fields = inlineFields(entry);
+      const etag = fields === null ? entry.bodyEtag : await this.call(() => this.store.copyFields(dir + BODY, entry.bodyEtag, fields));
+      if (etag === null) this.forgetVariant(found);
+      else if (etag !== entry.bodyEtag) this.remember(found, { ...entry, bodyEtag: etag });
+    }
     // The removal's listing may have missed the rewritten metadata (its body is gone: a miss, but an orphan).
     if (this.removals.stale(found.urlDir, entry.url, found.token)) await this.deleteDir(found.urlDir, entry.url).catch(() => undefined);
+  }
+
+  private remember(found: Located, entry: Entry): void {
+    this.memory?.update(found.dir, entry);
+    this.rememberMeta(found.urlDir, found.dir, entry);
+  }
+
+  /** The store's body of a variant is not the one remembered: what this process holds of it goes. */
+  private forgetVariant(found: Located): void {
+    this.memory?.delete(found.dir);
+    this.recall.forgetMeta(found.urlDir, found.dir);
+    this.stats.memoryBytes = this.memory?.bytes ?? 0;
   }
 
   /** Drops every variant of a URL. */
@@ -318,8 +303,7 @@ export class Entries {
 
   private forget(dir: string): void {
     this.memory?.deletePrefix(dir);
-    this.varyOf.delete(dir);
-    this.metaOf.delete(dir);
+    this.recall.forget(dir);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
   }
 

@@ -1,7 +1,8 @@
 /**
- * The metadata object stored beside each body: small JSON, written only after the body's upload
- * completed, naming the body's store ETag so a reader can check the two belong together. The
- * store is shared by a fleet, so what is read back is validated before it is trusted.
+ * An entry's metadata: carried by its body object's own user metadata when it fits
+ * (store-meta.ts), otherwise a small JSON object beside the body, written only after the body's
+ * upload completed and naming the body's store ETag so a reader can check the two belong
+ * together. The store is shared by a fleet, so what is read back is validated before it is trusted.
  */
 import type { PolicyObject } from './policy.js';
 
@@ -19,6 +20,8 @@ export interface Entry {
   readonly size: number;
   /** The store's ETag of the body object (If-Match on every read). */
   readonly bodyEtag: string;
+  /** The metadata rides in the body object's own user metadata (store-meta.ts), not in meta.json beside it. */
+  readonly inline?: boolean;
 }
 
 /** At the primary key of a response with Vary: which fields select the variant. */
@@ -39,12 +42,15 @@ function isStringList(value: unknown): value is string[] {
 
 /** Parses stored metadata; anything malformed (or from another version) is null: treated as a miss. */
 export function parseStored(text: string): Entry | VaryIndex | null {
-  let value: Record<string, unknown>;
   try {
-    value = JSON.parse(text) as Record<string, unknown>;
+    return storedOf(JSON.parse(text) as Record<string, unknown>);
   } catch {
     return null;
   }
+}
+
+/** The same, of an already parsed value. */
+export function storedOf(value: Record<string, unknown>): Entry | VaryIndex | null {
   if (typeof value !== 'object' || value === null || value.v !== 1 || typeof value.url !== 'string') return null;
   if (isStringList(value.varyIndex)) return value as unknown as VaryIndex;
   const ok = typeof value.status === 'number' && isFieldList(value.headers) && isStringList(value.vary)

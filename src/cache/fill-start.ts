@@ -1,6 +1,7 @@
 /**
- * Starts storing a response as it is relayed: a Fill into the store, the single-flight fetch
- * opened to followers, and once the body ended cleanly the metadata written beside it (unless a
+ * Starts storing a response as it is relayed: a Fill into the store (the entry's metadata in the
+ * body object's own PUT when it fits), the single-flight fetch opened to followers, and once the
+ * body ended cleanly the entry completed (meta.json beside it when it did not fit; unless a
  * removal of the URL started since its request was looked up: Entries.save). Returns the body tap
  * the pipeline feeds.
  */
@@ -13,6 +14,7 @@ import { fillTap } from './fill-tap.js';
 import type { Flight } from './flight.js';
 import { variantDir, type EntryKeys } from './key.js';
 import type { PreparedResponse } from './policy.js';
+import { inlineFields, type EntryHead } from './store-meta.js';
 import { finishWithoutClient, type QuickAbort } from './quick-abort.js';
 import type { CacheStats } from './stats.js';
 import { variantId } from './vary.js';
@@ -43,10 +45,14 @@ export function startFill(setup: FillSetup, asked: FillRequest): BodyTap {
   const { keys, prepared, expected, flight, token } = asked;
   const variant = variantId(prepared.vary, (name) => asked.req.header(name));
   const dir = variantDir(keys, variant);
-  const fill = new Fill(entries.store.upload(entries.bodyKey(dir), expected), { expected, minSize: setup.minSize, maxBuffered: setup.maxBuffered });
+  const head: EntryHead = { v: 1, url: keys.url, status: prepared.status, headers: prepared.replay, vary: prepared.vary, policy: asked.policy };
+  // The metadata goes with the body's own PUT when it fits (store-meta.ts): one object, one write.
+  const fill = new Fill(entries.store.upload(entries.bodyKey(dir), expected, inlineFields(head)), { expected, minSize: setup.minSize, maxBuffered: setup.maxBuffered });
+  const over = entries.filling(keys.dir, token);
   const headers = storedHeaders({ headers: prepared.replay } as Entry, 0, { fwd: 'miss', stored: true });
   flight?.start({ status: prepared.status, headers, length: expected, vary: prepared.vary, variant });
   const failed = (): void => {
+    over();
     stats.fillsAborted++;
     if (fill.reason === STORE_TOO_SLOW) stats.fillsStoreTooSlow++;
     flight?.settle(null);
@@ -54,8 +60,9 @@ export function startFill(setup: FillSetup, asked: FillRequest): BodyTap {
   const save = async (body: Buffer | undefined): Promise<void> => {
     const etag = await fill.finish();
     if (etag === null) return failed();
-    const entry: Entry = { v: 1, url: keys.url, status: prepared.status, headers: prepared.replay, vary: prepared.vary, policy: asked.policy, size: fill.bytes, bodyEtag: etag };
+    const entry: Entry = { ...head, size: fill.bytes, bodyEtag: etag, ...(fill.inline ? { inline: true } : {}) };
     if (!await entries.save(keys, dir, entry, body, token)) return failed();
+    over();
     stats.fillsCompleted++;
     stats.bytesStored += fill.bytes;
     flight?.settle((from) => entries.openBody({ entry, dir, urlDir: keys.dir, body: undefined, token }, { start: from, end: entry.size - 1 }));

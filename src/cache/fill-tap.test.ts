@@ -8,6 +8,7 @@ import type { StoreWrite } from './store/body-put.js';
 class RecordedWrite implements StoreWrite {
   readonly held = 0;
   readonly failure = null;
+  readonly inline = false;
   readonly events: string[] = [];
   write(chunk: Buffer): void { this.events.push(`write ${chunk.toString()}`); }
   async end(): Promise<string> { this.events.push('end'); return '"etag"'; }

@@ -38,6 +38,11 @@ export class Fill {
     this.limits = limits;
   }
 
+  /** Once finished: the entry's metadata rode in the stored object (store-meta.ts). */
+  get inline(): boolean {
+    return this.upload.inline;
+  }
+
   /** Bytes held in memory, not yet taken by the store. */
   get buffered(): number {
     return this.upload.held;

@@ -4,9 +4,10 @@
  * order; sidekick sorted them, which merges URLs an origin may treat as different). HEAD uses the
  * GET key. Variants chosen by Vary live below it:
  *
- *   <prefix>hh/<authority>/<sha256 of URL>/meta.json          entry (or, with Vary, the list of fields)
- *   <prefix>hh/<authority>/<sha256 of URL>/body
- *   <prefix>hh/<authority>/<sha256 of URL>/v-<variant>/meta.json, .../body
+ *   <prefix>hh/<authority>/<sha256 of URL>/body        the body, its metadata in its own user metadata
+ *                                                      (or, with Vary, an empty object holding the list of fields)
+ *   <prefix>hh/<authority>/<sha256 of URL>/meta.json   only when that metadata does not fit (store-meta.ts)
+ *   <prefix>hh/<authority>/<sha256 of URL>/v-<variant>/body, .../meta.json
  *
  * The authority is a readable path segment so a purge of a URL prefix can list one host.
  */

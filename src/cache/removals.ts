@@ -5,7 +5,8 @@
  *   - while a URL's removal runs, or after it failed (until a retry succeeds), the URL is blocked:
  *     a lookup is a miss (the store may still hold the old objects), nothing is saved there;
  *   - work that began before a removal of its URL started (a lookup whose body is about to be kept
- *     in memory, a fill, a revalidation) is stale: it is not kept or saved.
+ *     in memory, a fill, a revalidation) is stale: it is not kept or saved; while a stale fill
+ *     runs, its URL is a miss (its object, metadata and all, may be in the store until it is deleted).
  * "Before" is a token, the count of removals started when the work began; a removal of one URL
  * makes no other URL's work stale.
  *
@@ -55,6 +56,8 @@ export class Removals {
   private readonly failedDirs = new Set<string>();
   /** More removals failed than are remembered: every URL is blocked. */
   overflowed = false;
+  /** URL directory → the tokens of the fills of it running now (filling()). */
+  private readonly fills = new Map<string, number[]>();
   private readonly bounds: RemovalBounds;
 
   constructor(bounds: RemovalBounds = BOUNDS) {
@@ -109,6 +112,29 @@ export class Removals {
     if (this.blocked(dir) || Math.max(this.lastStarted.get(dir) ?? 0, this.forgotten) > token) return true;
     for (const [prefix, started] of this.prefixes) if (started > token && url.startsWith(prefix)) return true;
     return false;
+  }
+
+  /** A fill of `dir` that began at `token` runs; the function returned says it is over (saved, or given up). */
+  filling(dir: string, token: number): () => void {
+    const tokens = this.fills.get(dir) ?? [];
+    tokens.push(token);
+    this.fills.set(dir, tokens);
+    let over = false;
+    return () => {
+      if (over) return;
+      over = true;
+      tokens.splice(tokens.indexOf(token), 1);
+      if (tokens.length === 0) this.fills.delete(dir);
+    };
+  }
+
+  /**
+   * A fill of the URL runs that began before a removal of it: the object it writes may already be
+   * in the store (an S3 object appears, its metadata with it, the moment its last byte or its
+   * Complete arrives) and stays there until the fill's save deletes it. Until then the URL is a miss.
+   */
+  staleFill(dir: string, url: string): boolean {
+    return this.fills.get(dir)?.some((token) => this.stale(dir, url, token)) ?? false;
   }
 
   /** Failed removals to retry, oldest first, at most `count`. */

@@ -35,7 +35,7 @@ export class CacheStats {
   index: IndexGauges | null = null;
   /** Requests that gave up waiting for the store (--cache-lookup-timeout) and went on without the cache. */
   lookupTimeouts = 0;
-  /** First hits whose body was read beside the metadata (early-body.ts): one store round trip, not two. */
+  /** Store hits whose body came with the lookup's own GET of the body object (early-body.ts): one store call. */
   earlyBodies = 0;
   /** Hits of large bodies read as consecutive ranges with read-ahead (store/parted-body.ts). */
   readAheads = 0;
@@ -90,7 +90,7 @@ export class CacheStats {
     counter('lookup_timeouts_total', 'requests that waited --cache-lookup-timeout for the store and went on without the cache', this.lookupTimeouts);
     counter('passes_total', 'requests that skipped the store lookup: their URL\'s last response was not stored', this.passes);
     counter('index_skips_total', 'misses that skipped the store lookup: the store index says the store lacks the URL', this.indexSkips);
-    counter('early_bodies_total', 'hits whose body was read at the same time as their metadata', this.earlyBodies);
+    counter('early_bodies_total', 'store hits whose body came with the lookup GET (one store call)', this.earlyBodies);
     counter('read_ahead_total', 'hits of large bodies read as consecutive store ranges, the next ones read ahead', this.readAheads);
     counter('served_bytes_total', 'body bytes served from the cache', this.bytesServed);
     counter('stored_bytes_total', 'body bytes stored', this.bytesStored);

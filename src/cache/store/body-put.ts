@@ -20,6 +20,8 @@ export interface StoreWrite {
   readonly held: number;
   /** Why the store refused the body, once it did (the write can then only be aborted). */
   readonly failure: Error | null;
+  /** Once ended: the object carries the entry's metadata itself (store-meta.ts), not meta.json beside it. */
+  readonly inline: boolean;
   /** Takes a chunk (kept, not copied). */
   write(chunk: Buffer): void;
   /** The body is whole: resolves with the stored object's ETag. */
@@ -37,6 +39,8 @@ export interface PutTarget {
   readonly key: string;
   /** The body's length, declared before its first byte. */
   readonly length: number;
+  /** User metadata written with the body (store-meta.ts). */
+  readonly fields: Readonly<Record<string, string>>;
 }
 
 export class BodyPut implements StoreWrite {
@@ -45,9 +49,11 @@ export class BodyPut implements StoreWrite {
   private answer: Promise<S3Answer> | null = null;
   private stopped = false;
   private readonly target: PutTarget;
+  readonly inline: boolean;
 
-  constructor(target: PutTarget) {
+  constructor(target: PutTarget, inline: boolean) {
     this.target = target;
+    this.inline = inline;
   }
 
   get held(): number {
@@ -79,8 +85,8 @@ export class BodyPut implements StoreWrite {
   /** The PUT, started with the first byte (a fill given up before it costs the store nothing). */
   private open(): http.ClientRequest {
     if (this.request !== null) return this.request;
-    const { http, bucket, key, length } = this.target;
-    const { request, answer } = http.streamed({ method: 'PUT', bucket, key, streamedLength: length });
+    const { http, bucket, key, length, fields } = this.target;
+    const { request, answer } = http.streamed({ method: 'PUT', bucket, key, headers: fields, streamedLength: length });
     this.request = request;
     this.answer = answer;
     answer.catch((err: Error) => {

@@ -5,13 +5,17 @@
  * body is whole. A larger one becomes a multipart upload with at most `queueSize` parts in
  * flight. Every byte it holds (the part being collected, full parts waiting, parts being sent)
  * is counted in `held`, so the caller can bound a fill's memory and give up on a store that
- * falls behind. abort() leaves no object and no open upload: it lets parts in flight and a
+ * falls behind. The entry's metadata rides in the object (store-meta.ts) only when it is one
+ * PutObject: a multipart object keeps meta.json beside it (marked so at CreateMultipartUpload),
+ * because its 304 refresh could not be a copy onto itself (Swift refuses a "-N" ETag as the
+ * copy's If-Match, measured; S3 copies at most 5 GiB in one call). abort() leaves no object and no open upload: it lets parts in flight and a
  * CreateMultipartUpload still running finish (cancelling a request the store may already have
  * acted on is how lib-storage leaked uploads), then aborts the upload they belong to.
  */
 import type { S3Http } from './s3-http.js';
 import { xmlEscape, xmlValue } from './s3-xml.js';
 import type { StoreWrite } from './body-put.js';
+import { SIDECAR_FIELDS } from '../store-meta.js';
 
 export interface UploadTarget {
   readonly http: S3Http;
@@ -21,6 +25,8 @@ export interface UploadTarget {
   readonly partSize: number;
   /** Parts sent at once. */
   readonly queueSize: number;
+  /** The entry's metadata fields, for a body that ends up one PutObject; null: meta.json beside it. */
+  readonly inline: Readonly<Record<string, string>> | null;
 }
 
 export class BodyUpload implements StoreWrite {
@@ -38,6 +44,8 @@ export class BodyUpload implements StoreWrite {
   private uploadId: Promise<string> | null = null;
   private nextPart = 1;
   private stopped = false;
+  /** Set when the body ended as one PutObject with the entry's metadata. */
+  inline = false;
   private readonly target: UploadTarget;
 
   constructor(target: UploadTarget) {
@@ -86,10 +94,11 @@ export class BodyUpload implements StoreWrite {
   }
 
   private async putWhole(): Promise<string> {
-    const { http, bucket, key } = this.target;
+    const { http, bucket, key, inline } = this.target;
     const body = this.take(this.collectedBytes);
     try {
-      const out = await http.send({ method: 'PUT', bucket, key, body });
+      const out = await http.send({ method: 'PUT', bucket, key, body, headers: inline ?? SIDECAR_FIELDS });
+      this.inline = inline !== null;
       return etagOf(header(out.headers.etag), key);
     } finally {
       this.release(byteLength(body));
@@ -131,7 +140,7 @@ export class BodyUpload implements StoreWrite {
   private async send(body: Buffer[], part: number): Promise<void> {
     const { http, bucket, key } = this.target;
     try {
-      this.uploadId ??= http.send({ method: 'POST', bucket, key, query: [['uploads', '']] })
+      this.uploadId ??= http.send({ method: 'POST', bucket, key, query: [['uploads', '']], headers: SIDECAR_FIELDS })
         .then((out) => xmlValue(out.text, 'UploadId') ?? Promise.reject(new Error(`the store opened no upload for ${key}`)));
       const uploadId = await this.uploadId;
       const out = await http.send({ method: 'PUT', bucket, key, query: [['partNumber', String(part)], ['uploadId', uploadId]], body });

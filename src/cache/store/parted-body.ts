@@ -50,6 +50,34 @@ export class ReadAheadBudget {
   }
 }
 
+/** How large bodies are read: parts of `partSize`, `lanes` of them open at once, the read-ahead bounded by `budget`. */
+export interface ReadAhead {
+  readonly partSize: number;
+  readonly lanes: number;
+  readonly budget: ReadAheadBudget;
+}
+
+/**
+ * `span` of a body as consecutive ranges read ahead, null when the body is gone, undefined when
+ * it is not over two parts or no read-ahead is left (one GET then). `open(range, buffer)` opens
+ * one range with If-Match; `counted` is told of each read ahead.
+ */
+export async function readAhead(plan: ReadAhead, span: ByteRange, open: (range: ByteRange, buffer: number) => Promise<Readable | null>, counted: () => void): Promise<Readable | null | undefined> {
+  const parts = partsOf(span, plan.partSize);
+  const reserved = (plan.lanes - 1) * plan.partSize;
+  if (parts.length <= 2 || !plan.budget.take(reserved)) return undefined;
+  const first = await open(parts[0]!, 0).catch((err: unknown) => {
+    plan.budget.give(reserved);
+    throw err;
+  });
+  if (first === null) {
+    plan.budget.give(reserved);
+    return null;
+  }
+  counted();
+  return new PartedBody(parts, first, plan.lanes, (range) => open(range, plan.partSize), () => plan.budget.give(reserved));
+}
+
 export class PartedBody extends Readable {
   private readonly parts: readonly ByteRange[];
   private readonly lanes: number;

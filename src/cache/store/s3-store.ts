@@ -8,8 +8,10 @@ import type { Readable } from 'node:stream';
 import type tls from 'node:tls';
 import { BodyUpload } from './body-upload.js';
 import { BodyPut, MAX_PUT, type StoreWrite } from './body-put.js';
+import { INLINE_BODY_MAX, SIDECAR_FIELDS, type ObjectHead } from '../store-meta.js';
 import { collect, rawGet, requestHead, type RawAnswer } from './body-get.js';
 import { S3Http, errorOf } from './s3-http.js';
+import { encodePath } from './sigv4.js';
 import { StoreSockets } from './store-sockets.js';
 import { xmlValue, xmlValues } from './s3-xml.js';
 
@@ -71,8 +73,57 @@ export class S3Store {
     }
   }
 
-  async putText(key: string, text: string): Promise<void> {
-    await this.http.send({ method: 'PUT', bucket: this.bucket, key, headers: { 'content-type': 'application/json' }, body: Buffer.from(text) });
+  /** A small object; `fields`: its user metadata (x-amz-meta-*). */
+  async putText(key: string, text: string, fields: Readonly<Record<string, string>> = {}): Promise<void> {
+    await this.http.send({ method: 'PUT', bucket: this.bucket, key, headers: { ...fields, 'content-type': 'application/json' }, body: Buffer.from(text) });
+  }
+
+  /**
+   * A whole object as a lookup reads it: its head (user metadata, size, ETag) and its body,
+   * already streaming; null when there is none. No precondition: the head and the bytes come in
+   * one answer, so they belong together.
+   */
+  async getObject(key: string): Promise<{ head: ObjectHead; body: Readable } | null> {
+    const found = await this.read(key, {});
+    if (found === null) return null;
+    const size = Number(found.answer.headers.get('content-length'));
+    if (found.etag !== undefined && found.answer.status === 200 && Number.isSafeInteger(size)) {
+      return { head: { fields: found.answer.headers, size, etag: found.etag }, body: found.body };
+    }
+    found.body.destroy();
+    throw new Error(`the store answered GET ${key} without an ETag or a length`);
+  }
+
+  /** An object's head (HeadObject: user metadata, size, ETag), or null when there is none. */
+  async headObject(key: string): Promise<ObjectHead | null> {
+    const out = await this.http.send({ method: 'HEAD', bucket: this.bucket, key }, [404]);
+    if (out.status === 404) return null;
+    const fields = new Map<string, string>();
+    for (const [name, value] of Object.entries(out.headers)) if (typeof value === 'string') fields.set(name, value);
+    const size = Number(fields.get('content-length'));
+    const etag = fields.get('etag');
+    if (etag === undefined || !Number.isSafeInteger(size)) throw new Error(`the store answered HEAD ${key} without an ETag or a length`);
+    return { fields, size, etag };
+  }
+
+  /**
+   * Replaces an object's user metadata by copying it onto itself (CopyObject, REPLACE), only
+   * while it is still the object with `etag` (x-amz-copy-source-if-match: a body another writer
+   * replaced meanwhile is not given this metadata). Resolves with the copy's ETag (on Swift and
+   * S3 a plain object's copy keeps its MD5 ETag; the caller remembers whatever came back), or
+   * null when the object is gone or changed (Swift also refuses a multipart object's "-N" ETag
+   * here, measured: those keep the sidecar layout).
+   */
+  async copyFields(key: string, etag: string, fields: Readonly<Record<string, string>>): Promise<string | null> {
+    const source = encodePath(this.bucket, key);
+    const out = await this.http.send({
+      method: 'PUT', bucket: this.bucket, key,
+      headers: { ...fields, 'x-amz-copy-source': source, 'x-amz-metadata-directive': 'REPLACE', 'x-amz-copy-source-if-match': etag },
+    }, [404, 412]);
+    if (out.status !== 200) return null;
+    const copied = xmlValue(out.text, 'ETag');
+    if (copied === undefined) throw new Error(`the store answered the copy of ${key} without an ETag`);
+    return copied.replace(/&quot;/g, '"');
   }
 
   /**
@@ -87,18 +138,6 @@ export class S3Store {
     if (found === null || range === undefined || rangeAnswered(found.answer, range)) return found?.body ?? null;
     found.body.destroy();
     throw new Error(`the store answered GET ${key} ${headers.range} with other bytes (${found.answer.status} ${found.answer.headers.get('content-range') ?? ''})`);
-  }
-
-  /**
-   * A whole stored body and the ETag the store sent with it, or null when there is none. No
-   * If-Match: the caller pairs the ETag with metadata it reads at the same time.
-   */
-  async getWhole(key: string): Promise<{ etag: string; body: Readable } | null> {
-    const found = await this.read(key, {});
-    if (found === null) return null;
-    if (found.etag !== undefined) return { etag: found.etag, body: found.body };
-    found.body.destroy();
-    return null;
   }
 
   private get(key: string, headers: Record<string, string>, buffer = 0): Promise<RawAnswer> {
@@ -116,11 +155,18 @@ export class S3Store {
   /**
    * A body to write into `key` as it arrives: of known length (`length` ≥ 0) up to 5 GiB, one
    * streamed PutObject (a plain object); otherwise a multipart upload (or one PutObject at the
-   * end for a body that stays below a part).
+   * end for a body that stays below a part). `inline`: the entry's metadata fields
+   * (store-meta.ts), written with the body when it is one PutObject of at most INLINE_BODY_MAX
+   * bytes; otherwise (and when null) the object is marked as having meta.json beside it.
+   * The write's `inline` says which, once it ended.
    */
-  upload(key: string, length: number): StoreWrite {
-    if (length >= 0 && length <= MAX_PUT) return new BodyPut({ http: this.http, bucket: this.bucket, key, length });
-    return new BodyUpload({ http: this.http, bucket: this.bucket, key, partSize: this.partSize, queueSize: this.queueSize });
+  upload(key: string, length: number, inline: Readonly<Record<string, string>> | null = null): StoreWrite {
+    const { http, bucket } = this;
+    if (length >= 0 && length <= MAX_PUT) {
+      const fits = inline !== null && length <= INLINE_BODY_MAX;
+      return new BodyPut({ http, bucket, key, length, fields: fits ? inline : SIDECAR_FIELDS }, fits);
+    }
+    return new BodyUpload({ http, bucket, key, partSize: this.partSize, queueSize: this.queueSize, inline });
   }
 
   /** Every key under a prefix (ListObjectsV2, page by page; `pageSize` only for tests). */
