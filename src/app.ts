@@ -9,8 +9,11 @@ import { backendDown, type LocalResponse } from './proxy/error-response.js';
 import type { Engine } from './proxy/engine.js';
 import { RawEngine } from './proxy/raw/raw-engine.js';
 import { CacheSlot } from './cache/slot.js';
-import { cacheSettings } from './cache/settings.js';
+import { cacheSettings, type CacheSettings } from './cache/settings.js';
 import type { CacheRuntime } from './cache/index.js';
+import type { FillNews } from './cache/fill-news.js';
+import type { HashPair } from './cache/bloom.js';
+import { gossipSettings } from './gossip/settings.js';
 import type { RemovalNotice } from './cache/removals.js';
 import type { ProxyFilter } from './proxy/pipeline.js';
 import { BACKENDS_PATH, backendsJson } from './observe/backends-api.js';
@@ -35,6 +38,8 @@ export type Control =
     readonly kind: 'follow'; readonly follower: SnapshotFollower; readonly group: (what: GroupView) => Promise<string>; readonly gossip: boolean;
     /** Tells the other workers of a cache removal (through the primary). */
     readonly announce: (notice: RemovalNotice) => void;
+    /** Tells the primary of this worker's cache fills (h1, h2 pairs): the other workers and, by gossip, sidecars learn them. */
+    readonly fills?: (keys: readonly number[]) => void;
   };
 
 const OPEN: StartupGate = { open: true, wait: () => Promise.resolve() };
@@ -64,6 +69,8 @@ export class App {
   private readonly group: ((what: GroupView) => Promise<string>) | null;
   /** With --workers N: tells the other workers of this worker's cache removals. */
   private readonly announce: ((notice: RemovalNotice) => void) | undefined;
+  /** With --workers N: tells the primary of this worker's cache fills. */
+  private readonly fills: ((keys: readonly number[]) => void) | undefined;
   readonly engine: Engine;
   readonly metrics: Metrics;
   /** Hash keys, sticky cookie, split, rate limits, outlier ejection, mirror: what the config turns on. */
@@ -93,6 +100,7 @@ export class App {
     this.follower = control.kind === 'follow' ? control.follower : null;
     this.group = control.kind === 'follow' ? control.group : null;
     this.announce = control.kind === 'follow' ? control.announce : undefined;
+    this.fills = control.kind === 'follow' ? control.fills : undefined;
     this.groupGossip = control.kind === 'follow' && control.gossip;
     this.upstreams = control.kind === 'own' ? this.plane!.upstreams : control.follower.upstreams;
     const live = terminal !== null && !config.log && config.trace === undefined && !config.quiet;
@@ -193,6 +201,8 @@ export class App {
     if (settings === undefined || this.cacheSlot === null) return;
     const [{ createCache }, { selfRefresher }] = await Promise.all([import('./cache/index.js'), import('./cache/refresh.js')]);
     const scheme = this.tls.serving !== null ? 'https' : 'http';
+    const news = this.discovery === null ? null : await openFillNews(this.config, this.discovery, (keys) => this.cache?.learn(keys));
+    const stored = news !== null ? (key: HashPair) => news.tell(key) : await this.fillsToPrimary(settings);
     this.cache = createCache({
       settings, scheme,
       anyReady: () => this.upstreams.anyReady(),
@@ -201,10 +211,19 @@ export class App {
       secureContext: this.tls.backend.secureContext,
       insecure: this.config.insecure,
       announce: this.announce,
+      stored,
     });
     this.cacheSlot.inner = this.cache.filter;
     const stats = this.cache.stats;
+    if (news !== null) this.metrics.sections.push(() => news.metricsText());
     this.metrics.sections.push(() => stats.text());
+  }
+
+  /** A worker's fills, for the primary to tell the other workers and (with gossip) the cluster; undefined without --cache-index. */
+  private async fillsToPrimary(settings: CacheSettings): Promise<((key: HashPair) => void) | undefined> {
+    if (settings.indexEveryMs <= 0 || this.fills === undefined) return undefined;
+    const { batchedFills } = await import('./cache/fill-news.js');
+    return batchedFills(this.fills);
   }
 
   async shutdown(timeoutMs: number): Promise<number> {
@@ -217,4 +236,18 @@ export class App {
     for (const b of this.upstreams.backends()) b.destroy();
     return cut;
   }
+}
+
+/**
+ * With --cache-index and gossip (one process, or the primary of --workers N): the fill news this
+ * process tells the cluster and learns from it (cache/fill-news.ts), as a gossip channel beside the
+ * catalog; add it before discovery starts. Null otherwise.
+ */
+export async function openFillNews(config: Config, discovery: ServiceDiscovery, learn: (keys: readonly HashPair[]) => void): Promise<FillNews | null> {
+  const settings = cacheSettings(config);
+  if (settings === undefined || settings.indexEveryMs <= 0 || gossipSettings(config) === undefined) return null;
+  const { FillNews, storeIdOf } = await import('./cache/fill-news.js');
+  const news = new FillNews({ storeId: storeIdOf(settings.bucket, settings.prefix), transmits: () => discovery.gossip?.retransmits() ?? 1, learn });
+  discovery.channels.push(news);
+  return news;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseCommandLine } from './config/parse.js';
-import { App, traceProbes, type FirstSitesFile } from './app.js';
+import { App, openFillNews, traceProbes, type FirstSitesFile } from './app.js';
 import { readSitesFile, SitesFileSource } from './sites/sites-file.js';
 import { splitSitesCheck } from './ambassador/option-rules.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
@@ -10,7 +10,7 @@ import os from 'node:os';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Console, prepareConsole } from './observe/console.js';
-import { supervise } from './workers.js';
+import { supervise, type Workers } from './workers.js';
 import { WorkerMetrics } from './observe/metrics-merge.js';
 import { readBackend, renderBackends, type BackendReading } from './observe/metrics.js';
 import { BackendPlane } from './control/plane.js';
@@ -20,6 +20,7 @@ import { decodePrimaryMessage, PROTOCOL_VERSION, type GroupView, type WorkerMess
 import { backendsJson, summedCounts } from './observe/backends-api.js';
 import type { Config } from './config/types.js';
 import type { RemovalNotice } from './cache/removals.js';
+import { flatOf, pairsOf } from './cache/fill-news.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
 import { discoveryStartMessage, ServiceDiscovery } from './catalog/service-discovery.js';
 import { gossipSettings } from './gossip/settings.js';
@@ -131,15 +132,18 @@ async function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSites
   plane.dns.onChange((names) => publisher.addressesChanged(names));
   const own = (): BackendReading[] => plane.upstreams.backends().map(readBackend);
   // Every process's backend counters summed, the control plane's own, and gossip's.
+  // The workers' fills told to the gossip cluster, and its fills to the workers (--cache-index).
+  let workers: Workers | null = null;
+  const news = await openFillNews(config, discovery, (keys) => workers?.tellFills(flatOf(keys)));
   const group = async (perWorker: unknown[][]): Promise<string> =>
     await new WorkerMetrics(() => Promise.resolve([...perWorker as BackendReading[][], own()])).text() + controlMetricsText(publisher.counters)
-      + discovery.metricsText();
+      + discovery.metricsText() + (news?.metricsText() ?? '');
   const api = await startDiscovery(() => discovery.start(() => backendsJson(plane.upstreams)), config);
   if (api !== null) apiInfo(api, (message, fields) => out.info(message, fields));
   // The service ports are served by the primary itself (one engine per port, like the catalog once per host).
   discovery.openServicePorts(servicePortsOpener(config, setup.backend, out));
   let leaving: Promise<void> = Promise.resolve();
-  const workers = supervise(config.workers, config.shutdownTimeout, {
+  workers = supervise(config.workers, config.shutdownTimeout, {
     onListening: (address) => {
       out.info(`listening on ${scheme}://${address} (${config.workers} workers)`, { Address: address });
       tlsInfo(setup, (message) => out.info(message));
@@ -153,6 +157,7 @@ async function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSites
       });
     },
     publisher,
+    fills: (keys) => { for (const key of pairsOf(keys)) news?.tell(key); },
     firstRound: plane.firstRound(config.healthTimeout),
     // /v1/backends: the primary's verdicts, with traffic summed over the workers.
     groupView: (what, perWorker) => what === 'metrics' ? group(perWorker)
@@ -210,13 +215,17 @@ async function runWorker(config: Config, setup: TlsSetup): Promise<void> {
     } else if (m.type === 'cache-removal') {
       const decoded = decodePrimaryMessage(raw);
       if (decoded.ok && decoded.message.type === 'cache-removal') app?.cache?.removedElsewhere(decoded.message.notice);
+    } else if (m.type === 'cache-fills') {
+      const decoded = decodePrimaryMessage(raw);
+      if (decoded.ok && decoded.message.type === 'cache-fills') app?.cache?.learn(pairsOf(decoded.message.keys));
     }
   });
   follower.hello();
   await follower.ready;
   // Workers share the terminal with each other: none draws the live view.
   const announce = (notice: RemovalNotice): void => send({ v: PROTOCOL_VERSION, type: 'cache-removal', notice });
-  app = new App(config, null, setup, { kind: 'follow', follower, group, gossip: gossipSettings(config) !== undefined, announce });
+  const fills = (keys: readonly number[]): void => send({ v: PROTOCOL_VERSION, type: 'cache-fills', keys });
+  app = new App(config, null, setup, { kind: 'follow', follower, group, gossip: gossipSettings(config) !== undefined, announce, fills });
   await runServer(config, setup, app);
 }
 

@@ -21,6 +21,8 @@ export interface Supervisor {
   readonly firstRound: Promise<void>;
   /** The metrics text or /v1/backends of the whole group, from every worker's readings (asked on a worker's main port). */
   groupView(what: GroupView, perWorker: unknown[][]): Promise<string>;
+  /** A worker's cache fills (h1, h2 pairs), already relayed to the other workers: for gossip. */
+  fills?(keys: readonly number[]): void;
 }
 
 /**
@@ -34,6 +36,8 @@ export interface Workers {
   stop(signal: NodeJS.Signals): void;
   /** Every live worker's backend readings (for summed metrics). */
   collect(): Promise<unknown[][]>;
+  /** Tells every worker of fills another sidecar stored (gossip's fill news). */
+  tellFills(keys: readonly number[]): void;
 }
 
 export function supervise(count: number, shutdownTimeoutMs: number, s: Supervisor): Workers {
@@ -64,6 +68,10 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
     else if (m.type === 'evidence') s.publisher.decide(m.evidence);
     else if (m.type === 'metrics') pending.get(m.id)?.(m.readings);
     else if (m.type === 'cache-removal') each((other) => { if (other !== w) send(other, { v: PROTOCOL_VERSION, type: 'cache-removal', notice: m.notice }); });
+    else if (m.type === 'cache-fills') {
+      each((other) => { if (other !== w) send(other, { v: PROTOCOL_VERSION, type: 'cache-fills', keys: m.keys }); });
+      s.fills?.(m.keys);
+    }
     else if (m.type === 'metrics-ask') {
       // The gossip members are the primary's alone: no need to ask every worker.
       const readings = m.what === 'members' ? Promise.resolve([]) : collect();
@@ -124,5 +132,6 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
       if (Object.keys(cluster.workers ?? {}).length === 0) s.onStopped();
     },
     collect,
+    tellFills: (keys) => each((w) => send(w, { v: PROTOCOL_VERSION, type: 'cache-fills', keys })),
   };
 }

@@ -14,6 +14,7 @@ import { StoreIndex } from './store-index.js';
 import { S3Store } from './store/s3-store.js';
 import { ReadAheadBudget } from './store/parted-body.js';
 import type { RemovalNotice } from './removals.js';
+import type { HashPair } from './bloom.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -49,6 +50,8 @@ export interface CacheDeps {
   readonly clock?: () => number;
   /** With --workers N: tells the other workers of each removal (they call removedElsewhere). */
   readonly announce?: (notice: RemovalNotice) => void;
+  /** With --cache-index: told of each URL directory this process stores (fill-news.ts tells the other sidecars). */
+  readonly stored?: (key: HashPair) => void;
 }
 
 export interface CacheRuntime {
@@ -57,6 +60,8 @@ export interface CacheRuntime {
   readonly health: StoreHealth;
   /** Another worker's removal (see announce). */
   removedElsewhere(notice: RemovalNotice): void;
+  /** Another sidecar (or worker) stored entries under these URL directories: the store index takes them as present. */
+  learn(keys: readonly HashPair[]): void;
   stop(): void;
 }
 
@@ -92,6 +97,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
   return {
     filter, stats, health,
     removedElsewhere: (notice) => filter.removedElsewhere(notice),
+    learn: (keys) => index?.learn(keys),
     stop: () => {
       health.stop();
       index?.stop();
@@ -107,7 +113,7 @@ function storeIndex(s: CacheSettings, store: S3Store, deps: CacheDeps, stats: Ca
   const prefix = `${s.prefix}hh/`;
   const index = new StoreIndex({
     everyMs: s.indexEveryMs, max: s.indexMax, retryMs: s.healthIntervalMs, prefix,
-    list: () => store.list(prefix), clock: deps.clock ?? Date.now, log: deps.log,
+    list: () => store.list(prefix), clock: deps.clock ?? Date.now, log: deps.log, stored: deps.stored,
   });
   stats.index = index;
   return index;

@@ -13,8 +13,9 @@
  *
  * It can never serve a wrong byte: "absent" only sends a request to the backend. What it costs: a
  * URL another sidecar stored since this process's last listing is fetched from the backend once more
- * (and stored again). This process's own fills are added at once (so they are hits here at once),
- * and during a listing also to the filter being built, so a swap never forgets one. Removals need
+ * (and stored again), unless gossip told this process of it first (fill-news.ts). This process's
+ * own fills, and those gossip tells of, are added at once (so they are hits here at once), and
+ * during a listing also to the filter being built, so a swap never forgets one. Removals need
  * nothing: a removed URL stays "maybe present", its lookup finds nothing, a plain miss.
  */
 import { BloomFilter, hashPair, type HashPair } from './bloom.js';
@@ -33,6 +34,8 @@ export interface StoreIndexOptions {
   readonly clock: () => number;
   /** One line on the first build, on each failure after a success (and recovery), and on abandonment. */
   readonly log: (message: string) => void;
+  /** Told of each URL directory this process stores (fill-news.ts tells the other sidecars). */
+  readonly stored?: (key: HashPair) => void;
   readonly setTimer?: (fn: () => void, ms: number) => { unref?(): void } & object;
   readonly clearTimer?: (timer: unknown) => void;
 }
@@ -87,6 +90,17 @@ export class StoreIndex {
     const digest = digestOf(this.options.prefix, dir);
     if (digest === null || this.abandoned) return;
     const key = hashPair(digest);
+    this.insert(key);
+    this.options.stored?.(key);
+  }
+
+  /** Another sidecar stored entries under these URL directories (fill-news.ts): present from now on. */
+  learn(keys: readonly HashPair[]): void {
+    if (this.abandoned) return;
+    for (const key of keys) this.insert(key);
+  }
+
+  private insert(key: HashPair): void {
     if (this.filter !== null && !this.filter.has(key)) {
       this.filter.add(key);
       this.count++;

@@ -6,6 +6,8 @@
  */
 import type { Config } from '../config/types.js';
 import type { GossipAgent } from '../gossip/agent.js';
+import type { GossipChannel } from '../gossip/delegate-mux.js';
+import type { Delegate } from '../gossip/protocol/types.js';
 import { gossipSettings } from '../gossip/settings.js';
 import type { BackendSource } from '../upstream/sources.js';
 import type { Catalog } from './catalog.js';
@@ -23,6 +25,8 @@ export class ServiceDiscovery {
   readonly catalog: CatalogRuntime | null;
   /** The gossip member (--gossip-bind, --join); set by start(). */
   gossip: GossipAgent | null = null;
+  /** Other user messages riding on gossip beside the catalog's (the cache's fill news); added before start(). */
+  readonly channels: GossipChannel[] = [];
   private ports: { stop(graceMs: number): Promise<void> } | null = null;
   private readonly config: Config;
   private readonly info: (message: string) => void;
@@ -48,10 +52,16 @@ export class ServiceDiscovery {
     const settings = gossipSettings(this.config);
     if (settings !== undefined) {
       // Loaded only when gossip is on: the codec brings @msgpack/msgpack with it.
-      const { GossipAgent } = await import('../gossip/agent.js');
+      const [{ GossipAgent }, { DelegateMux }] = await Promise.all([import('../gossip/agent.js'), import('../gossip/delegate-mux.js')]);
       const catalog = this.catalog?.catalog ?? null;
+      let delegate: Delegate | null = catalog;
+      if (this.channels.length > 0) {
+        const mux = new DelegateMux(catalog);
+        for (const channel of this.channels) mux.add(channel);
+        delegate = mux;
+      }
       try {
-        this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.info(message); }, catalog, catalog);
+        this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.info(message); }, delegate, catalog);
       } catch (err) {
         throw new DiscoveryStartError('gossip', err as Error);
       }

@@ -71,6 +71,12 @@ test('the codec refuses another version, an unknown type and a malformed message
   assert.equal(decodePrimaryMessage({ v: 1, type: 'cache-removal', notice: { ...notice, phase: 'end', ok: true } }).ok, true);
   assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-removal', notice: { ...notice, phase: 'later' } }).ok, false, 'a cache removal is begin or end');
   assert.equal(decodePrimaryMessage({ v: 1, type: 'cache-removal', notice: { ...notice, dir: 7 } }).ok, false);
+  assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-fills', keys: [1, 0xffffffff] }).ok, true);
+  assert.equal(decodePrimaryMessage({ v: 1, type: 'cache-fills', keys: [] }).ok, true);
+  assert.equal(decodePrimaryMessage({ v: 1, type: 'cache-fills', keys: [1] }).ok, false, 'fill keys come in pairs');
+  assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-fills', keys: [1, -1] }).ok, false, 'of 32-bit words');
+  assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-fills', keys: [1, 2 ** 32] }).ok, false);
+  assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-fills', keys: '1,2' }).ok, false);
 });
 
 test('a follower holds what the primary decided: the snapshot on hello, then each verdict and membership change', () => {

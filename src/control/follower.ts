@@ -57,7 +57,7 @@ export class SnapshotFollower {
   }
 
   private apply(m: PrimaryMessage): boolean {
-    if (m.type === 'metrics-request' || m.type === 'metrics-text' || m.type === 'cache-removal') return false;
+    if (m.type === 'metrics-request' || m.type === 'metrics-text' || m.type === 'cache-removal' || m.type === 'cache-fills') return false;
     if (m.type === 'snapshot') {
       this.seq = m.seq;
       for (const [name, list] of m.addresses) this.adoptAddresses(name, list);

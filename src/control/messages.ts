@@ -36,7 +36,9 @@ export type PrimaryMessage =
   | { readonly v: 1; readonly type: 'addresses'; readonly seq: number; readonly name: string; readonly addresses: readonly ConnectAddress[] }
   | { readonly v: 1; readonly type: 'metrics-text'; readonly id: number; readonly text: string }
   | { readonly v: 1; readonly type: 'metrics-request'; readonly id: number }
-  | { readonly v: 1; readonly type: 'cache-removal'; readonly notice: RemovalNotice };
+  | { readonly v: 1; readonly type: 'cache-removal'; readonly notice: RemovalNotice }
+  /** Fills another sidecar (by gossip) or worker stored, for this worker's store index: h1, h2 pairs (cache/fill-news.ts). */
+  | { readonly v: 1; readonly type: 'cache-fills'; readonly keys: readonly number[] };
 
 /** What a worker asks the primary to answer for the whole group: the metrics text, or /v1/backends. */
 export type GroupView = 'metrics' | 'backends' | 'members';
@@ -52,7 +54,9 @@ export type WorkerMessage =
   | { readonly v: 1; readonly type: 'metrics-ask'; readonly id: number; readonly what?: GroupView }
   | { readonly v: 1; readonly type: 'metrics'; readonly id: number; readonly readings: unknown[] }
   /** A cache removal in this worker, relayed by the primary to the others (their memory tiers and fills follow it). */
-  | { readonly v: 1; readonly type: 'cache-removal'; readonly notice: RemovalNotice };
+  | { readonly v: 1; readonly type: 'cache-removal'; readonly notice: RemovalNotice }
+  /** This worker's fills (h1, h2 pairs), for the other workers' store indexes and, by gossip, the other sidecars'. */
+  | { readonly v: 1; readonly type: 'cache-fills'; readonly keys: readonly number[] };
 
 const ONLINE = 1;
 const PROBED = 2;
@@ -113,11 +117,17 @@ const PRIMARY: Record<PrimaryMessage['type'], Check> = {
   'metrics-text': (m) => isNum(m.id) && isStr(m.text),
   'metrics-request': (m) => isNum(m.id),
   'cache-removal': (m) => isNotice(m.notice),
+  'cache-fills': (m) => isKeyPairs(m.keys),
 };
 
 function isNotice(x: unknown): boolean {
   const n = x as Record<string, unknown>;
   return typeof x === 'object' && x !== null && (n.phase === 'begin' || n.phase === 'end') && isStr(n.dir) && isStr(n.url) && typeof n.ok === 'boolean';
+}
+
+/** Pairs of 32-bit words, a bounded number of them. */
+function isKeyPairs(x: unknown): boolean {
+  return isArr(x) && x.length % 2 === 0 && x.length <= 2 * 65_536 && x.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff);
 }
 
 function isEvidence(x: unknown): boolean {
@@ -133,6 +143,7 @@ const WORKER: Record<WorkerMessage['type'], Check> = {
   'metrics-ask': (m) => isNum(m.id) && (m.what === undefined || m.what === 'metrics' || m.what === 'backends' || m.what === 'members'),
   metrics: (m) => isNum(m.id) && isArr(m.readings),
   'cache-removal': (m) => isNotice(m.notice),
+  'cache-fills': (m) => isKeyPairs(m.keys),
 };
 
 export type Decoded<T> = { readonly ok: true; readonly message: T } | { readonly ok: false; readonly error: string };

@@ -4,7 +4,7 @@
  * views for GET /v1/members and the metrics. Only src/app.ts uses this.
  */
 import { Keyring } from './codec/crypto.js';
-import { makeConfig, type Profile } from './protocol/config.js';
+import { makeConfig, retransmitLimit, type Profile } from './protocol/config.js';
 import { Memberlist } from './protocol/memberlist.js';
 import type { Address, Delegate, EventDelegate, Member } from './protocol/types.js';
 import { NetTransport, realClock } from './transport/net-transport.js';
@@ -66,6 +66,9 @@ export class GossipAgent {
   }
 
   get port(): number { return this.transport.port; }
+
+  /** How many times a user broadcast is sent: memberlist's retransmit limit for the cluster's size. */
+  retransmits(): number { return retransmitLimit(this.memberlist.config.retransmitMult, this.memberlist.table.size); }
 
   /** Retried until one seed answers (memberlist Join returns an error only if all fail). */
   private joinWithBackoff(attempt: number): void {
