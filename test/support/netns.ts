@@ -111,6 +111,10 @@ export class NetnsLab {
     const m = /listening on http:\/\/\S+:(\d+)/.exec(node.out);
     if (m === null) throw new Error(`ns${i} did not start:\n${node.out}`);
     node.base = `http://${this.addr(i)}:${m[1]}`;
+    // Listening inside the namespace is not yet reachable from the bridge on a loaded machine (a
+    // first fetch failed once with "fetch failed"): the node is started once the test reaches it.
+    const reached = (): Promise<boolean> => fetch(`${node.base}/v1/members`).then((r) => r.ok, () => false);
+    await waitFor(reached, 15_000, `ns${i} to answer over the bridge`, 50);
     return node;
   }
 }
