@@ -52,7 +52,8 @@ export class RequestPhase {
     let found: Located | null | typeof TIMED_OUT;
     let detail: string | undefined;
     try {
-      const whole = req.method === 'GET' && req.header('range') === undefined;
+      // A whole GET's lookup opens the body too (one store call); a conditional one is likely answered 304 without it.
+      const whole = req.method === 'GET' && req.header('range') === undefined && req.header('if-none-match') === undefined && req.header('if-modified-since') === undefined;
       const finding = this.state.entries.find(keys, (name) => req.header(name), whole, () => { detail = 'index'; });
       found = await this.inTime(finding, (late) => late?.early?.drop());
     } catch {
