@@ -12,6 +12,7 @@ import type { EntryKeys } from './key.js';
 import type { Clock, RequestFacts } from './policy.js';
 import { Passes } from './passes.js';
 import type { QuickAbort } from './quick-abort.js';
+import { Refreshes, type Refresh } from './refreshes.js';
 import type { CacheStats } from './stats.js';
 import type { StoreHealth } from './store-health.js';
 
@@ -35,7 +36,7 @@ export interface CacheFilterOptions {
   /** Some backend is ready (else a request would get a 502: a stale entry may answer instead). */
   readonly anyReady: () => boolean;
   /** stale-while-revalidate, and whole fills after Range misses: ask for the URL again in the background (null: none). */
-  readonly refresh: ((req: RequestView, vary: readonly string[]) => void) | null;
+  readonly refresh: Refresh | null;
 }
 
 /** What the request phase decided about a request that went to a backend, for the later phases. */
@@ -72,6 +73,8 @@ export class FilterState {
   readonly flights: Flights;
   readonly passes: Passes;
   readonly hits: Hits;
+  /** Which stale-while-revalidate hits refresh their entry (null: no refresher). */
+  readonly refreshes: Refreshes | null;
   /** Requests that went to a backend, and what the later phases need to know of them. */
   readonly pending = new WeakMap<RequestView, Pending>();
   /** Cache-Status of requests relayed from a backend (added to its head in phase 5). */
@@ -85,5 +88,6 @@ export class FilterState {
     this.flights = new Flights(options.flightWindow, stats);
     this.passes = new Passes(options.passTtlMs, options.clock);
     this.hits = new Hits(entries, stats);
+    this.refreshes = options.refresh === null ? null : new Refreshes(options.refresh, options.clock);
   }
 }

@@ -15,6 +15,7 @@ import { S3Store } from './store/s3-store.js';
 import { ReadAheadBudget } from './store/parted-body.js';
 import type { RemovalNotice } from './removals.js';
 import type { HashPair } from './bloom.js';
+import type { Refresh } from './refreshes.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -43,7 +44,7 @@ export interface CacheDeps {
   readonly anyReady: () => boolean;
   /** One line per store health flip. */
   readonly log: (message: string) => void;
-  readonly refresh: ((req: RequestView, vary: readonly string[]) => void) | null;
+  readonly refresh: Refresh | null;
   /** For https endpoints: the backend TLS options. */
   readonly secureContext: tls.SecureContext | undefined;
   readonly insecure: boolean;

@@ -102,7 +102,7 @@ export class RequestPhase {
     const verdict = policy.evaluate(facts);
     if (verdict.use === 'fresh') return this.hit(req, found, policy, { hit: true, ttl: policy.ttl() });
     if (verdict.use === 'stale-while-revalidate') {
-      options.refresh?.(req, found.entry.vary);
+      this.state.refreshes?.start(req, { dir: found.dir, receivedAt: found.entry.policy.t, vary: found.entry.vary });
       return this.hit(req, found, policy, { hit: true, ttl: policy.ttl(), detail: 'stale-while-revalidate' });
     }
     if (!options.anyReady() && policy.usableOnError(facts, options.staleOnErrorMs)) {

@@ -48,7 +48,7 @@ export class ResponsePhase {
     if (head.status !== 206 || !(total >= options.minSize && total <= options.quickAbort.maxLeft)) return;
     if (flights.has(pending.keys.url)) return;
     stats.rangeFills++;
-    options.refresh?.(req, varyFields(head.fields.find(([n]) => n.toLowerCase() === 'vary')?.[1]));
+    void options.refresh?.(req, varyFields(head.fields.find(([n]) => n.toLowerCase() === 'vary')?.[1]));
   }
 
   private revalidated(req: RequestView, pending: Pending, head: ResponseView): Answer | null {
