@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { entryKeys } from './key.js';
-import { digestOf, StoreIndex, type StoreIndexOptions } from './store-index.js';
+import { ABANDONED_EVERY_MS, digestOf, StoreIndex, type StoreIndexOptions } from './store-index.js';
 
 const PREFIX = 'p/';
 const dirOf = (path: string, host = 'a.example'): string => entryKeys(PREFIX, 'http', host, path).dir;
@@ -131,7 +131,7 @@ describe('store index (--cache-index)', () => {
     assert.equal(h.index.entries, 2);
   });
 
-  it('a bucket with more than --cache-index-max URL directories abandons the index for good', async () => {
+  it('a bucket with more than --cache-index-max URL directories abandons the index, listed again every hour', async () => {
     const h = harness({ max: 3 });
     h.listing.keys = ['/1', '/2', '/3'].flatMap((p) => objectsOf(dirOf(p))).sort();
     await h.index.refresh();
@@ -142,10 +142,52 @@ describe('store index (--cache-index)', () => {
     assert.equal(h.index.trusted(), false);
     assert.equal(h.index.absent(dirOf('/new')), false);
     assert.equal(h.index.entries, 0, 'the filter is dropped');
-    assert.match(h.logs.join('\n'), /abandoned: the store holds more than --cache-index-max 3 URL directories \(4 found in the first 13 objects\)/);
-    assert.deepEqual(h.timers, [60_000], 'no listing after abandoning');
-    await h.index.refresh();
+    assert.match(h.logs.join('\n'), /abandoned: the store holds more than --cache-index-max 3 URL directories \(4 found in the first 13 objects\).*Listed again every 3600 s, the index returns when it holds at most 2/);
+    assert.deepEqual(h.timers, [60_000, ABANDONED_EVERY_MS], 'the next listing an hour after this one started');
     h.index.add(dirOf('/6'));
+    assert.equal(h.index.trusted(), false);
+    h.now.ms += ABANDONED_EVERY_MS;
+    await h.index.refresh();
+    assert.equal(h.index.trusted(), false, 'still more than the limit');
+    assert.equal(h.logs.filter((l) => /abandoned/.test(l)).length, 1, 'logged once');
+    assert.deepEqual(h.timers.slice(2), [ABANDONED_EVERY_MS]);
+  });
+
+  it('an abandoned index returns once the bucket holds at most 90% of --cache-index-max', async () => {
+    const h = harness({ max: 10 });
+    const dirs = (n: number): string[] => Array.from({ length: n }, (_, i) => `/${i}`).flatMap((p) => objectsOf(dirOf(p))).sort();
+    h.listing.keys = dirs(11);
+    await h.index.refresh();
+    assert.equal(h.index.trusted(), false, 'abandoned');
+    h.listing.keys = dirs(10);
+    h.now.ms += ABANDONED_EVERY_MS;
+    await h.index.refresh();
+    assert.equal(h.index.trusted(), false, 'at the limit, not 10% under it: a bucket near the limit would switch it on and off');
+    h.listing.keys = dirs(9);
+    h.now.ms += ABANDONED_EVERY_MS;
+    let open!: () => void;
+    h.listing.gate = new Promise((resolve) => { open = resolve; });
+    const running = h.index.refresh();
+    h.index.add(dirOf('/mine')); // stored while the listing runs
+    open();
+    await running;
+    assert.equal(h.index.trusted(), true, 'back');
+    assert.equal(h.index.absent(dirOf('/new')), true);
+    assert.equal(h.index.absent(dirOf('/mine')), false, 'a fill during the listing that brought it back is in it');
+    assert.equal(h.index.entries, 10);
+    assert.match(h.logs.at(-1)!, /9 URL directories listed/);
+    assert.deepEqual(h.timers.slice(-1), [60_000], 'listed every DURATION again');
+  });
+
+  it('an abandoned index whose listing fails tries again an hour later, not at the failure pace', async () => {
+    const h = harness({ max: 1 });
+    h.listing.keys = ['/1', '/2'].flatMap((p) => objectsOf(dirOf(p))).sort();
+    await h.index.refresh();
+    h.listing.fail = new Error('connect ECONNREFUSED');
+    h.listing.keys = [];
+    h.now.ms += ABANDONED_EVERY_MS;
+    await h.index.refresh();
+    assert.deepEqual(h.timers, [ABANDONED_EVERY_MS, ABANDONED_EVERY_MS]);
     assert.equal(h.index.trusted(), false);
   });
 

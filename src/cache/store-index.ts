@@ -11,6 +11,11 @@
  * abandoned because the bucket holds more than --cache-index-max URL directories) every miss is
  * looked up in the store, as without the index.
  *
+ * An abandoned index is not gone for good: buckets shrink (lifecycle expiry, purges), so the bucket
+ * is listed again every hour (or DURATION, when longer), each time only as far as the limit, and
+ * the index returns once the bucket holds at most 90% of --cache-index-max (below the limit, so
+ * a bucket near it does not switch the index on and off at every listing).
+ *
  * It can never serve a wrong byte: "absent" only sends a request to the backend. What it costs: a
  * URL another sidecar stored since this process's last listing is fetched from the backend once more
  * (and stored again), unless gossip told this process of it first (fill-news.ts). This process's
@@ -23,7 +28,7 @@ import { BloomFilter, hashPair, type HashPair } from './bloom.js';
 export interface StoreIndexOptions {
   /** How often the store is listed (ms, more than 0). */
   readonly everyMs: number;
-  /** Most URL directories indexed: a bucket with more abandons the index for good. */
+  /** Most URL directories indexed: a bucket with more abandons the index (ABANDONED_EVERY_MS). */
   readonly max: number;
   /** When a listing fails, the next one starts after this (at most everyMs). */
   readonly retryMs: number;
@@ -43,6 +48,10 @@ export interface StoreIndexOptions {
 /** The filter is sized for twice the URL directories listed (room for fills until the next listing), at least this many. */
 const MIN_CAPACITY = 1024;
 const FALSE_POSITIVES = 0.01;
+/** How often an abandoned index lists the bucket again (or everyMs, when longer). */
+export const ABANDONED_EVERY_MS = 60 * 60 * 1000;
+/** The share of `max` a bucket must be back under for an abandoned index to return. */
+export const RETURN_SHARE = 0.9;
 
 export class StoreIndex {
   private filter: BloomFilter | null = null;
@@ -85,21 +94,22 @@ export class StoreIndex {
     return digest !== null && this.trusted() && !this.filter!.has(hashPair(digest));
   }
 
-  /** This process stores an entry in `dir`: present from now on. */
+  /** This process stores an entry in `dir`: present from now on (and in the filter a running listing builds). */
   add(dir: string): void {
     const digest = digestOf(this.options.prefix, dir);
-    if (digest === null || this.abandoned) return;
+    if (digest === null) return;
     const key = hashPair(digest);
     this.insert(key);
-    this.options.stored?.(key);
+    // An abandoned index tells no one (its peers, on the same bucket, have abandoned theirs too).
+    if (!this.abandoned) this.options.stored?.(key);
   }
 
   /** Another sidecar stored entries under these URL directories (fill-news.ts): present from now on. */
   learn(keys: readonly HashPair[]): void {
-    if (this.abandoned) return;
     for (const key of keys) this.insert(key);
   }
 
+  /** Into the filter, if there is one (not while abandoned), and the one a running listing builds. */
   private insert(key: HashPair): void {
     if (this.filter !== null && !this.filter.has(key)) {
       this.filter.add(key);
@@ -127,16 +137,23 @@ export class StoreIndex {
   }
 
   private async listing(): Promise<void> {
-    if (this.abandoned || this.stopped) return;
+    if (this.stopped) return;
     const startedAt = this.options.clock();
     this.pending = [];
     let next = this.options.everyMs;
     try {
       const listed = await this.collect();
-      if (listed === null) return;
+      if (listed === null) {
+        next = this.abandonedEveryMs();
+        return;
+      }
       this.swap(listed, startedAt);
     } catch (err) {
       if (this.stopped) return;
+      if (this.abandoned) {
+        next = this.abandonedEveryMs();
+        return;
+      }
       next = Math.min(this.options.retryMs, this.options.everyMs);
       if (!this.lastFailed) this.options.log(`cache index: listing the store failed, every miss is looked up until a listing succeeds: ${(err as Error).message ?? String(err)}`);
       this.lastFailed = true;
@@ -146,8 +163,12 @@ export class StoreIndex {
     }
   }
 
-  /** The listed URL directories' hash pairs (h1, h2, h1, h2, …); null when there are more than `max` (or when stopped). */
+  /**
+   * The listed URL directories' hash pairs (h1, h2, h1, h2, …); null when there are more than `max`
+   * (RETURN_SHARE of it for an abandoned index), or when stopped.
+   */
   private async collect(): Promise<{ pairs: Uint32Array; count: number; objects: number } | null> {
+    const limit = this.abandoned ? Math.floor(this.options.max * RETURN_SHARE) : this.options.max;
     let pairs: Uint32Array = new Uint32Array(2 * MIN_CAPACITY);
     let count = 0;
     let objects = 0;
@@ -159,7 +180,7 @@ export class StoreIndex {
       // Keys come sorted, so the objects of one URL directory are next to each other.
       if (digest === null || digest === previous) continue;
       previous = digest;
-      if (++count > this.options.max) return this.abandon(count, objects);
+      if (++count > limit) return this.abandon(count, objects);
       if (2 * count > pairs.length) pairs = grown(pairs);
       const { h1, h2 } = hashPair(digest);
       pairs[2 * count - 2] = h1;
@@ -186,18 +207,27 @@ export class StoreIndex {
     this.count = count;
     this.listedAt = startedAt;
     this.lastFailed = false;
+    this.abandoned = false;
   }
 
+  /** Logged once: a later listing still over the limit says nothing new. */
   private abandon(count: number, objects: number): null {
+    if (this.abandoned) return null;
     this.abandoned = true;
     this.filter = null;
+    const every = this.abandonedEveryMs();
     this.options.log(`cache index abandoned: the store holds more than --cache-index-max ${this.options.max} URL directories `
-      + `(${count} found in the first ${objects} objects); every miss is looked up in the store`);
+      + `(${count} found in the first ${objects} objects); every miss is looked up in the store. Listed again every ${every / 1000} s, `
+      + `the index returns when it holds at most ${Math.floor(this.options.max * RETURN_SHARE)}`);
     return null;
   }
 
+  private abandonedEveryMs(): number {
+    return Math.max(ABANDONED_EVERY_MS, this.options.everyMs);
+  }
+
   private schedule(ms: number): void {
-    if (this.stopped || this.abandoned) return;
+    if (this.stopped) return;
     const set = this.options.setTimer ?? ((fn: () => void, delay: number) => setTimeout(fn, delay));
     const timer = set(() => { void this.refresh(); }, ms);
     timer.unref?.();
