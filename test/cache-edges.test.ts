@@ -13,8 +13,8 @@ import net from 'node:net';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import { PROTOCOLS, ProtocolClient, type Protocol, type Reply } from './support/protocols.js';
-import { cacheArgs, openUploads, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { cacheArgs, cacheBed, openUploads, startCacheNode } from './support/cache-node.js';
+import { swiftMissing, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
 import type { Outrigger } from './support/outrigger.js';
@@ -170,11 +170,7 @@ function partialGet(protocol: Protocol, port: number, path: string, bytes: numbe
 
 before(async () => {
   if (skip !== undefined) return;
-  swift = await sharedSwift();
-  bucket = uniqueBucket('edge');
-  s3 = await storeClient(swift, bucket);
-  fx.add(async () => s3.destroy());
-  backend = await fx.backendOf('origin', handler);
+  ({ swift, bucket, s3, backend } = await cacheBed(fx, 'edge', handler));
 });
 
 for (const protocol of ['http/1.1', 'h2'] as const) {

@@ -11,8 +11,8 @@ import http from 'node:http';
 import { Fixtures } from './support/fixtures.js';
 import { PathCounts } from './support/path-counts.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
+import { cacheBed, startCacheNode } from './support/cache-node.js';
+import { swiftMissing } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { Outrigger } from './support/outrigger.js';
 
@@ -73,12 +73,8 @@ describe('--cache-index with gossip: fills are told to the other sidecars of the
   let c: Node;
 
   before(async () => {
-    const swift = await sharedSwift();
-    const bucket = uniqueBucket('news');
-    const s3 = await storeClient(swift, bucket);
-    fx.add(async () => s3.destroy());
-    const backend = await fx.backendOf('origin', handler);
-    const node = (name: string, extra: string[]): Promise<Node> => startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, backend.url, [
+    const bed = await cacheBed(fx, 'news', handler);
+    const node = (name: string, extra: string[]): Promise<Node> => startCacheNode(fx, 'http/1.1', bed.args([
       '--cache-memory', '0', '--cache-index', '1h', '--gossip-bind', '127.0.0.1:0', '--api-address', '127.0.0.1:0', '--node-name', name, ...extra,
     ]));
     a = await node('a', []);

@@ -11,9 +11,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import { PathCounts } from './support/path-counts.js';
 import { ProtocolClient, startFor, type Reply } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
+import { cacheArgs, cacheBed, startCacheNode } from './support/cache-node.js';
 import { StoreRelay } from './support/store-relay.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { swiftMissing, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
 import type { Outrigger } from './support/outrigger.js';
@@ -93,11 +93,7 @@ async function built(n: Node): Promise<void> {
 
 before(async () => {
   if (skip !== undefined) return;
-  swift = await sharedSwift();
-  bucket = uniqueBucket('index');
-  s3 = await storeClient(swift, bucket);
-  fx.add(async () => s3.destroy());
-  backend = await fx.backendOf('origin', handler);
+  ({ swift, bucket, s3, backend } = await cacheBed(fx, 'index', handler));
 });
 
 describe('--cache-index: misses skip the store lookup for URLs the store lacks', { skip, timeout: 240_000 }, () => {

@@ -12,11 +12,10 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { Fixtures } from './support/fixtures.js';
 import { PROTOCOLS, type ProtocolClient, type Reply } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
+import { cacheBed, startCacheNode } from './support/cache-node.js';
 import { StoreRelay } from './support/store-relay.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
+import { swiftMissing } from './support/swift.js';
 import { waitFor } from './support/wait.js';
-import type { TestBackend } from './support/backends.js';
 
 const skip = swiftMissing();
 const fx = new Fixtures();
@@ -39,18 +38,14 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   res.writeHead(200, { ...head, ...(kind === 'big' ? BIG_FIELDS : {}) }).end(BODY);
 }
 
-let backend: TestBackend;
 let relay: StoreRelay;
 let args: string[];
 
 before(async () => {
   if (skip !== undefined) return;
-  const swift = await sharedSwift();
-  const bucket = uniqueBucket('inline');
-  (await storeClient(swift, bucket)).destroy();
-  relay = await StoreRelay.open(fx, swift.endpoint);
-  backend = await fx.backendOf('inline-origin', handler);
-  args = cacheArgs({ ...swift, endpoint: relay.endpoint }, bucket, backend.url, ['--cache-memory', '0']);
+  const bed = await cacheBed(fx, 'inline', handler, 'inline-origin');
+  relay = await StoreRelay.open(fx, bed.swift.endpoint);
+  args = bed.args(['--cache-memory', '0'], relay.endpoint);
 });
 
 const status = (r: Reply): string => String(r.headers['cache-status'] ?? '');

@@ -13,8 +13,8 @@ import type http from 'node:http';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
+import { cacheBed, startCacheNode } from './support/cache-node.js';
+import { swiftMissing } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import { deferred, type Deferred } from './support/flow.js';
 import type { Outrigger } from './support/outrigger.js';
@@ -106,12 +106,9 @@ describe('a fill racing an invalidation of its URL (HTTP/1.1, one sidecar)', { s
   let bucket: string;
 
   before(async () => {
-    const swift = await sharedSwift();
-    bucket = uniqueBucket('race');
-    s3 = await storeClient(swift, bucket);
-    fx.add(async () => s3.destroy());
-    const backend = await fx.backendOf('origin', handler);
-    ({ o, client } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, backend.url)));
+    const bed = await cacheBed(fx, 'race', handler);
+    ({ bucket, s3 } = bed);
+    ({ o, client } = await startCacheNode(fx, 'http/1.1', bed.args()));
   });
 
   /** Objects the store holds for `path` (the body object of every variant, its metadata in it). */

@@ -12,8 +12,8 @@ import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/clien
 import { Fixtures } from './support/fixtures.js';
 import { PathCounts } from './support/path-counts.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { cacheArgs, cacheBed, startCacheNode } from './support/cache-node.js';
+import { swiftMissing, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
 import type { Outrigger } from './support/outrigger.js';
@@ -70,11 +70,7 @@ async function metric(name: string): Promise<number> {
 
 before(async () => {
   if (skip !== undefined) return;
-  swift = await sharedSwift();
-  bucket = uniqueBucket('ahead');
-  s3 = await storeClient(swift, bucket);
-  fx.add(async () => s3.destroy());
-  backend = await fx.backendOf('origin', handler);
+  ({ swift, bucket, s3, backend } = await cacheBed(fx, 'ahead', handler));
   ({ o, client } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, backend.url)));
 });
 

@@ -8,8 +8,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Fixtures } from './support/fixtures.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
+import { cacheBed, startCacheNode } from './support/cache-node.js';
+import { swiftMissing } from './support/swift.js';
 import { cacheStatus, ScriptedOrigin, untilStored, type Scripted } from './support/scripted-origin.js';
 import { waitFor } from './support/wait.js';
 
@@ -20,13 +20,9 @@ const origin = new ScriptedOrigin();
 let client: ProtocolClient;
 before(async () => {
   if (skip !== undefined) return;
-  const swift = await sharedSwift();
-  const bucket = uniqueBucket('refresh');
-  const s3 = await storeClient(swift, bucket);
-  fx.add(async () => s3.destroy());
-  const backend = await fx.backendOf('refresh-origin', origin.handler);
+  const bed = await cacheBed(fx, 'refresh', origin.handler, 'refresh-origin');
   // No memory tier: every hit reads the store, where the refreshed version appears last.
-  ({ client } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, backend.url, ['--cache-memory', '0'])));
+  ({ client } = await startCacheNode(fx, 'http/1.1', bed.args(['--cache-memory', '0'])));
 });
 
 /**

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Fixtures } from './support/fixtures.js';
 import { PROTOCOLS, type ProtocolClient } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
+import { cacheBed, startCacheNode } from './support/cache-node.js';
+import { swiftMissing } from './support/swift.js';
 import { cacheStatus, cachedStatus, ScriptedOrigin, untilStored } from './support/scripted-origin.js';
 import { waitFor } from './support/wait.js';
 
@@ -22,12 +22,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 let args: string[] = [];
 before(async () => {
   if (skip !== undefined) return;
-  const swift = await sharedSwift();
-  const bucket = uniqueBucket('vary');
-  const s3 = await storeClient(swift, bucket);
-  fx.add(async () => s3.destroy());
-  const backend = await fx.backendOf('vary-origin', origin.handler);
-  args = cacheArgs(swift, bucket, backend.url, ['--cache-memory', '0']);
+  args = (await cacheBed(fx, 'vary', origin.handler, 'vary-origin')).args(['--cache-memory', '0']);
 });
 
 /** How many requests for `path` reached the backend with `field` set to `value`. */

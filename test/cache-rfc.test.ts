@@ -10,8 +10,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Fixtures } from './support/fixtures.js';
 import { PROTOCOLS, type ProtocolClient, type Reply } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
+import { cacheBed, startCacheNode } from './support/cache-node.js';
+import { swiftMissing } from './support/swift.js';
 import { cacheStatus, cachedStatus as cachedStatusOf, doc, ScriptedOrigin, untilStored, type Script } from './support/scripted-origin.js';
 import { waitFor } from './support/wait.js';
 
@@ -30,12 +30,7 @@ const cachedStatus = (path: string, headers: Record<string, string> = {}): Promi
 let args: string[] = [];
 before(async () => {
   if (skip !== undefined) return;
-  const swift = await sharedSwift();
-  const bucket = uniqueBucket('rfc');
-  const s3 = await storeClient(swift, bucket);
-  fx.add(async () => s3.destroy());
-  const backend = await fx.backendOf('rfc-origin', origin.handler);
-  args = cacheArgs(swift, bucket, backend.url, ['--cache-memory', '0']);
+  args = (await cacheBed(fx, 'rfc', origin.handler, 'rfc-origin')).args(['--cache-memory', '0']);
 });
 
 for (const protocol of PROTOCOLS) describe(`cache RFC behaviours through the CLI, ${protocol} clients`, { skip, timeout: 180_000 }, () => {

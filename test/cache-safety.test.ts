@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
 import { PROTOCOLS, ProtocolClient, startFor, type Protocol, type Reply } from './support/protocols.js';
-import { cacheArgs, openUploads, startCacheNode } from './support/cache-node.js';
+import { cacheArgs, cacheBed, openUploads, startCacheNode } from './support/cache-node.js';
 import { bodyOf, count, handler } from './support/cache-origin.js';
 import { cacheStatus as status, untilStored } from './support/scripted-origin.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { swiftMissing, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
 import type { Outrigger } from './support/outrigger.js';
@@ -41,11 +41,7 @@ const stored = (client: ProtocolClient, path: string): Promise<Reply> => untilSt
 
 before(async () => {
   if (skip !== undefined) return;
-  swift = await sharedSwift();
-  bucket = uniqueBucket('safe');
-  s3 = await storeClient(swift, bucket);
-  fx.add(async () => s3.destroy());
-  backend = await fx.backendOf('origin', handler);
+  ({ swift, bucket, s3, backend } = await cacheBed(fx, 'safe', handler));
 });
 
 for (const protocol of PROTOCOLS) describe(`cache through ${protocol}: what must never be served`, { skip, timeout: 180_000 }, () => {

@@ -7,13 +7,12 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
-import { startBackends, type TestBackend } from './support/backends.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
+import type { TestBackend } from './support/backends.js';
+import { cacheArgs, cacheBed, startCacheNode } from './support/cache-node.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
 import { StoreRelay } from './support/store-relay.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { swiftMissing, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { Outrigger } from './support/outrigger.js';
 
@@ -29,7 +28,6 @@ const STORE_CLIENT_TIMEOUT_MS = 30_000;
 const LATE_MS = 4_000;
 
 let swift: SwiftStore;
-let s3: S3Client;
 let bucket: string;
 let backend: TestBackend;
 
@@ -66,16 +64,10 @@ async function answeredWithoutStore(client: ProtocolClient, path: string, header
 
 describe('a store that stops answering', { skip }, () => {
   before(async () => {
-    swift = await sharedSwift();
-    bucket = uniqueBucket('stall');
-    s3 = await storeClient(swift, bucket);
-    fx.add(async () => s3.destroy());
-    backend = (await startBackends(1, 'stall', (req, res) => {
+    ({ swift, bucket, backend } = await cacheBed(fx, 'stall', (req, res) => {
       req.resume();
-      if (req.url === '/health') return void res.end('ok');
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'max-age=600', ETag: '"v1"' }).end('version 1');
-    }))[0]!;
-    fx.track(backend);
+    }, 'stall'));
   });
 
   test('a lookup not answered within --cache-lookup-timeout goes to the backend; three in a row mark the store down', async () => {

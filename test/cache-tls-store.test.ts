@@ -17,8 +17,8 @@ import tls from 'node:tls';
 import { Fixtures } from './support/fixtures.js';
 import { listenLoopback } from './support/cleanup.js';
 import { ProtocolClient, startFor } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket, type SwiftStore } from './support/swift.js';
+import { cacheBed, startCacheNode, type CacheBed } from './support/cache-node.js';
+import { swiftMissing } from './support/swift.js';
 import { cacheStatus, untilStored } from './support/scripted-origin.js';
 import { issueCertificate, type IssuedCertificate } from '../src/tls/x509.js';
 
@@ -29,9 +29,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 /** Bigger than one read-ahead part (8 MiB), so a hit reads several ranges over TLS. */
 const body = randomBytes(20 * MiB + 123);
 
-let swift: SwiftStore;
-let bucket: string;
-let origin = '';
+let bed: CacheBed;
 let dir = '';
 let ca: IssuedCertificate;
 
@@ -43,7 +41,7 @@ interface TlsStore {
 
 /** A TLS endpoint with `pair` in front of Swift. */
 async function tlsStore(pair: IssuedCertificate): Promise<TlsStore> {
-  const swiftUrl = new URL(swift.endpoint);
+  const swiftUrl = new URL(bed.swift.endpoint);
   let answered = 0;
   const sockets = new Set<net.Socket>();
   const server = tls.createServer({ cert: pair.cert, key: pair.key }, (client) => {
@@ -74,23 +72,16 @@ function write(name: string, text: string): string {
 
 /** The flags for a cache on `endpoint` instead of the plain Swift endpoint. */
 function argsFor(endpoint: string, extra: string[]): string[] {
-  const args = cacheArgs(swift, bucket, origin, ['--cache-memory', '0', ...extra]);
-  args[args.indexOf('--cache-endpoint') + 1] = endpoint;
-  return args;
+  return bed.args(['--cache-memory', '0', ...extra], endpoint);
 }
 
 describe('cache on an https store endpoint', { skip, timeout: 180_000 }, () => {
   before(async () => {
     if (skip !== undefined) return;
-    swift = await sharedSwift();
-    bucket = uniqueBucket('tls');
-    const s3 = await storeClient(swift, bucket);
-    fx.add(async () => s3.destroy());
-    const backend = await fx.backendOf('tls-store-origin', (req, res) => {
+    bed = await cacheBed(fx, 'tls', (req, res) => {
       req.resume();
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length, 'Cache-Control': 'max-age=600', ETag: '"b"' }).end(body);
-    });
-    origin = backend.url;
+    }, 'tls-store-origin');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outrigger-cache-tls-'));
     fx.add(async () => fs.rmSync(dir, { recursive: true, force: true }));
     ca = await issueCertificate({ commonName: 'Outrigger Store CA', ca: true });

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { Fixtures } from './support/fixtures.js';
 import type { ProtocolClient, Reply } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
+import { cacheBed, startCacheNode } from './support/cache-node.js';
+import { swiftMissing } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 
 const skip = swiftMissing();
@@ -28,12 +28,7 @@ describe('Cache-Status fwd=vary-miss (RFC 9211 §2.2; HTTP/1.1)', { skip, timeou
   let client: ProtocolClient;
 
   before(async () => {
-    const swift = await sharedSwift();
-    const bucket = uniqueBucket('varymiss');
-    const s3 = await storeClient(swift, bucket); // makes the bucket
-    s3.destroy();
-    const backend = await fx.backendOf('origin', handler);
-    ({ client } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, backend.url)));
+    ({ client } = await startCacheNode(fx, 'http/1.1', (await cacheBed(fx, 'varymiss', handler)).args()));
   });
 
   async function storedFor(path: string, headers: Record<string, string>): Promise<void> {

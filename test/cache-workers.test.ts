@@ -8,8 +8,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Fixtures } from './support/fixtures.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
+import { cacheBed, startCacheNode } from './support/cache-node.js';
+import { swiftMissing } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { Outrigger } from './support/outrigger.js';
 
@@ -50,11 +50,7 @@ describe('the cache with --workers 2', { skip, timeout: 180_000 }, () => {
   let o: Outrigger;
 
   before(async () => {
-    const swift = await sharedSwift();
-    const bucket = uniqueBucket('workers');
-    (await storeClient(swift, bucket)).destroy(); // makes the bucket
-    const backend = await fx.backendOf('origin', handler);
-    ({ o } = await startCacheNode(fx, 'http/1.1', cacheArgs(swift, bucket, backend.url, ['--workers', '2'])));
+    ({ o } = await startCacheNode(fx, 'http/1.1', (await cacheBed(fx, 'workers', handler)).args(['--workers', '2'])));
     // Each worker probes the store itself: until both saw it up, one of them bypasses the cache.
     await waitFor(() => (o.stdout.match(/cache store .* is up/g) ?? []).length >= 2, 30_000, 'both workers\' cache store up');
   });

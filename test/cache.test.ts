@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Fixtures } from './support/fixtures.js';
 import { PROTOCOLS, type ProtocolClient, type Reply } from './support/protocols.js';
-import { cacheArgs, startCacheNode } from './support/cache-node.js';
+import { cacheBed, startCacheNode } from './support/cache-node.js';
 import { bodyOf, count, handler } from './support/cache-origin.js';
 import { cacheStatus as status, untilStored } from './support/scripted-origin.js';
-import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from './support/swift.js';
+import { swiftMissing } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 
 const skip = swiftMissing();
@@ -25,12 +25,7 @@ const stored = (client: ProtocolClient, path: string): Promise<Reply> => untilSt
 let args: string[] = [];
 before(async () => {
   if (skip !== undefined) return;
-  const swift = await sharedSwift();
-  const bucket = uniqueBucket('it');
-  const s3 = await storeClient(swift, bucket);
-  fx.add(async () => s3.destroy());
-  const backend = await fx.backendOf('origin', handler);
-  args = cacheArgs(swift, bucket, backend.url, ['--log']);
+  args = (await cacheBed(fx, 'it', handler)).args(['--log']);
 });
 
 for (const protocol of PROTOCOLS) {
