@@ -175,16 +175,14 @@ export class Entries {
 
   /** The stored body (or a range of it), only while it is the one the entry names; null otherwise. */
   async openBody(located: Located, range?: ByteRange): Promise<Readable | null> {
-    const early = range === undefined ? located.early?.take() : undefined;
-    if (early !== undefined && early !== null) {
-      this.stats.earlyBodies++;
-      return early;
-    }
+    // The lookup's own GET of the whole body: a large one is read ahead from its first part on.
+    const early = (range === undefined ? located.early?.take() : undefined) ?? undefined;
+    if (early !== undefined) this.stats.earlyBodies++;
     const span = range ?? { start: 0, end: located.entry.size - 1 };
     const open = (part: ByteRange, buffer: number): Promise<Readable | null> => this.openRange(located, part, buffer);
-    const parted = this.readAhead === null ? undefined : await readAhead(this.readAhead, span, open, () => this.stats.readAheads++);
+    const parted = this.readAhead === null ? undefined : await readAhead(this.readAhead, span, open, () => this.stats.readAheads++, early);
     if (parted !== undefined) return parted;
-    return this.openRange(located, range, 0);
+    return early ?? this.openRange(located, range, 0);
   }
 
   /** One GET of the body (or a range of it) with If-Match; `buffer`: bytes read ahead of the consumer. */

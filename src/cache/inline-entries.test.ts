@@ -16,6 +16,7 @@ import { CacheStats } from './stats.js';
 import { StoreHealth } from './store-health.js';
 import { inlineFields, type EntryHead } from './store-meta.js';
 import { S3Store } from './store/s3-store.js';
+import { ReadAheadBudget, type ReadAhead } from './store/parted-body.js';
 import { variantId } from './vary.js';
 import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from '../../test/support/swift.js';
 import { Fixtures } from '../../test/support/fixtures.js';
@@ -50,9 +51,9 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
   });
 
   /** A sidecar's entries (its own memory of metadata; no memory tier: every hit asks the store). */
-  function entriesOf(): Entries {
+  function entriesOf(readAhead: ReadAhead | null = null, stats = new CacheStats()): Entries {
     const health = new StoreHealth({ intervalMs: 60_000, probe: async () => undefined, report: () => undefined });
-    const entries = new Entries(store, null, health, new CacheStats());
+    const entries = new Entries(store, null, health, stats, readAhead);
     stops.push(() => entries.stop());
     return entries;
   }
@@ -99,6 +100,22 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     found?.early?.drop();
     assert.deepEqual(await callsOf(async () => { assert.ok(await entriesOf().find(keys, noHeader, false) !== null); }), ['HEAD body']);
     assert.deepEqual(await callsOf(async () => { assert.equal(await entriesOf().find(entryKeys('t/', 'http', 'example.test', '/none'), noHeader, true), null); }), ['GET body'], 'a miss is one 404');
+  });
+
+  it('a large body\'s first hit reads ahead from the lookup\'s own GET: its first part, then ranges with If-Match', async () => {
+    const keys = entryKeys('t/', 'http', 'example.test', '/read-ahead');
+    const body = Buffer.from(Array.from({ length: 5 * 64 * 1024 + 100 }, (_, i) => i % 251));
+    await fill(entriesOf(), keys, headOf(keys), body);
+    const stats = new CacheStats();
+    const plan: ReadAhead = { partSize: 64 * 1024, lanes: 2, budget: new ReadAheadBudget(1024 * 1024) };
+    const other = entriesOf(plan, stats);
+    let got: Buffer | undefined;
+    const calls = await callsOf(async () => { got = await read(await other.find(keys, noHeader, true), other); });
+    assert.ok(got!.equals(body), 'byte-exact');
+    assert.equal(stats.readAheads, 1, 'read ahead');
+    assert.equal(stats.earlyBodies, 1, 'the first part from the lookup\'s GET');
+    assert.deepEqual(calls, Array(6).fill('GET body'), 'the lookup, then the five other parts');
+    assert.equal(plan.budget.available, 1024 * 1024, 'the read-ahead given back');
   });
 
   it('metadata too large to inline: meta.json beside the body, still stored and hit byte-exact', async () => {

@@ -60,13 +60,17 @@ export interface ReadAhead {
 /**
  * `span` of a body as consecutive ranges read ahead, null when the body is gone, undefined when
  * it is not over two parts or no read-ahead is left (one GET then). `open(range, buffer)` opens
- * one range with If-Match; `counted` is told of each read ahead.
+ * one range with If-Match; `counted` is told of each read ahead. `whole`: the whole body, already
+ * streaming from its start (the lookup's GET): its first part is the first range, and it is
+ * closed after it (its connection is not kept for a body left unread).
  */
-export async function readAhead(plan: ReadAhead, span: ByteRange, open: (range: ByteRange, buffer: number) => Promise<Readable | null>, counted: () => void): Promise<Readable | null | undefined> {
+export async function readAhead(plan: ReadAhead, span: ByteRange, open: (range: ByteRange, buffer: number) => Promise<Readable | null>, counted: () => void, whole?: Readable): Promise<Readable | null | undefined> {
   const parts = partsOf(span, plan.partSize);
   const reserved = (plan.lanes - 1) * plan.partSize;
   if (parts.length <= 2 || !plan.budget.take(reserved)) return undefined;
-  const first = await open(parts[0]!, 0).catch((err: unknown) => {
+  const firstPart = parts[0]!;
+  const opening = whole === undefined ? open(firstPart, 0) : Promise.resolve(firstBytes(whole, firstPart.end - firstPart.start + 1));
+  const first = await opening.catch((err: unknown) => {
     plan.budget.give(reserved);
     throw err;
   });
@@ -76,6 +80,33 @@ export async function readAhead(plan: ReadAhead, span: ByteRange, open: (range: 
   }
   counted();
   return new PartedBody(parts, first, plan.lanes, (range) => open(range, plan.partSize), () => plan.budget.give(reserved));
+}
+
+/** The first `bytes` of `source`, after which `source` is destroyed; one that ends short of them breaks this stream. */
+export function firstBytes(source: Readable, bytes: number): Readable {
+  let left = bytes;
+  const out = new Readable({
+    read: () => { source.resume(); },
+    destroy: (err, callback) => {
+      source.destroy();
+      callback(err);
+    },
+  });
+  source.on('data', (chunk: Buffer) => {
+    if (left === 0) return;
+    const piece = chunk.length <= left ? chunk : chunk.subarray(0, left);
+    left -= piece.length;
+    const more = out.push(piece);
+    if (left === 0) {
+      out.push(null);
+      source.destroy();
+    } else if (!more) source.pause();
+  });
+  source.once('error', (err) => out.destroy(err));
+  source.once('end', () => {
+    if (left > 0) out.destroy(new Error(`the stored body ended ${left} bytes short of its first part`));
+  });
+  return out;
 }
 
 export class PartedBody extends Readable {
