@@ -11,7 +11,7 @@ import { RawEngine } from './proxy/raw/raw-engine.js';
 import { CacheSlot } from './cache/slot.js';
 import { cacheSettings, type CacheSettings } from './cache/settings.js';
 import type { CacheRuntime } from './cache/index.js';
-import type { FillNews } from './cache/fill-news.js';
+import type { CacheNews, CacheNewsOptions } from './cache/cache-news.js';
 import type { HashPair } from './cache/bloom.js';
 import { gossipSettings } from './gossip/settings.js';
 import type { RemovalNotice } from './cache/removals.js';
@@ -201,8 +201,13 @@ export class App {
     if (settings === undefined || this.cacheSlot === null) return;
     const [{ createCache }, { selfRefresher }] = await Promise.all([import('./cache/index.js'), import('./cache/refresh.js')]);
     const scheme = this.tls.serving !== null ? 'https' : 'http';
-    const news = this.discovery === null ? null : await openFillNews(this.config, this.discovery, (keys) => this.cache?.learn(keys));
-    const stored = news !== null ? (key: HashPair) => news.tell(key) : await this.fillsToPrimary(settings);
+    const news = this.discovery === null ? null : await openCacheNews(this.config, this.discovery, {
+      learnFills: (keys) => this.cache?.learn(keys),
+      learnRemoval: (removal) => this.cache?.removedByPeer(removal),
+    });
+    const stored = news !== null ? (key: HashPair) => news.tellFill(key) : await this.fillsToPrimary(settings);
+    // One process: its removals to the cluster; a worker: to the primary, which relays and tells the cluster.
+    const announce = news !== null ? (notice: RemovalNotice) => { if (notice.phase === 'begin') news.tellRemoval(notice); } : this.announce;
     this.cache = createCache({
       settings, scheme,
       anyReady: () => this.upstreams.anyReady(),
@@ -210,7 +215,7 @@ export class App {
       refresh: selfRefresher(scheme, bound.host, bound.port),
       secureContext: this.tls.backend.secureContext,
       insecure: this.config.insecure,
-      announce: this.announce,
+      announce,
       stored,
     });
     this.cacheSlot.inner = this.cache.filter;
@@ -222,7 +227,7 @@ export class App {
   /** A worker's fills, for the primary to tell the other workers and (with gossip) the cluster; undefined without --cache-index. */
   private async fillsToPrimary(settings: CacheSettings): Promise<((key: HashPair) => void) | undefined> {
     if (settings.indexEveryMs <= 0 || this.fills === undefined) return undefined;
-    const { batchedFills } = await import('./cache/fill-news.js');
+    const { batchedFills } = await import('./cache/cache-news.js');
     return batchedFills(this.fills);
   }
 
@@ -239,15 +244,18 @@ export class App {
 }
 
 /**
- * With --cache-index and gossip (one process, or the primary of --workers N): the fill news this
- * process tells the cluster and learns from it (cache/fill-news.ts), as a gossip channel beside the
- * catalog; add it before discovery starts. Null otherwise.
+ * With the cache and gossip on (one process, or the primary of --workers N): the news of the store
+ * this process tells the cluster and learns from it (cache/cache-news.ts: fills, for --cache-index,
+ * and removals), as a gossip channel beside the catalog; add it before discovery starts. Null otherwise.
  */
-export async function openFillNews(config: Config, discovery: ServiceDiscovery, learn: (keys: readonly HashPair[]) => void): Promise<FillNews | null> {
+export async function openCacheNews(config: Config, discovery: ServiceDiscovery, learn: Pick<CacheNewsOptions, 'learnFills' | 'learnRemoval'>): Promise<CacheNews | null> {
   const settings = cacheSettings(config);
-  if (settings === undefined || settings.indexEveryMs <= 0 || gossipSettings(config) === undefined) return null;
-  const { FillNews, storeIdOf } = await import('./cache/fill-news.js');
-  const news = new FillNews({ storeId: storeIdOf(settings.bucket, settings.prefix), transmits: () => discovery.gossip?.retransmits() ?? 1, learn });
+  if (settings === undefined || gossipSettings(config) === undefined) return null;
+  const { CacheNews, storeIdOf } = await import('./cache/cache-news.js');
+  const news = new CacheNews({
+    storeId: storeIdOf(settings.bucket, settings.prefix), dirPrefix: `${settings.prefix}hh/`,
+    transmits: () => discovery.gossip?.retransmits() ?? 1, ...learn,
+  });
   discovery.channels.push(news);
   return news;
 }

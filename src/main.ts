@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseCommandLine } from './config/parse.js';
-import { App, openFillNews, traceProbes, type FirstSitesFile } from './app.js';
+import { App, openCacheNews, traceProbes, type FirstSitesFile } from './app.js';
 import { readSitesFile, SitesFileSource } from './sites/sites-file.js';
 import { splitSitesCheck } from './ambassador/option-rules.js';
 import { serveMetrics, type MetricsServer } from './observe/metrics-server.js';
@@ -20,7 +20,7 @@ import { decodePrimaryMessage, PROTOCOL_VERSION, type GroupView, type WorkerMess
 import { backendsJson, summedCounts } from './observe/backends-api.js';
 import type { Config } from './config/types.js';
 import type { RemovalNotice } from './cache/removals.js';
-import { flatOf, pairsOf } from './cache/fill-news.js';
+import { flatOf, pairsOf, peerNotices } from './cache/cache-news.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
 import { discoveryStartMessage, ServiceDiscovery } from './catalog/service-discovery.js';
 import { gossipSettings } from './gossip/settings.js';
@@ -132,9 +132,12 @@ async function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSites
   plane.dns.onChange((names) => publisher.addressesChanged(names));
   const own = (): BackendReading[] => plane.upstreams.backends().map(readBackend);
   // Every process's backend counters summed, the control plane's own, and gossip's.
-  // The workers' fills told to the gossip cluster, and its fills to the workers (--cache-index).
+  // The workers' fills and removals told to the gossip cluster, and the cluster's to the workers.
   let workers: Workers | null = null;
-  const news = await openFillNews(config, discovery, (keys) => workers?.tellFills(flatOf(keys)));
+  const news = await openCacheNews(config, discovery, {
+    learnFills: (keys) => workers?.tellFills(flatOf(keys)),
+    learnRemoval: (removal) => { for (const notice of peerNotices(removal)) workers?.tellRemoval(notice); },
+  });
   const group = async (perWorker: unknown[][]): Promise<string> =>
     await new WorkerMetrics(() => Promise.resolve([...perWorker as BackendReading[][], own()])).text() + controlMetricsText(publisher.counters)
       + discovery.metricsText() + (news?.metricsText() ?? '');
@@ -157,7 +160,8 @@ async function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSites
       });
     },
     publisher,
-    fills: (keys) => { for (const key of pairsOf(keys)) news?.tell(key); },
+    fills: (keys) => { for (const key of pairsOf(keys)) news?.tellFill(key); },
+    removal: (notice) => { if (notice.phase === 'begin') news?.tellRemoval(notice); },
     firstRound: plane.firstRound(config.healthTimeout),
     // /v1/backends: the primary's verdicts, with traffic summed over the workers.
     groupView: (what, perWorker) => what === 'metrics' ? group(perWorker)

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { decodeWorkerMessage, PROTOCOL_VERSION, type GroupView, type PrimaryMessage, type WorkerMessage } from './control/messages.js';
 import type { SnapshotPublisher } from './control/publisher.js';
+import type { RemovalNotice } from './cache/removals.js';
 
 /** How long the primary waits for each worker's readings before a scrape goes without them. */
 const COLLECT_TIMEOUT_MS = 2_000;
@@ -23,6 +24,8 @@ export interface Supervisor {
   groupView(what: GroupView, perWorker: unknown[][]): Promise<string>;
   /** A worker's cache fills (h1, h2 pairs), already relayed to the other workers: for gossip. */
   fills?(keys: readonly number[]): void;
+  /** A worker's cache removal notice, already relayed to the other workers: for gossip. */
+  removal?(notice: RemovalNotice): void;
 }
 
 /**
@@ -36,8 +39,10 @@ export interface Workers {
   stop(signal: NodeJS.Signals): void;
   /** Every live worker's backend readings (for summed metrics). */
   collect(): Promise<unknown[][]>;
-  /** Tells every worker of fills another sidecar stored (gossip's fill news). */
+  /** Tells every worker of fills another sidecar stored (gossip's cache news). */
   tellFills(keys: readonly number[]): void;
+  /** Tells every worker of a removal by another sidecar (gossip's cache news). */
+  tellRemoval(notice: RemovalNotice): void;
 }
 
 export function supervise(count: number, shutdownTimeoutMs: number, s: Supervisor): Workers {
@@ -67,7 +72,10 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
     if (m.type === 'hello') follow(w);
     else if (m.type === 'evidence') s.publisher.decide(m.evidence);
     else if (m.type === 'metrics') pending.get(m.id)?.(m.readings);
-    else if (m.type === 'cache-removal') each((other) => { if (other !== w) send(other, { v: PROTOCOL_VERSION, type: 'cache-removal', notice: m.notice }); });
+    else if (m.type === 'cache-removal') {
+      each((other) => { if (other !== w) send(other, { v: PROTOCOL_VERSION, type: 'cache-removal', notice: m.notice }); });
+      s.removal?.(m.notice);
+    }
     else if (m.type === 'cache-fills') {
       each((other) => { if (other !== w) send(other, { v: PROTOCOL_VERSION, type: 'cache-fills', keys: m.keys }); });
       s.fills?.(m.keys);
@@ -133,5 +141,6 @@ export function supervise(count: number, shutdownTimeoutMs: number, s: Superviso
     },
     collect,
     tellFills: (keys) => each((w) => send(w, { v: PROTOCOL_VERSION, type: 'cache-fills', keys })),
+    tellRemoval: (notice) => each((w) => send(w, { v: PROTOCOL_VERSION, type: 'cache-removal', notice })),
   };
 }

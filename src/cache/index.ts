@@ -16,6 +16,7 @@ import { ReadAheadBudget } from './store/parted-body.js';
 import type { RemovalNotice } from './removals.js';
 import type { HashPair } from './bloom.js';
 import type { Refresh } from './refreshes.js';
+import { peerNotices, type RemovalNews } from './cache-news.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -63,6 +64,8 @@ export interface CacheRuntime {
   removedElsewhere(notice: RemovalNotice): void;
   /** Another sidecar (or worker) stored entries under these URL directories: the store index takes them as present. */
   learn(keys: readonly HashPair[]): void;
+  /** Another sidecar removed a URL (or, dir '', a URL prefix), as gossip tells (cache-news.ts). */
+  removedByPeer(removal: RemovalNews): void;
   stop(): void;
 }
 
@@ -99,6 +102,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
     filter, stats, health,
     removedElsewhere: (notice) => filter.removedElsewhere(notice),
     learn: (keys) => index?.learn(keys),
+    removedByPeer: (removal) => { for (const notice of peerNotices(removal)) filter.removedElsewhere(notice); },
     stop: () => {
       health.stop();
       index?.stop();
