@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   if (ROWS.has(1)) lines.push(...await storeTierRow(s3, bucket, www, base, storeOnly));
   if (ROWS.has(2)) lines.push(...await memoryTierRow(base, { [base + 1]: noCache, [base + 2]: memory }));
   const indexed = ROWS.has(3) && INDEX !== '' ? await outrigger('outrigger-cache-index', base + 4, [...cache, '--cache-index', INDEX]) : null;
-  if (ROWS.has(3)) lines.push(...await teeRow(base, noCache, memory, indexed, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: `missing/${Date.now()}/meta.json` }))));
+  if (ROWS.has(3)) lines.push(...await teeRow(base, noCache, memory, indexed, () => s3.send(new GetObjectCommand({ Bucket: bucket, Key: `missing/${Date.now()}/body` }))));
   if (ROWS.has(4)) lines.push(...await fillsRssRow(base, storeOnly));
   console.log(lines.join('\n'));
   s3.destroy();
@@ -221,7 +221,7 @@ async function teeRow(base: number, off: Proc, withCache: Proc, indexed: Proc | 
     lines.push(`${run.label.padEnd(44)} 100 × 1 MiB back to back: ${run.ms.toFixed(0)} ms, TTFB median ${median(run.ttfb).toFixed(1)} ms, ` +
       `proxy CPU ${(run.cpuS * 1e4).toFixed(0)} µs/request`);
   }
-  // What every looked-up miss pays before it goes to the backend: one metadata GET that finds nothing.
+  // What every looked-up miss pays before it goes to the backend: one GET of the entry's object that finds nothing.
   const asks: number[] = [];
   for (let i = 0; i < 25; i++) {
     const t0 = performance.now();
@@ -287,7 +287,7 @@ async function fillsRssRow(base: number, storeOnly: Proc): Promise<string[]> {
   const t0 = performance.now();
   const fills = await Promise.all(Array.from({ length: 8 }, (_, i) => timedGet(`http://127.0.0.1:${base + 3}/256m?fill=${i}`, {}, FILL_MIBPS)));
   const whole = fills.filter((f) => f.bytes === 256 * MiB).length;
-  // A fill completes after its client's last byte (last part, Complete, metadata): wait for them, 30 s at most.
+  // A fill completes after its client's last byte (last part, Complete, then metadata for a multipart body): wait for them, 30 s at most.
   const stored = new Set<number>();
   for (const until = Date.now() + 30_000; stored.size < 8 && Date.now() < until; await sleep(200)) {
     for (let i = 0; i < 8; i++) {
