@@ -8,7 +8,7 @@
 // 2. memory-tier hit of a 100 B object vs proxying it to nginx with the cache off, and nginx itself
 //    (wrk req/s, DURATION s each)   target: ≥ the proxied req/s
 // 3. a miss with the tee vs the same misses with the cache off (100 × 1 MiB, distinct URLs), back to back
-//    and isolated (each once the store work of the one before has ended)   target: ≤ 5 % slower
+//    and isolated (each once no proxy has store work left running)   target: ≤ 5 % slower
 // 4. Outrigger's peak RSS while 8 fills of 256 MiB run at once, against the bound (32 MiB held per fill), and how many were stored
 // Every process is stopped by PID at the end; every load is bounded in time or count.
 // CACHE_ROWS=1,2 runs only those rows (default: all four).
@@ -197,7 +197,7 @@ async function memoryTierRow(base: number, proxies: Record<number, Proc>): Promi
 /**
  * 3. tee overhead: 100 misses of 1 MiB (distinct URLs) with the cache vs without, interleaved in 4
  * blocks, back to back (a miss's background store work overlaps the next request on the same
- * cores); then isolated misses, each sent once the proxy has no store call left running: what one
+ * cores); then isolated misses, each sent once no proxy has a store call left running: what one
  * client sees of a miss, apart from the fleet's cost of the fill.
  */
 async function teeRow(base: number, off: Proc, withCache: Proc, indexed: Proc | null, lookup: () => Promise<unknown>): Promise<string[]> {
@@ -243,13 +243,15 @@ function teeRun(label: string, port: number, proc: Proc, headers: Record<string,
   return { label, port, proc, headers, ms: 0, cpuS: 0, ttfb: [] };
 }
 
-/** Isolated misses: 40 per run, interleaved, each once the proxy's store calls have all ended. */
+/** Isolated misses: 40 per run, interleaved, each once every proxy's store calls have all ended. */
 async function isolatedMisses(runs: TeeRun[]): Promise<string[]> {
   const totals = runs.map(() => [] as number[]);
   const ttfbs = runs.map(() => [] as number[]);
   for (let i = 0; i < 40; i++) {
     for (const [k, run] of runs.entries()) {
-      await storeIdle(run.port);
+      // Isolated from every proxy's store work, not only its own: another proxy's fill running
+      // meanwhile takes the store's (and the machine's) CPU from this miss.
+      for (const other of runs) await storeIdle(other.port);
       const t = await timedGet(`http://127.0.0.1:${run.port}/1m?alone=${Date.now()}-${i}`);
       totals[k]!.push(t.totalMs);
       ttfbs[k]!.push(t.ttfbMs);
