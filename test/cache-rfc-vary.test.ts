@@ -36,6 +36,11 @@ for (const protocol of PROTOCOLS) describe(`cache Vary with collapsing, stale-wh
   before(async () => {
     ({ client } = await startCacheNode(fx, protocol, args));
   });
+  /** Fetches each variant of `path` once, then waits until the cache holds every one of them. */
+  const storeVariants = async (path: string, variants: ReadonlyArray<Record<string, string>>): Promise<void> => {
+    for (const headers of variants) await client.call({ path, headers });
+    for (const headers of variants) await untilStored(client, path, headers);
+  };
 
   test('20 concurrent misses with two Accept-Encoding values: each gets its own variant\'s bytes, the backend is asked once per variant', async () => {
     const path = at('/collapse');
@@ -78,10 +83,7 @@ for (const protocol of PROTOCOLS) describe(`cache Vary with collapsing, stale-wh
     });
     const gold = { 'x-tier': 'gold' };
     const silver = { 'x-tier': 'silver' };
-    await client.call({ path, headers: gold });
-    await client.call({ path, headers: silver });
-    await untilStored(client, path, gold);
-    await untilStored(client, path, silver);
+    await storeVariants(path, [gold, silver]);
     let stale = '';
     await waitFor(async () => {
       const reply = await client.call({ path, headers: gold });
@@ -116,10 +118,7 @@ for (const protocol of PROTOCOLS) describe(`cache Vary with collapsing, stale-wh
     });
     const en = { 'accept-language': 'en' };
     const de = { 'accept-language': 'de' };
-    await client.call({ path, headers: en });
-    await client.call({ path, headers: de });
-    await untilStored(client, path, en);
-    await untilStored(client, path, de);
+    await storeVariants(path, [en, de]);
     const revalidated = await client.call({ path, headers: en });
     assert.deepEqual([revalidated.status, revalidated.text, revalidated.headers['x-rev']], [200, 'in en', '2']);
     assert.match(cacheStatus(revalidated), /^Outrigger; fwd=stale; fwd-status=304; ttl=\d+$/);
