@@ -9,7 +9,7 @@ import { backendDown, type LocalResponse } from './proxy/error-response.js';
 import type { Engine } from './proxy/engine.js';
 import { RawEngine } from './proxy/raw/raw-engine.js';
 import { CacheSlot } from './cache/slot.js';
-import { cacheSettings, type CacheSettings } from './cache/settings.js';
+import { cacheSettings } from './cache/settings.js';
 import type { CacheRuntime } from './cache/index.js';
 import type { CacheNews, CacheNewsOptions } from './cache/cache-news.js';
 import type { HashPair } from './cache/bloom.js';
@@ -205,9 +205,9 @@ export class App {
       learnFills: (keys) => this.cache?.learn(keys),
       learnRemoval: (removal) => this.cache?.removedByPeer(removal),
     });
-    const stored = news !== null ? (key: HashPair) => news.tellFill(key) : await this.fillsToPrimary(settings);
-    // One process: its removals to the cluster; a worker: to the primary, which relays and tells the cluster.
-    const announce = news !== null ? (notice: RemovalNotice) => { if (notice.phase === 'begin') news.tellRemoval(notice); } : this.announce;
+    // One process: its fills and removals to the cluster; a worker: to the primary, which relays them to the others and the cluster.
+    const stored = news !== null ? (key: HashPair) => news.tellFill(key) : await this.fillsToPrimary();
+    const announce = news !== null ? (notice: RemovalNotice) => news.tellRemoval(notice) : this.announce;
     this.cache = createCache({
       settings, scheme,
       anyReady: () => this.upstreams.anyReady(),
@@ -224,9 +224,9 @@ export class App {
     this.metrics.sections.push(() => stats.text());
   }
 
-  /** A worker's fills, for the primary to tell the other workers and (with gossip) the cluster; undefined without --cache-index. */
-  private async fillsToPrimary(settings: CacheSettings): Promise<((key: HashPair) => void) | undefined> {
-    if (settings.indexEveryMs <= 0 || this.fills === undefined) return undefined;
+  /** A worker's fills (only --cache-index reports them), for the primary to tell the other workers and, with gossip, the cluster. */
+  private async fillsToPrimary(): Promise<((key: HashPair) => void) | undefined> {
+    if (this.fills === undefined) return undefined;
     const { batchedFills } = await import('./cache/cache-news.js');
     return batchedFills(this.fills);
   }

@@ -161,7 +161,7 @@ async function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSites
     },
     publisher,
     fills: (keys) => { for (const key of pairsOf(keys)) news?.tellFill(key); },
-    removal: (notice) => { if (notice.phase === 'begin') news?.tellRemoval(notice); },
+    removal: (notice) => news?.tellRemoval(notice),
     firstRound: plane.firstRound(config.healthTimeout),
     // /v1/backends: the primary's verdicts, with traffic summed over the workers.
     groupView: (what, perWorker) => what === 'metrics' ? group(perWorker)

@@ -7,6 +7,7 @@ import { CacheNews, decodeNews, encodeFills, encodeRemovals, MAX_FILLS_WAITING, 
 import { entryKeys } from './key.js';
 import { Outbox } from './news-outbox.js';
 import { StoreIndex } from './store-index.js';
+import type { RemovalNotice } from './removals.js';
 
 const STORE = storeIdOf('bucket', 'p/');
 const DIRS = 'p/hh/';
@@ -70,12 +71,14 @@ describe('cache news over gossip (cache-news.ts)', () => {
     assert.deepEqual(n.broadcasts(0, 1400), []);
   });
 
-  it('sends removals before fills in one packet, and never tells a retry or a URL too long for a packet', () => {
+  it('sends removals before fills in one packet, and never tells an end, a retry or a URL too long for a packet', () => {
     const { news: n } = news(1);
+    const begin = (dir: string, url: string): RemovalNotice => ({ phase: 'begin', dir, url, ok: false });
     n.tellFill(key(1));
-    n.tellRemoval({ dir: dirOf('/x'), url: 'http://a.example/x' });
-    n.tellRemoval({ dir: dirOf('/y'), url: '' });
-    n.tellRemoval({ dir: dirOf('/z'), url: `http://a.example/${'z'.repeat(2000)}` });
+    n.tellRemoval(begin(dirOf('/x'), 'http://a.example/x'));
+    n.tellRemoval({ phase: 'end', dir: dirOf('/x'), url: 'http://a.example/x', ok: true });
+    n.tellRemoval(begin(dirOf('/y'), ''));
+    n.tellRemoval(begin(dirOf('/z'), `http://a.example/${'z'.repeat(2000)}`));
     const [first, second] = n.broadcasts(3, 1400);
     assert.deepEqual(decodeNews(STORE, DIRS, first!), { kind: 'removals', removals: [{ dir: dirOf('/x'), url: 'http://a.example/x' }] });
     assert.deepEqual(fillsIn(second), [key(1)]);

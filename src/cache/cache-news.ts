@@ -151,12 +151,16 @@ export class CacheNews {
     this.fills.push(key);
   }
 
-  /** This sidecar removes a URL (or, with dir '', a URL prefix). */
-  tellRemoval(removal: RemovalNews): void {
-    if (removal.url === '' || !isRemoval(removal.dir, removal.url, this.options.dirPrefix)) return;
-    if (Buffer.byteLength(JSON.stringify([removal.dir, removal.url])) > REMOVAL_MAX) return; // a URL this long stays untold
+  /**
+   * This sidecar's removal of a URL (or, with dir '', a URL prefix), as its workers tell each other
+   * (removals.ts): told once, when it begins; its end, and its retries (no URL), stay here.
+   */
+  tellRemoval(notice: RemovalNotice): void {
+    const { phase, dir, url } = notice;
+    if (phase !== 'begin' || url === '' || !isRemoval(dir, url, this.options.dirPrefix)) return;
+    if (Buffer.byteLength(JSON.stringify([dir, url])) > REMOVAL_MAX) return; // a URL this long stays untold
     this.removalsTold++;
-    this.removals.push(removal);
+    this.removals.push({ dir, url });
   }
 
   /** Waiting to be sent (at least once more). */
