@@ -20,7 +20,7 @@ import { decodePrimaryMessage, PROTOCOL_VERSION, type GroupView, type WorkerMess
 import { backendsJson, summedCounts } from './observe/backends-api.js';
 import type { Config } from './config/types.js';
 import type { RemovalNotice } from './cache/removals.js';
-import { flatOf, pairsOf, peerNotices } from './cache/cache-news.js';
+import { flatOf, pairsOf, peerNotice } from './cache/cache-news.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
 import { discoveryStartMessage, ServiceDiscovery } from './catalog/service-discovery.js';
 import { gossipSettings } from './gossip/settings.js';
@@ -136,7 +136,7 @@ async function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSites
   let workers: Workers | null = null;
   const news = await openCacheNews(config, discovery, {
     learnFills: (keys) => workers?.tellFills(flatOf(keys)),
-    learnRemoval: (removal) => { for (const notice of peerNotices(removal)) workers?.tellRemoval(notice); },
+    learnRemoval: (removal) => workers?.tellRemoval(peerNotice(removal)),
   });
   const group = async (perWorker: unknown[][]): Promise<string> =>
     await new WorkerMetrics(() => Promise.resolve([...perWorker as BackendReading[][], own()])).text() + controlMetricsText(publisher.counters)

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DelegateMux } from '../gossip/delegate-mux.js';
 import type { Delegate } from '../gossip/protocol/types.js';
 import type { HashPair } from './bloom.js';
-import { CacheNews, decodeNews, encodeFills, encodeRemovals, MAX_FILLS_WAITING, peerNotices, storeIdOf, type RemovalNews } from './cache-news.js';
+import { CacheNews, decodeNews, encodeFills, encodeRemovals, MAX_FILLS_WAITING, peerNotice, storeIdOf, type RemovalNews } from './cache-news.js';
 import { entryKeys } from './key.js';
 import { Outbox } from './news-outbox.js';
 import { StoreIndex } from './store-index.js';
@@ -19,7 +19,7 @@ function news(transmits = 3, storeId = STORE): { news: CacheNews; fills: HashPai
   const fills: HashPair[] = [];
   const removals: RemovalNews[] = [];
   const n = new CacheNews({
-    storeId, dirPrefix: DIRS, transmits: () => transmits,
+    storeId, dirPrefix: DIRS, transmits: () => transmits, random: () => 0.5,
     learnFills: (keys) => fills.push(...keys), learnRemoval: (removal) => removals.push(removal),
   });
   return { news: n, fills, removals };
@@ -38,14 +38,14 @@ describe('cache news over gossip (cache-news.ts)', () => {
     assert.deepEqual(decodeNews(STORE, DIRS, msg), { kind: 'fills', keys });
     assert.equal(decodeNews(storeIdOf('bucket', 'other/'), DIRS, msg), null, 'another prefix is another store');
     assert.equal(decodeNews(storeIdOf('other', 'p/'), DIRS, msg), null, 'another bucket is another store');
-    const removals = [{ dir: dirOf('/x'), url: 'http://a.example/x' }, { dir: '', url: 'http://a.example/logs/' }];
+    const removals = [{ dir: dirOf('/x'), url: 'http://a.example/x', id: 7 }, { dir: '', url: 'http://a.example/logs/', id: 0xffffffff }];
     assert.deepEqual(decodeNews(STORE, DIRS, encodeRemovals(STORE, removals)), { kind: 'removals', removals });
   });
 
   it('drops malformed and hostile messages without throwing', () => {
     const good = encodeFills(STORE, [key(7)]);
     const { news: n, fills, removals } = news();
-    const removal = (dir: string, url: string): Buffer => encodeRemovals(STORE, [{ dir, url }]);
+    const removal = (dir: string, url: string): Buffer => encodeRemovals(STORE, [{ dir, url, id: 1 }]);
     const hostile = [
       new Uint8Array(0), Uint8Array.of(0xc1), good.subarray(0, good.length - 1), Buffer.concat([good, Buffer.from([1])]),
       Buffer.from([0xc1, 3, ...good.subarray(2)]), Buffer.from('{"ID":"x"}'), new Uint8Array(4096).fill(0xc1),
@@ -71,24 +71,47 @@ describe('cache news over gossip (cache-news.ts)', () => {
     assert.deepEqual(n.broadcasts(0, 1400), []);
   });
 
-  it('sends removals before fills in one packet, and never tells an end, a retry or a URL too long for a packet', () => {
+  it('sends removals before fills in one packet; tells a removal once it succeeded (a purge when it begins), never a failed one or a URL too long for a packet', () => {
     const { news: n } = news(1);
-    const begin = (dir: string, url: string): RemovalNotice => ({ phase: 'begin', dir, url, ok: false });
+    const notice = (phase: 'begin' | 'end', dir: string, url: string, ok = true): RemovalNotice => ({ phase, dir, url, ok });
     n.tellFill(key(1));
-    n.tellRemoval(begin(dirOf('/x'), 'http://a.example/x'));
-    n.tellRemoval({ phase: 'end', dir: dirOf('/x'), url: 'http://a.example/x', ok: true });
-    n.tellRemoval(begin(dirOf('/y'), ''));
-    n.tellRemoval(begin(dirOf('/z'), `http://a.example/${'z'.repeat(2000)}`));
+    n.tellRemoval(notice('begin', dirOf('/x'), 'http://a.example/x', false));
+    n.tellRemoval(notice('end', dirOf('/x'), 'http://a.example/x'));
+    n.tellRemoval(notice('end', dirOf('/f'), 'http://a.example/f', false));
+    n.tellRemoval(notice('end', dirOf('/y'), ''));
+    n.tellRemoval(notice('begin', '', 'http://a.example/logs/', false));
+    n.tellRemoval(notice('end', dirOf('/z'), `http://a.example/${'z'.repeat(2000)}`));
     const [first, second] = n.broadcasts(3, 1400);
-    assert.deepEqual(decodeNews(STORE, DIRS, first!), { kind: 'removals', removals: [{ dir: dirOf('/x'), url: 'http://a.example/x' }] });
+    const id = Math.floor(0.5 * 0x100000000);
+    assert.deepEqual(decodeNews(STORE, DIRS, first!), { kind: 'removals', removals: [
+      { dir: dirOf('/x'), url: 'http://a.example/x', id }, { dir: dirOf('/y'), url: '', id }, { dir: '', url: 'http://a.example/logs/', id },
+    ] }, 'the success, the retry that succeeded (its directory only) and the purge');
     assert.deepEqual(fillsIn(second), [key(1)]);
-    assert.equal(n.removalsTold, 1);
+    assert.equal(n.removalsTold, 3);
   });
 
-  it('a removal another sidecar made is, here, a removal that began and ended (a purge by prefix only begins)', () => {
+  it('learns each item once and passes it on (memberlist sends a broadcast only from the member that queued it)', () => {
+    const { news: n, fills, removals } = news(1);
+    const removal = { dir: dirOf('/x'), url: 'http://a.example/x', id: 9 };
+    for (let i = 0; i < 2; i++) {
+      n.heard(encodeFills(STORE, [key(1), key(2)]));
+      n.heard(encodeRemovals(STORE, [removal]));
+    }
+    assert.deepEqual([fills, removals], [[key(1), key(2)], [removal]], 'the second hearing is not news');
+    n.tellFill(key(3));
+    n.heard(encodeFills(STORE, [key(3)]));
+    assert.equal(n.fillsLearned, 2, 'its own fill heard back is not news either');
+    const [relayedRemovals, relayedFills] = n.broadcasts(3, 1400);
+    assert.deepEqual(decodeNews(STORE, DIRS, relayedRemovals!), { kind: 'removals', removals: [removal] });
+    assert.deepEqual(fillsIn(relayedFills), [key(1), key(2), key(3)]);
+    n.heard(encodeRemovals(STORE, [{ ...removal, id: 10 }]));
+    assert.equal(removals.length, 2, 'a later removal of the same URL is news again');
+  });
+
+  it("a removal another sidecar made is, here, a peer notice (its own removals of the URL are left as they are)", () => {
     const dir = dirOf('/x');
-    assert.deepEqual(peerNotices({ dir, url: 'u' }), [{ phase: 'begin', dir, url: 'u', ok: false }, { phase: 'end', dir, url: 'u', ok: true }]);
-    assert.deepEqual(peerNotices({ dir: '', url: 'http://a.example/' }), [{ phase: 'begin', dir: '', url: 'http://a.example/', ok: false }]);
+    assert.deepEqual(peerNotice({ dir, url: 'u', id: 1 }), { phase: 'peer', dir, url: 'u', ok: true });
+    assert.deepEqual(peerNotice({ dir: '', url: 'http://a.example/', id: 1 }), { phase: 'peer', dir: '', url: 'http://a.example/', ok: true });
   });
 
   it("a fill stored by one sidecar makes the other's index say present, with no listing", async () => {
@@ -116,12 +139,22 @@ describe('cache news over gossip (cache-news.ts)', () => {
 describe('news outbox (news-outbox.ts)', () => {
   it('bounds what waits: past its size, news already sent goes first', () => {
     const box = new Outbox<number>(MAX_FILLS_WAITING);
-    box.push(0);
-    box.take(8, () => 8, 10);
-    for (let i = 1; i <= MAX_FILLS_WAITING; i++) box.push(i);
+    box.push('0', 0, 8);
+    box.take(8, 10);
+    for (let i = 1; i <= MAX_FILLS_WAITING; i++) box.push(String(i), i, 8);
     assert.equal(box.size, MAX_FILLS_WAITING);
     assert.equal(box.dropped, 1);
-    assert.deepEqual(box.take(8, () => 8, 10), [1], 'the dropped one was 0, sent once already');
+    assert.deepEqual(box.take(8, 10), [1], 'the dropped one was 0, sent once already');
+  });
+
+  it('passes over an item too big for the room instead of holding the rest back; newer news of a key replaces the older', () => {
+    const box = new Outbox<string>(10);
+    box.push('a', 'big', 100);
+    box.push('b', 'small', 10);
+    box.push('c', 'old c', 10);
+    box.push('c', 'new c', 10);
+    assert.deepEqual(box.take(50, 2), ['small', 'new c']);
+    assert.equal(box.size, 3);
   });
 });
 

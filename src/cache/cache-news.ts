@@ -12,9 +12,9 @@
  *   memory tiers, remembered metadata and running fills. The store entry is gone for everyone once
  *   the sidecar that removed it has deleted it, but another sidecar's memory tier would go on
  *   serving its copy until it is stale, and a fill it began before the removal could store the old
- *   response again. Each removal is told as its URL directory and URL; a sidecar that hears it
- *   forgets what it holds of them and refuses to save fills of them that began before (as the
- *   workers of one process do: removals.ts). Best effort, within gossip's delay: the guarantee that
+ *   response again. Each removal is told once its deletion succeeded, as its URL directory and URL;
+ *   a sidecar that hears it forgets what it holds of them and does not save fills of them that
+ *   began before (a `peer` notice: removals.ts). Best effort, within gossip's delay: the guarantee that
  *   a PUT is never followed by a stale GET holds through the same sidecar; through another, stale
  *   copies go within about a second instead of at the end of their freshness.
  *
@@ -22,7 +22,7 @@
  *
  *   0xC1 | kind | store id (4 bytes) | payload
  *   kind 1, fills:     n × (h1, h2: 32-bit big-endian)
- *   kind 2, removals:  UTF-8 JSON [[dir, url], …] (dir '' with a URL prefix: a purge)
+ *   kind 2, removals:  UTF-8 JSON [[dir, url, id], …] (dir '' with a URL prefix: a purge)
  *
  * 0xC1 is never the first byte of a JSON text or of UTF-8, so the catalog (ours, or Nitro
  * Sidecar's Go nodes) never mistakes one for a service record. The store id (bucket and key
@@ -47,11 +47,18 @@ const DIR_MAX = 1024;
 const URL_MAX = 8192;
 const REMOVAL_MAX = 1000;
 
-/** A removal as told: the URL directory ('' for a purge by URL prefix) and the URL (or prefix). */
+/**
+ * A removal as told: the URL directory ('' for a purge by URL prefix), the URL (or prefix; '' when
+ * a retry succeeded, which knows only the directory) and an id its teller drew, so a later removal
+ * of the same URL is news again while the same one heard twice is not.
+ */
 export interface RemovalNews {
   readonly dir: string;
   readonly url: string;
+  readonly id: number;
 }
+/** What this process remembers having heard or told, so each item is learned and passed on once. */
+const SEEN_MAX = 65_536;
 
 /**
  * The 4 bytes naming a store: its bucket and key prefix. Not its endpoint, which sidecars may spell
@@ -79,8 +86,15 @@ export function encodeFills(storeId: Buffer, keys: readonly HashPair[]): Buffer 
   return out;
 }
 
+/** A removal's JSON in a message: `[dir, url, id]`. */
+const removalJson = (r: RemovalNews): string => JSON.stringify([r.dir, r.url, r.id]);
+
 export function encodeRemovals(storeId: Buffer, removals: readonly RemovalNews[]): Buffer {
-  const payload = Buffer.from(JSON.stringify(removals.map((r) => [r.dir, r.url])));
+  return removalsMessage(storeId, removals.map(removalJson));
+}
+
+function removalsMessage(storeId: Buffer, jsons: readonly string[]): Buffer {
+  const payload = Buffer.from(`[${jsons.join(',')}]`);
   const out = header(REMOVALS, storeId, payload.length);
   payload.copy(out, HEADER_BYTES);
   return out;
@@ -106,9 +120,9 @@ export function decodeNews(storeId: Buffer, dirPrefix: string, buf: Uint8Array):
   } catch {
     return null;
   }
-  const ok = Array.isArray(value) && value.every((pair) => Array.isArray(pair) && pair.length === 2
-    && typeof pair[0] === 'string' && typeof pair[1] === 'string' && isRemoval(pair[0], pair[1], dirPrefix));
-  return ok ? { kind: 'removals', removals: (value as [string, string][]).map(([dir, url]) => ({ dir, url })) } : null;
+  const ok = Array.isArray(value) && value.every((r) => Array.isArray(r) && r.length === 3 && typeof r[0] === 'string'
+    && typeof r[1] === 'string' && Number.isInteger(r[2]) && r[2] >= 0 && r[2] <= 0xffffffff && isRemoval(r[0], r[1], dirPrefix));
+  return ok ? { kind: 'removals', removals: (value as [string, string, number][]).map(([dir, url, id]) => ({ dir, url, id })) } : null;
 }
 
 /** A URL directory under the store's prefix, or '' with a URL prefix to purge; neither too long. */
@@ -116,6 +130,22 @@ function isRemoval(dir: string, url: string, dirPrefix: string): boolean {
   if (dir.length > DIR_MAX || url.length > URL_MAX) return false;
   return dir === '' ? url !== '' : dir.startsWith(dirPrefix) && dir.endsWith('/') && !dir.includes('..');
 }
+
+/** Item keys in insertion order, the oldest forgotten past SEEN_MAX. */
+class Seen {
+  private readonly keys = new Set<string>();
+
+  /** True the first time `key` is seen (while remembered). */
+  first(key: string): boolean {
+    if (this.keys.has(key)) return false;
+    this.keys.add(key);
+    if (this.keys.size > SEEN_MAX) this.keys.delete(this.keys.values().next().value as string);
+    return true;
+  }
+}
+
+const fillKey = (key: HashPair): string => `${key.h1}:${key.h2}`;
+const removalKey = (r: RemovalNews): string => `${r.id}\n${r.dir}\n${r.url}`;
 
 export interface CacheNewsOptions {
   readonly storeId: Buffer;
@@ -127,6 +157,8 @@ export interface CacheNewsOptions {
   readonly learnFills: (keys: readonly HashPair[]) => void;
   /** Another sidecar removed this URL (or URL prefix). */
   readonly learnRemoval: (removal: RemovalNews) => void;
+  /** Draws removal ids (tests give a fixed one). */
+  readonly random?: () => number;
 }
 
 /** This sidecar's news on its way out, and the others' on their way in: a gossip channel (gossip/delegate-mux.ts). */
@@ -137,8 +169,10 @@ export class CacheNews {
   fillsLearned = 0;
   removalsTold = 0;
   removalsLearned = 0;
+  /** Fill keys; removals as their JSON, encoded once. */
   private readonly fills = new Outbox<HashPair>(MAX_FILLS_WAITING);
-  private readonly removals = new Outbox<RemovalNews>(MAX_REMOVALS_WAITING);
+  private readonly removals = new Outbox<string>(MAX_REMOVALS_WAITING);
+  private readonly seen = new Seen();
   private readonly options: CacheNewsOptions;
 
   constructor(options: CacheNewsOptions) {
@@ -148,19 +182,25 @@ export class CacheNews {
   /** This sidecar stored an entry under the URL directory whose key is `key`. */
   tellFill(key: HashPair): void {
     this.fillsTold++;
-    this.fills.push(key);
+    this.seen.first(fillKey(key));
+    this.pass(key);
   }
 
   /**
-   * This sidecar's removal of a URL (or, with dir '', a URL prefix), as its workers tell each other
-   * (removals.ts): told once, when it begins; its end, and its retries (no URL), stay here.
+   * This sidecar's removal of a URL, as its workers tell each other (removals.ts): told once its
+   * deletion succeeded (the first try or a retry, which knows only the directory), so no sidecar
+   * that hears it can still read the old entry from the store; a failed one stays here. A purge by
+   * URL prefix (dir '') has no end: it is told when it begins.
    */
   tellRemoval(notice: RemovalNotice): void {
     const { phase, dir, url } = notice;
-    if (phase !== 'begin' || url === '' || !isRemoval(dir, url, this.options.dirPrefix)) return;
-    if (Buffer.byteLength(JSON.stringify([dir, url])) > REMOVAL_MAX) return; // a URL this long stays untold
+    const done = dir === '' ? phase === 'begin' : phase === 'end' && notice.ok;
+    if (!done || !isRemoval(dir, url, this.options.dirPrefix)) return;
+    const removal = { dir, url, id: Math.floor((this.options.random ?? Math.random)() * 0x100000000) };
+    if (Buffer.byteLength(removalJson(removal)) > REMOVAL_MAX) return; // a URL this long stays untold
     this.removalsTold++;
-    this.removals.push({ dir, url });
+    this.seen.first(removalKey(removal));
+    this.pass(removal);
   }
 
   /** Waiting to be sent (at least once more). */
@@ -173,32 +213,48 @@ export class CacheNews {
     const out: Buffer[] = [];
     const transmits = this.options.transmits();
     let room = limit - overhead - HEADER_BYTES;
-    // The array's brackets, then per removal its own JSON and a comma.
-    const removals = this.removals.take(room - 2, (r) => Buffer.byteLength(JSON.stringify([r.dir, r.url])) + 1, transmits);
+    // The array's brackets, then per removal its JSON and a comma (each item's cost).
+    const removals = this.removals.take(room - 2, transmits);
     if (removals.length > 0) {
-      const msg = encodeRemovals(this.options.storeId, removals);
+      const msg = removalsMessage(this.options.storeId, removals);
       out.push(msg);
       room -= msg.length + overhead;
     }
-    const keys = this.fills.take(room, () => KEY_BYTES, transmits);
+    const keys = this.fills.take(room, transmits);
     if (keys.length > 0) out.push(encodeFills(this.options.storeId, keys));
     return out;
   }
 
-  /** A message with our magic byte arrived: learn it if it is news of our store. */
+  /**
+   * A message with our magic byte arrived: learn what is new in it if it is news of our store, and
+   * pass that on. memberlist sends a user broadcast only from the node that queued it, to as many
+   * members as its retransmit limit, so news reaches the whole cluster only if each member that
+   * learns it queues it again (as the catalog does with its records).
+   */
   heard(buf: Uint8Array): void {
     const news = decodeNews(this.options.storeId, this.options.dirPrefix, buf);
     if (news === null) return;
     if (news.kind === 'fills') {
-      if (news.keys.length === 0) return;
-      this.fillsLearned += news.keys.length;
-      this.options.learnFills(news.keys);
+      const fresh = news.keys.filter((key) => this.seen.first(fillKey(key)));
+      if (fresh.length === 0) return;
+      this.fillsLearned += fresh.length;
+      this.options.learnFills(fresh);
+      for (const key of fresh) this.pass(key);
       return;
     }
     for (const removal of news.removals) {
+      if (!this.seen.first(removalKey(removal))) continue;
       this.removalsLearned++;
       this.options.learnRemoval(removal);
+      this.pass(removal);
     }
+  }
+
+  /** Queues news to be sent (a newer removal of a URL replaces an older one waiting). */
+  private pass(news: HashPair | RemovalNews): void {
+    if ('h1' in news) return this.fills.push(fillKey(news), news, KEY_BYTES);
+    const json = removalJson(news);
+    this.removals.push(news.dir === '' ? `purge\n${news.url}` : news.dir, json, Buffer.byteLength(json) + 1);
   }
 
   /** The counters, in the Prometheus text format. */
@@ -214,14 +270,13 @@ export class CacheNews {
 }
 
 /**
- * What another sidecar's removal is to this process, as the notices of a removal by another worker
- * (removals.ts): the deletion is the other sidecar's, so here it begins and ends at once: what this
- * process holds of the URL is forgotten and its fills that began before are not saved. A purge by
- * URL prefix (dir '') only begins, as the workers' purges do.
+ * What another sidecar's removal is to this process (and its workers): a `peer` notice (removals.ts):
+ * what this process holds of the URL is forgotten and its work on it that began before is stale;
+ * its own removals of the URL, running or failed, are left as they are. A purge by URL prefix
+ * (dir '') begins here as the workers' purges do.
  */
-export function peerNotices({ dir, url }: RemovalNews): RemovalNotice[] {
-  const begin: RemovalNotice = { phase: 'begin', dir, url, ok: false };
-  return dir === '' ? [begin] : [begin, { phase: 'end', dir, url, ok: true }];
+export function peerNotice({ dir, url }: RemovalNews): RemovalNotice {
+  return { phase: 'peer', dir, url, ok: true };
 }
 
 /** Fill keys as the --workers messages carry them: h1, h2, h1, h2, … */

@@ -275,12 +275,13 @@ export class Entries {
     return this.deleteDir(keys.dir, keys.url);
   }
 
-  /** Another worker's removal: the same blocks and stale tokens here, and what memory holds of it forgotten. */
+  /** Another worker's removal (phase peer: another sidecar's): the same blocks or stale tokens here, and what memory holds of it forgotten. */
   removedElsewhere(notice: RemovalNotice): void {
     if (notice.dir === '') {
       this.removals.beginPrefix(notice.url);
       this.memory?.deleteUrlPrefix(notice.url);
     } else if (notice.phase === 'begin') this.removals.begin(notice.dir);
+    else if (notice.phase === 'peer') this.removals.heard(notice.dir);
     else this.removals.end(notice.dir, notice.ok);
     if (notice.dir !== '') this.forget(notice.dir);
   }

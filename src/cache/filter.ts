@@ -39,7 +39,7 @@ export class CacheFilter implements ProxyFilter {
   /** Another worker removed a URL (or purged a prefix): follow it here (memory tier, fills, fetches). */
   removedElsewhere(notice: RemovalNotice): void {
     this.state.entries.removedElsewhere(notice);
-    if (notice.phase !== 'begin' || notice.url === '') return;
+    if (notice.phase === 'end' || notice.url === '') return;
     if (notice.dir === '') this.state.flights.dropPrefix(notice.url);
     else this.state.flights.drop(notice.url);
   }

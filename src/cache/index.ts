@@ -16,7 +16,7 @@ import { ReadAheadBudget } from './store/parted-body.js';
 import type { RemovalNotice } from './removals.js';
 import type { HashPair } from './bloom.js';
 import type { Refresh } from './refreshes.js';
-import { peerNotices, type RemovalNews } from './cache-news.js';
+import { peerNotice, type RemovalNews } from './cache-news.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -102,7 +102,7 @@ export function createCache(deps: CacheDeps): CacheRuntime {
     filter, stats, health,
     removedElsewhere: (notice) => filter.removedElsewhere(notice),
     learn: (keys) => index?.learn(keys),
-    removedByPeer: (removal) => { for (const notice of peerNotices(removal)) filter.removedElsewhere(notice); },
+    removedByPeer: (removal) => filter.removedElsewhere(peerNotice(removal)),
     stop: () => {
       health.stop();
       index?.stop();

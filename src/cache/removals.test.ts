@@ -78,3 +78,20 @@ test('past the failed bound every URL is blocked (overflowed), and stays so', ()
   assert.equal(r.failed, 0);
   assert.equal(r.blocked('other/'), true, 'f3 was never remembered: still blocked');
 });
+
+test("another sidecar's removal (heard) makes earlier work stale and leaves this process's own failed removal blocked and retried", () => {
+  const r = new Removals();
+  r.begin(A);
+  r.end(A, false);
+  const before = r.token();
+  r.heard(A);
+  assert.equal(r.stale(A, urlA, before), true, 'work begun before the news is stale');
+  assert.equal(r.stale(A, urlA, r.token()), true, 'still blocked: the own removal failed');
+  assert.deepEqual(r.toRetry(10), [A], 'and it is still retried');
+  assert.equal(r.failed, 1);
+  const fresh = new Removals();
+  const earlier = fresh.token();
+  fresh.heard(B);
+  assert.equal(fresh.blocked(B), false, 'news blocks nothing');
+  assert.deepEqual([fresh.stale(B, 'u', earlier), fresh.stale(B, 'u', fresh.token())], [true, false]);
+});

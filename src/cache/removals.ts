@@ -31,10 +31,12 @@ const BOUNDS: RemovalBounds = { remembered: 10_000, prefixes: 100, failed: 10_00
 /**
  * A removal as the other workers of `--workers N` hear of it, so their memory tiers, fills and
  * lookups follow: `begin` blocks the URL directory (`dir`; '' with `url` a URL prefix: a purge),
- * `end` unblocks it when `ok`, else leaves it blocked until the retry that succeeds ends.
+ * `end` unblocks it when `ok`, else leaves it blocked until the retry that succeeds ends. `peer`:
+ * another sidecar removed it, and its deletion is over (cache-news.ts): work here that began
+ * before is stale, and nothing of this process's own removals changes.
  */
 export interface RemovalNotice {
-  readonly phase: 'begin' | 'end';
+  readonly phase: 'begin' | 'end' | 'peer';
   readonly dir: string;
   /** The URL (or URL prefix) removed; '' when not known (a retry). */
   readonly url: string;
@@ -71,8 +73,13 @@ export class Removals {
 
   /** A removal of `dir` starts. */
   begin(dir: string): void {
-    this.started++;
+    this.heard(dir);
     this.running.set(dir, (this.running.get(dir) ?? 0) + 1);
+  }
+
+  /** Another sidecar removed `dir`: what began here before is stale; this process's own removals of it go on as they were. */
+  heard(dir: string): void {
+    this.started++;
     this.forget(this.lastStarted, dir, this.bounds.remembered);
   }
 
