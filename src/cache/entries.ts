@@ -80,6 +80,11 @@ export class Entries {
     }
   }
 
+  /** Work on `keys` that began at `token` may keep or save nothing: a removal of its URL runs, failed, or started since. */
+  stale(keys: EntryKeys, token: number): boolean {
+    return this.removals.stale(keys.dir, keys.url, token);
+  }
+
   /** The removal token of work beginning now (a fill saves with it). */
   token(): number {
     return this.removals.token();
@@ -207,8 +212,10 @@ export class Entries {
    * listed the URL before it: the URL is removed again.
    */
   async save(keys: EntryKeys, dir: string, entry: Entry, body: Buffer | undefined, token: number): Promise<boolean> {
+    // Its body object is an entry others may already read (its metadata rides in it): removed as
+    // any entry is, so the other workers and sidecars drop what they took of it.
     if (this.removals.stale(keys.dir, keys.url, token)) {
-      await this.call(() => this.store.deleteKeys([dir + BODY])).catch(() => undefined);
+      await this.deleteDir(keys.dir, keys.url).catch(() => undefined);
       return false;
     }
     this.index?.add(keys.dir); // before the metadata exists: a lookup meanwhile finds nothing, a plain miss

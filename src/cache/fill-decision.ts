@@ -18,7 +18,8 @@ export function fillOrPass(state: FilterState, req: RequestView, head: ResponseV
   const expected = lengthText === undefined ? -1 : Number(lengthText);
   const partial = head.fields.some(([n]) => /^content-range$/i.test(n));
   const tooSmall = expected >= 0 && expected < options.minSize;
-  if (!verdict.store || partial || tooSmall || !health.up) {
+  // A URL whose removal runs or failed, or began since the lookup: a fill would only be deleted again.
+  if (!verdict.store || partial || tooSmall || !health.up || entries.stale(pending.keys, pending.token)) {
     pending.flight?.cancel();
     if (pending.mode === 'miss' && (!verdict.store || tooSmall) && passable(req, head.status, verdict)) passes.add(pending.keys.url);
     return null;
