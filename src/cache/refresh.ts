@@ -2,8 +2,8 @@
  * stale-while-revalidate (RFC 5861 §3): the stale entry is served at once and the URL is asked
  * for again in the background. The background request goes through this sidecar's own listener
  * with `Cache-Control: max-age=0`, so it takes the ordinary path (pick, retries, revalidation,
- * fill) instead of a second one written here. One request per URL and variant at a time; which
- * stale hits ask for one at all is refreshes.ts's choice.
+ * fill) instead of a second one written here. Which stale hits ask for one at all (one per stored
+ * version at a time) is refreshes.ts's choice.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -16,11 +16,10 @@ const NEVER = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'u
 
 /**
  * `vary`: the stored entry's Vary fields. The refresh carries the client's values of them, so it
- * selects (and refreshes) the variant that was served stale, not another one; and one refresh
- * runs per URL and variant. What it returns settles when the request is over (answered in full, or failed).
+ * selects (and refreshes) the variant that was served stale, not another one. What it returns
+ * settles when the request is over (answered in full, or failed).
  */
 export function selfRefresher(scheme: 'http' | 'https', host: string, port: number): Refresh {
-  const running = new Set<string>();
   const connectHost = host === '' || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return (req, vary) => new Promise((settled) => {
     const headers: Record<string, string> = {};
@@ -28,13 +27,7 @@ export function selfRefresher(scheme: 'http' | 'https', host: string, port: numb
       const value = req.header(name);
       if (value !== undefined && !NEVER.has(name)) headers[name] = value;
     }
-    const key = [req.authority, req.target, ...vary.map((name) => headers[name] ?? '')].join('\n');
-    if (running.has(key)) return void settled();
-    running.add(key);
-    const over = (): void => {
-      running.delete(key);
-      settled();
-    };
+    const over = (): void => settled();
     Object.assign(headers, { host: req.authority, 'cache-control': 'max-age=0' });
     const options = { host: connectHost, port, method: 'GET', path: req.target, headers, timeout: 60_000, rejectUnauthorized: false };
     const request = (scheme === 'https' ? https : http).request(options, (res) => {
