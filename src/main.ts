@@ -16,7 +16,7 @@ import { readBackend, renderBackends, type BackendReading } from './observe/metr
 import { BackendPlane } from './control/plane.js';
 import { controlMetricsText, SnapshotPublisher } from './control/publisher.js';
 import { SnapshotFollower } from './control/follower.js';
-import { decodePrimaryMessage, PROTOCOL_VERSION, type GroupView, type WorkerMessage } from './control/messages.js';
+import { PROTOCOL_VERSION, type GroupView, type WorkerMessage } from './control/messages.js';
 import { backendsJson, summedCounts } from './observe/backends-api.js';
 import type { Config } from './config/types.js';
 import type { RemovalNotice } from './cache/removals.js';
@@ -209,20 +209,15 @@ async function runWorker(config: Config, setup: TlsSetup): Promise<void> {
   });
   let app: App | null = null;
   process.on('message', (raw: unknown) => {
-    if (follower.receive(raw)) return;
-    const m = raw as { type?: string; id?: number; text?: string };
-    if (m.type === 'metrics-text' && typeof m.id === 'number') {
-      asks.get(m.id)?.(m.text ?? '');
+    const m = follower.receive(raw);
+    if (m === null) return;
+    if (m.type === 'metrics-text') {
+      asks.get(m.id)?.(m.text);
       asks.delete(m.id);
-    } else if (m.type === 'metrics-request' && typeof m.id === 'number') {
+    } else if (m.type === 'metrics-request') {
       send({ v: PROTOCOL_VERSION, type: 'metrics', id: m.id, readings: app?.upstreams.backends().map(readBackend) ?? [] });
-    } else if (m.type === 'cache-removal') {
-      const decoded = decodePrimaryMessage(raw);
-      if (decoded.ok && decoded.message.type === 'cache-removal') app?.cache?.removedElsewhere(decoded.message.notice);
-    } else if (m.type === 'cache-fills') {
-      const decoded = decodePrimaryMessage(raw);
-      if (decoded.ok && decoded.message.type === 'cache-fills') app?.cache?.learn(pairsOf(decoded.message.keys));
-    }
+    } else if (m.type === 'cache-removal') app?.cache?.removedElsewhere(m.notice);
+    else if (m.type === 'cache-fills') app?.cache?.learn(pairsOf(m.keys));
   });
   follower.hello();
   await follower.ready;

@@ -46,14 +46,17 @@ export class SnapshotFollower {
     this.send({ v: PROTOCOL_VERSION, type: 'hello' });
   }
 
-  /** One message from the primary; false when it was not a control-plane change (metrics, say). */
-  receive(raw: unknown): boolean {
+  /**
+   * One message from the primary, decoded and checked once: a control-plane change is applied
+   * (null returned); any other message (metrics, cache notices) is returned for the worker to handle.
+   */
+  receive(raw: unknown): PrimaryMessage | null {
     const decoded = decodePrimaryMessage(raw);
     if (!decoded.ok) {
       this.onRefused(decoded.error);
-      return false;
+      return null;
     }
-    return this.apply(decoded.message);
+    return this.apply(decoded.message) ? null : decoded.message;
   }
 
   private apply(m: PrimaryMessage): boolean {
