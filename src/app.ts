@@ -246,7 +246,7 @@ export class App {
 /**
  * With the cache and gossip on (one process, or the primary of --workers N): the news of the store
  * this process tells the cluster and learns from it (cache/cache-news.ts: fills, for --cache-index,
- * and removals), as a gossip channel beside the catalog; add it before discovery starts. Null otherwise.
+ * and removals), as a gossip channel beside the catalog. Null otherwise.
  */
 export async function openCacheNews(config: Config, discovery: ServiceDiscovery, learn: Pick<CacheNewsOptions, 'learnFills' | 'learnRemoval'>): Promise<CacheNews | null> {
   const settings = cacheSettings(config);
@@ -256,6 +256,6 @@ export async function openCacheNews(config: Config, discovery: ServiceDiscovery,
     storeId: storeIdOf(settings.bucket, settings.prefix), dirPrefix: `${settings.prefix}hh/`,
     transmits: () => discovery.gossip?.retransmits() ?? 1, ...learn,
   });
-  discovery.channels.push(news);
+  discovery.addChannel(news);
   return news;
 }

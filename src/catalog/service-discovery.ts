@@ -6,8 +6,7 @@
  */
 import type { Config } from '../config/types.js';
 import type { GossipAgent } from '../gossip/agent.js';
-import type { GossipChannel } from '../gossip/delegate-mux.js';
-import type { Delegate } from '../gossip/protocol/types.js';
+import { DelegateMux, type GossipChannel } from '../gossip/delegate-mux.js';
 import { gossipSettings } from '../gossip/settings.js';
 import type { BackendSource } from '../upstream/sources.js';
 import type { Catalog } from './catalog.js';
@@ -25,8 +24,8 @@ export class ServiceDiscovery {
   readonly catalog: CatalogRuntime | null;
   /** The gossip member (--gossip-bind, --join); set by start(). */
   gossip: GossipAgent | null = null;
-  /** Other user messages riding on gossip beside the catalog's (the cache's fill news); added before start(). */
-  readonly channels: GossipChannel[] = [];
+  /** Gossip's delegate: the catalog, and channels of other user messages beside its own (the cache's news). */
+  private readonly mux: DelegateMux;
   private ports: { stop(graceMs: number): Promise<void> } | null = null;
   private readonly config: Config;
   private readonly info: (message: string) => void;
@@ -35,6 +34,12 @@ export class ServiceDiscovery {
     this.config = config;
     this.info = info;
     this.catalog = catalogWanted(config) ? new CatalogRuntime(config, info) : null;
+    this.mux = new DelegateMux(this.catalog?.catalog ?? null);
+  }
+
+  /** Another kind of user message to ride on gossip beside the catalog's; at any time, before or after start(). */
+  addChannel(channel: GossipChannel): void {
+    this.mux.add(channel);
   }
 
   /** Backend sources for the control plane: the catalog's sidecar:// sites. */
@@ -52,16 +57,10 @@ export class ServiceDiscovery {
     const settings = gossipSettings(this.config);
     if (settings !== undefined) {
       // Loaded only when gossip is on: the codec brings @msgpack/msgpack with it.
-      const [{ GossipAgent }, { DelegateMux }] = await Promise.all([import('../gossip/agent.js'), import('../gossip/delegate-mux.js')]);
+      const { GossipAgent } = await import('../gossip/agent.js');
       const catalog = this.catalog?.catalog ?? null;
-      let delegate: Delegate | null = catalog;
-      if (this.channels.length > 0) {
-        const mux = new DelegateMux(catalog);
-        for (const channel of this.channels) mux.add(channel);
-        delegate = mux;
-      }
       try {
-        this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.info(message); }, delegate, catalog);
+        this.gossip = await GossipAgent.start(settings, (message) => { if (this.config.log) this.info(message); }, this.mux, catalog);
       } catch (err) {
         throw new DiscoveryStartError('gossip', err as Error);
       }
