@@ -14,7 +14,7 @@ import { BODY, entryKeys, variantDir, type EntryKeys } from './key.js';
 import { prepareResponse, requestFacts, storeVerdict } from './policy.js';
 import { CacheStats } from './stats.js';
 import { StoreHealth } from './store-health.js';
-import { inlineFields, type EntryHead } from './store-meta.js';
+import { inlineFields, SIDECAR_FIELDS, type EntryHead } from './store-meta.js';
 import { S3Store } from './store/s3-store.js';
 import { ReadAheadBudget, type ReadAhead } from './store/parted-body.js';
 import { variantId } from './vary.js';
@@ -205,6 +205,16 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     assert.equal((await read(await entries.find(keys, noHeader, true), entries)).toString(), 'old body');
     await store.putText(keys.dir + BODY, 'new body'); // replaced without its metadata
     assert.equal(await entriesOf().find(keys, noHeader, true), null);
+  });
+
+  it('a Vary index left in meta.json beside a body (the URL stopped varying) is not read as the index', async () => {
+    const keys = entryKeys('t/', 'http', 'example.test', '/stopped-varying');
+    await store.putText(keys.dir + 'meta.json', JSON.stringify({ v: 1, url: keys.url, varyIndex: ['accept-language'] }));
+    // The old variant the index would select is still there.
+    const vary = ['accept-language'];
+    await store.putText(variantDir(keys, variantId(vary, noHeader)) + BODY, 'old variant', inlineFields(headOf(keys, [], vary))!);
+    await store.putText(keys.dir + BODY, 'a body whose own metadata did not fit', SIDECAR_FIELDS);
+    assert.equal(await entriesOf().find(keys, noHeader, true), null, 'a miss, not the old variant');
   });
 
   it('a body object with malformed inline metadata is a miss', async () => {

@@ -68,7 +68,9 @@ export class StoreReader {
     if (inline !== 'sidecar') return inline;
     const text = await this.call(() => this.store.getText(dir + META));
     const stored = text === null ? null : parseStored(text);
-    if (stored === null || isVaryIndex(stored)) return stored;
+    if (stored === null) return null;
+    // A Vary index sits beside the empty object that stands for it; beside a body, it is left from before that body.
+    if (isVaryIndex(stored)) return head.size === 0 ? stored : null;
     return stored.bodyEtag === head.etag && stored.size === head.size ? stored : null;
   }
 }
