@@ -68,11 +68,8 @@ export class Entries {
 
   /** Runs a store call, timed; a failure marks the store down and is rethrown. */
   private async call<T>(work: () => Promise<T>): Promise<T> {
-    const started = performance.now();
     try {
-      const result = await this.stats.timed(work());
-      this.health.answered(performance.now() - started);
-      return result;
+      return await this.stats.timed(work(), (ms) => this.health.answered(ms));
     } catch (err) {
       this.stats.storeErrors++;
       this.health.failed(err);

@@ -54,16 +54,21 @@ export class CacheStats {
   /** 1 once more removals failed than are remembered: every lookup is a miss until a restart (removals.ts). */
   removalsOverflowed = 0;
 
-  /** Times one store call. */
-  async timed<T>(work: Promise<T>): Promise<T> {
+  /** Times one store call; `answered` is told how long it took when it succeeded. */
+  async timed<T>(work: Promise<T>, answered?: (ms: number) => void): Promise<T> {
     const started = performance.now();
     this.storeCallsInFlight++;
+    let ok = false;
     try {
-      return await work;
+      const result = await work;
+      ok = true;
+      return result;
     } finally {
+      const ms = performance.now() - started;
       this.storeCallsInFlight--;
-      this.storeLatencySumMs += performance.now() - started;
+      this.storeLatencySumMs += ms;
       this.storeLatencyCount++;
+      if (ok) answered?.(ms);
     }
   }
 
