@@ -50,6 +50,8 @@ export class Removals {
   private readonly lastStarted = new Map<string, number>();
   /** URL prefix purges: URL prefix → the token it started at (oldest first). */
   private readonly prefixes = new Map<string, number>();
+  /** The token the newest prefix purge started at: work begun after it needs no look at `prefixes`. */
+  private newestPrefix = 0;
   /** The newest token forgotten from the maps: any URL may have been removed as late as this. */
   private forgotten = 0;
   /** URL directory → how many removals of it run now. */
@@ -97,6 +99,7 @@ export class Removals {
   beginPrefix(urlPrefix: string): void {
     this.started++;
     this.forget(this.prefixes, urlPrefix, this.bounds.prefixes);
+    this.newestPrefix = this.started;
   }
 
   /** Records `key`'s start at the current token, the oldest key out past `bound`. */
@@ -117,6 +120,7 @@ export class Removals {
   /** Work on `url` (in `dir`) that began at `token` must not keep or save what it has. */
   stale(dir: string, url: string, token: number): boolean {
     if (this.blocked(dir) || Math.max(this.lastStarted.get(dir) ?? 0, this.forgotten) > token) return true;
+    if (this.newestPrefix <= token) return false;
     for (const [prefix, started] of this.prefixes) if (started > token && url.startsWith(prefix)) return true;
     return false;
   }
