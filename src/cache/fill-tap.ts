@@ -49,9 +49,11 @@ export function fillTap(options: FillTapOptions): BodyTap {
       return true;
     },
     end(): void {
-      for (const copy of afterBody ?? []) fill.write(copy);
+      const whole = keeper.body();
+      // A body kept whole (for the memory tier) goes to the store as that one buffer, not span by span.
+      if (afterBody !== null) for (const copy of whole === undefined ? afterBody : [whole]) fill.write(copy);
       flight?.end();
-      options.ended(keeper.body());
+      options.ended(whole);
     },
     clientLeft(): boolean {
       return options.keepGoing(received);
