@@ -61,7 +61,7 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     const keys = entryKeys('t/', 'http', 'example.test', target);
     const { v, url, status, headers, vary, policy } = entryOf(keys, 0, '');
     const head = { v, url, status, headers, vary, policy };
-    const write = store.upload(keys.dir + BODY, text.length, inlineFields(head));
+    const write = store.upload(keys.dir + BODY, text.length, () => inlineFields(head));
     write.write(Buffer.from(text));
     const bodyEtag = await write.end();
     assert.ok(write.inline);

@@ -47,7 +47,7 @@ export function startFill(setup: FillSetup, asked: FillRequest): BodyTap {
   const dir = variantDir(keys, variant);
   const head: EntryHead = { v: 1, url: keys.url, status: prepared.status, headers: prepared.replay, vary: prepared.vary, policy: asked.policy };
   // The metadata goes with the body's own PUT when it fits (store-meta.ts): one object, one write.
-  const fill = new Fill(entries.store.upload(entries.bodyKey(dir), expected, inlineFields(head)), { expected, minSize: setup.minSize, maxBuffered: setup.maxBuffered });
+  const fill = new Fill(entries.store.upload(entries.bodyKey(dir), expected, () => inlineFields(head)), { expected, minSize: setup.minSize, maxBuffered: setup.maxBuffered });
   const over = entries.filling(keys.dir, token);
   const headers = storedHeaders({ headers: prepared.replay } as Entry, 0, { fwd: 'miss', stored: true });
   flight?.start({ status: prepared.status, headers, length: expected, vary: prepared.vary, variant });

@@ -8,13 +8,16 @@
  * writing to the store costs the one thread as much as the relay itself, and while a read's copy
  * is written the client's next bytes wait (bench/cache.ts row 3, an isolated 1 MiB miss with
  * --cache-index: 1.44-1.54x the time with the cache off when written as it passed, 0.85-1.15x when
- * written after). Larger bodies stream, so no fill holds more than that for it. The tap never pauses the relay: a store that falls behind
+ * written after). Larger bodies stream, so no fill holds more than that for it. Either way the
+ * store's part of the end (the PUT of a body written after, its completion, the entry saved) runs
+ * once the client's response has ended. The tap never pauses the relay: a store that falls behind
  * loses the fill, the client never waits for it. When the client leaves mid-body, `keepGoing`
  * decides whether the rest is still read (for the store and the followers).
  */
 import type { BodyTap } from '../proxy/pipeline.js';
 import type { Fill } from './fill.js';
 import type { Flight } from './flight.js';
+import { WHOLE_PUT_MAX } from './store/body-put.js';
 
 export interface FillTapOptions {
   readonly fill: Fill;
@@ -30,8 +33,8 @@ export interface FillTapOptions {
   readonly keepGoing: (received: number) => boolean;
 }
 
-/** Bodies of known length up to this are written to the store after they have passed, not as they pass. */
-export const STORE_AFTER_BODY_MAX = 2 * 1024 * 1024;
+/** Bodies of known length up to this are written to the store after they have passed, not as they pass (the store sends them whole). */
+export const STORE_AFTER_BODY_MAX = WHOLE_PUT_MAX;
 
 export function fillTap(options: FillTapOptions): BodyTap {
   const { fill, flight, keepUpTo, expected } = options;
@@ -50,10 +53,13 @@ export function fillTap(options: FillTapOptions): BodyTap {
     },
     end(): void {
       const whole = keeper.body();
-      // A body kept whole (for the memory tier) goes to the store as that one buffer, not span by span.
-      if (afterBody !== null) for (const copy of whole === undefined ? afterBody : [whole]) fill.write(copy);
       flight?.end();
-      options.ended(whole);
+      // The relay ends the client's response when the taps return: the store's part comes after it.
+      setImmediate(() => {
+        // A body kept whole (for the memory tier) goes to the store as that one buffer, not span by span.
+        if (afterBody !== null) for (const copy of whole === undefined ? afterBody : [whole]) fill.write(copy);
+        options.ended(whole);
+      });
     },
     clientLeft(): boolean {
       return options.keepGoing(received);

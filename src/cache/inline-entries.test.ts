@@ -16,6 +16,7 @@ import { CacheStats } from './stats.js';
 import { StoreHealth } from './store-health.js';
 import { inlineFields, SIDECAR_FIELDS, type EntryHead } from './store-meta.js';
 import { S3Store } from './store/s3-store.js';
+import { WHOLE_PUT_MAX } from './store/body-put.js';
 import { ReadAheadBudget, type ReadAhead } from './store/parted-body.js';
 import { variantId } from './vary.js';
 import { sharedSwift, storeClient, swiftMissing, uniqueBucket } from '../../test/support/swift.js';
@@ -61,7 +62,7 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
   /** Stores `body` for `keys` (in the variant `dir`) as fill-start.ts does: the body's PUT carries the metadata when it fits. */
   async function fill(entries: Entries, keys: EntryKeys, head: EntryHead, body: Buffer, dir = keys.dir): Promise<Entry> {
     const token = entries.token();
-    const write = store.upload(dir + BODY, body.length, inlineFields(head));
+    const write = store.upload(dir + BODY, body.length, () => inlineFields(head));
     for (let at = 0; at < body.length; at += 64 * 1024) write.write(body.subarray(at, at + 64 * 1024));
     const bodyEtag = await write.end();
     const entry: Entry = { ...head, size: body.length, bodyEtag, ...(write.inline ? { inline: true } : {}) };
@@ -100,6 +101,17 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     found?.early?.drop();
     assert.deepEqual(await callsOf(async () => { assert.ok(await entriesOf().find(keys, noHeader, false) !== null); }), ['HEAD body']);
     assert.deepEqual(await callsOf(async () => { assert.equal(await entriesOf().find(entryKeys('t/', 'http', 'example.test', '/none'), noHeader, true), null); }), ['GET body'], 'a miss is one 404');
+  });
+
+  it('a small body whose PUT lost its connection before any answer is sent once more, whole, and hits byte-exact', async () => {
+    const entries = entriesOf();
+    const keys = entryKeys('t/', 'http', 'example.test', '/put-again');
+    const body = Buffer.from(Array.from({ length: 300 * 1024 + 3 }, (_, i) => (i * 7) % 256));
+    assert.ok(body.length <= WHOLE_PUT_MAX, 'a body sent whole (known length, small)');
+    relay.breakNext('PUT body');
+    assert.deepEqual(await callsOf(() => fill(entries, keys, headOf(keys), body)), ['PUT body', 'PUT body'], 'the PUT, then once more');
+    const got = await read(await entriesOf().find(keys, noHeader, true), entries);
+    assert.ok(got.equals(body), 'byte-exact');
   });
 
   it('a large body\'s first hit reads ahead from the lookup\'s own GET: its first part, then ranges with If-Match', async () => {

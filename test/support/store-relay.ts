@@ -4,7 +4,9 @@
  * `down` drops every connection, `refuseLists` answers ListObjectsV2 with a 503, `holdLists` keeps
  * listings waiting until `releaseLists()`, `stall()` leaves calls unanswered the way a hung store does
  * (connections open, requests taken, nothing back), `delay()` answers them late the way an overloaded
- * one does, and `recover()` ends both.
+ * one does, and `recover()` ends both. `breakNext()` breaks the connection of the next call of a
+ * kind once its request has been read, nothing passed on and nothing answered (a store connection
+ * that died under a call).
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -19,6 +21,8 @@ export class StoreRelay {
   refuseLists = false;
   holdLists = false;
   private readonly held: Array<() => void> = [];
+  /** Calls ("PUT body", …) whose connections are still to be broken, and how many more. */
+  private readonly breaks = new Map<string, number>();
   /** The kinds of call (kindOf) left unanswered; 'all' for every call. */
   private stalled: ReadonlySet<string> | 'all' = new Set();
   /** Every call is passed on this long after it came (0: at once). */
@@ -72,6 +76,11 @@ export class StoreRelay {
     this.stalled = kinds.length === 0 ? 'all' : new Set(kinds);
   }
 
+  /** The next `times` calls `call` ("PUT body", …) lose their connection once their request was read: the store never sees them. */
+  breakNext(call: string, times = 1): void {
+    this.breaks.set(call, times);
+  }
+
   /** From now on, every call is passed on to the store `ms` after it came. */
   delay(ms: number): void {
     this.delayMs = ms;
@@ -93,6 +102,12 @@ export class StoreRelay {
     const kind = kindOf(req.url!);
     const call = `${req.method} ${kind}`;
     this.calls.push(call);
+    const breaks = this.breaks.get(call) ?? 0;
+    if (breaks > 0) {
+      this.breaks.set(call, breaks - 1);
+      req.once('end', () => req.socket.destroy()).resume();
+      return;
+    }
     if (this.stalled === 'all' || this.stalled.has(kind)) return void req.resume();
     if (call === 'GET list' && this.refuseLists) {
       req.resume();

@@ -10,8 +10,13 @@
  * A store that refuses the PUT (its answer may come while the body is still being sent) sets
  * `failure`; the caller then aborts. A streamed body cannot be sent twice: a connection that
  * fails costs the fill, never a wrong byte (s3-http.ts keeps such connections fresh).
+ *
+ * A small body (up to WHOLE_PUT_MAX) is written whole instead (WholeBodyPut): its writer gives it
+ * all at once after it passed to the client (fill-tap.ts), so it is sent as one ordinary call,
+ * which is retried once when it fails before an answer or with a 500/503, like any other call.
  */
 import type http from 'node:http';
+import { SIDECAR_FIELDS, type InlineSource } from '../store-meta.js';
 import type { S3Answer, S3Http } from './s3-http.js';
 
 /** A body on its way into the store: BodyPut (known length) or BodyUpload (multipart). */
@@ -30,6 +35,9 @@ export interface StoreWrite {
   abort(): Promise<void>;
 }
 
+/** Bodies of known length up to this are collected and sent whole, at end() (WholeBodyPut). */
+export const WHOLE_PUT_MAX = 2 * 1024 * 1024;
+
 /** The largest object one PutObject may create (S3's limit; Swift's default max_file_size too). */
 export const MAX_PUT = 5 * 1024 * 1024 * 1024;
 
@@ -39,8 +47,8 @@ export interface PutTarget {
   readonly key: string;
   /** The body's length, declared before its first byte. */
   readonly length: number;
-  /** User metadata written with the body (store-meta.ts). */
-  readonly fields: Readonly<Record<string, string>>;
+  /** The entry's metadata fields written with the body, made when the PUT starts; null: meta.json beside it (store-meta.ts). */
+  readonly fields: InlineSource;
 }
 
 export class BodyPut implements StoreWrite {
@@ -49,11 +57,11 @@ export class BodyPut implements StoreWrite {
   private answer: Promise<S3Answer> | null = null;
   private stopped = false;
   private readonly target: PutTarget;
-  readonly inline: boolean;
+  /** Set when the PUT starts: it carries the entry's metadata (else SIDECAR_FIELDS). */
+  inline = false;
 
-  constructor(target: PutTarget, inline: boolean) {
+  constructor(target: PutTarget) {
     this.target = target;
-    this.inline = inline;
   }
 
   get held(): number {
@@ -86,12 +94,54 @@ export class BodyPut implements StoreWrite {
   private open(): http.ClientRequest {
     if (this.request !== null) return this.request;
     const { http, bucket, key, length, fields } = this.target;
-    const { request, answer } = http.streamed({ method: 'PUT', bucket, key, headers: fields, streamedLength: length });
+    const inline = fields();
+    this.inline = inline !== null;
+    const { request, answer } = http.streamed({ method: 'PUT', bucket, key, headers: inline ?? SIDECAR_FIELDS, streamedLength: length });
     this.request = request;
     this.answer = answer;
     answer.catch((err: Error) => {
       this.failure ??= err;
     });
     return request;
+  }
+}
+
+/** A small body collected until end(), then sent as one PutObject call (retried once by S3Http.send). */
+export class WholeBodyPut implements StoreWrite {
+  readonly failure: Error | null = null;
+  inline = false;
+  held = 0;
+  private pieces: Buffer[] = [];
+  private readonly target: PutTarget;
+
+  constructor(target: PutTarget) {
+    this.target = target;
+  }
+
+  write(chunk: Buffer): void {
+    this.pieces.push(chunk);
+    this.held += chunk.length;
+  }
+
+  async end(): Promise<string> {
+    const { http, bucket, key, fields } = this.target;
+    const inline = fields();
+    this.inline = inline !== null;
+    const body = this.pieces;
+    this.pieces = [];
+    try {
+      const out = await http.send({ method: 'PUT', bucket, key, body, headers: inline ?? SIDECAR_FIELDS });
+      const etag = out.headers.etag;
+      if (typeof etag !== 'string') throw new Error(`the store returned no ETag for ${key}`);
+      return etag;
+    } finally {
+      this.held = 0;
+    }
+  }
+
+  /** Nothing was sent yet (abort comes before end): there is nothing to undo in the store. */
+  async abort(): Promise<void> {
+    this.pieces = [];
+    this.held = 0;
   }
 }

@@ -15,7 +15,7 @@
 import type { S3Http } from './s3-http.js';
 import { xmlEscape, xmlValue } from './s3-xml.js';
 import type { StoreWrite } from './body-put.js';
-import { SIDECAR_FIELDS } from '../store-meta.js';
+import { SIDECAR_FIELDS, type InlineSource } from '../store-meta.js';
 
 export interface UploadTarget {
   readonly http: S3Http;
@@ -26,7 +26,7 @@ export interface UploadTarget {
   /** Parts sent at once. */
   readonly queueSize: number;
   /** The entry's metadata fields, for a body that ends up one PutObject; null: meta.json beside it. */
-  readonly inline: Readonly<Record<string, string>> | null;
+  readonly inline: InlineSource;
 }
 
 export class BodyUpload implements StoreWrite {
@@ -94,9 +94,10 @@ export class BodyUpload implements StoreWrite {
   }
 
   private async putWhole(): Promise<string> {
-    const { http, bucket, key, inline } = this.target;
+    const { http, bucket, key } = this.target;
     const body = this.take(this.collectedBytes);
     try {
+      const inline = this.target.inline();
       const out = await http.send({ method: 'PUT', bucket, key, body, headers: inline ?? SIDECAR_FIELDS });
       this.inline = inline !== null;
       return etagOf(header(out.headers.etag), key);

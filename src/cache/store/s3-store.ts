@@ -7,8 +7,8 @@
 import type { Readable } from 'node:stream';
 import type tls from 'node:tls';
 import { BodyUpload } from './body-upload.js';
-import { BodyPut, MAX_PUT, type StoreWrite } from './body-put.js';
-import { INLINE_BODY_MAX, SIDECAR_FIELDS, type ObjectHead } from '../store-meta.js';
+import { BodyPut, MAX_PUT, WHOLE_PUT_MAX, WholeBodyPut, type StoreWrite } from './body-put.js';
+import { INLINE_BODY_MAX, SIDECAR_FIELDS, type InlineSource, type ObjectHead } from '../store-meta.js';
 import { collect, rawGet, requestHead, type RawAnswer } from './body-get.js';
 import { S3Http, errorOf } from './s3-http.js';
 import { encodePath } from './sigv4.js';
@@ -153,20 +153,21 @@ export class S3Store {
   }
 
   /**
-   * A body to write into `key` as it arrives: of known length (`length` ≥ 0) up to 5 GiB, one
-   * streamed PutObject (a plain object); otherwise a multipart upload (or one PutObject at the
-   * end for a body that stays below a part). `inline`: the entry's metadata fields
-   * (store-meta.ts), written with the body when it is one PutObject of at most INLINE_BODY_MAX
-   * bytes; otherwise (and when null) the object is marked as having meta.json beside it.
-   * The write's `inline` says which, once it ended.
+   * A body to write into `key` as it arrives: of known length (`length` ≥ 0) up to
+   * WHOLE_PUT_MAX, collected and sent whole at the end (one call, retried like any other); up to
+   * 5 GiB, one streamed PutObject (a plain object); otherwise a multipart upload (or one PutObject at the
+   * end for a body that stays below a part). `inline` makes the entry's metadata fields
+   * (store-meta.ts) when the body's PutObject starts (not before: making them is not the
+   * client's cost), written with the body when it is one PutObject of at most INLINE_BODY_MAX
+   * bytes; otherwise (and when null, or when they do not fit) the object is marked as having
+   * meta.json beside it. The write's `inline` says which, once it ended.
    */
-  upload(key: string, length: number, inline: Readonly<Record<string, string>> | null = null): StoreWrite {
+  upload(key: string, length: number, inline: InlineSource | null = null): StoreWrite {
     const { http, bucket } = this;
-    if (length >= 0 && length <= MAX_PUT) {
-      const fits = inline !== null && length <= INLINE_BODY_MAX;
-      return new BodyPut({ http, bucket, key, length, fields: fits ? inline : SIDECAR_FIELDS }, fits);
-    }
-    return new BodyUpload({ http, bucket, key, partSize: this.partSize, queueSize: this.queueSize, inline });
+    const none: InlineSource = () => null;
+    if (length >= 0 && length <= WHOLE_PUT_MAX) return new WholeBodyPut({ http, bucket, key, length, fields: inline ?? none });
+    if (length >= 0 && length <= MAX_PUT) return new BodyPut({ http, bucket, key, length, fields: length <= INLINE_BODY_MAX ? inline ?? none : none });
+    return new BodyUpload({ http, bucket, key, partSize: this.partSize, queueSize: this.queueSize, inline: inline ?? none });
   }
 
   /** Every key under a prefix (ListObjectsV2, page by page; `pageSize` only for tests). */
