@@ -71,7 +71,7 @@ describe('cache news over gossip (cache-news.ts)', () => {
     assert.deepEqual(n.broadcasts(0, 1400), []);
   });
 
-  it('sends removals before fills in one packet; tells a removal once it succeeded (a purge when it begins), never a failed one or a URL too long for a packet', () => {
+  it('sends removals before fills in one packet; tells a removal once it succeeded (a purge once, as its prefix, when it ends), never a failed one or a URL too long for a packet', () => {
     const { news: n } = news(1);
     const notice = (phase: 'begin' | 'end', dir: string, url: string, ok = true): RemovalNotice => ({ phase, dir, url, ok });
     n.tellFill(key(1));
@@ -80,6 +80,9 @@ describe('cache news over gossip (cache-news.ts)', () => {
     n.tellRemoval(notice('end', dirOf('/f'), 'http://a.example/f', false));
     n.tellRemoval(notice('end', dirOf('/y'), ''));
     n.tellRemoval(notice('begin', '', 'http://a.example/logs/', false));
+    n.tellRemoval({ ...notice('begin', dirOf('/logs/1'), 'http://a.example/logs/1', false), purge: true });
+    n.tellRemoval({ ...notice('end', dirOf('/logs/1'), 'http://a.example/logs/1'), purge: true });
+    n.tellRemoval(notice('end', '', 'http://a.example/logs/', false));
     n.tellRemoval(notice('end', dirOf('/z'), `http://a.example/${'z'.repeat(2000)}`));
     const [first, second] = n.broadcasts(3, 1400);
     const id = Math.floor(0.5 * 0x100000000);

@@ -12,7 +12,8 @@
  *   memory tiers, remembered metadata and running fills. The store entry is gone for everyone once
  *   the sidecar that removed it has deleted it, but another sidecar's memory tier would go on
  *   serving its copy until it is stale, and a fill it began before the removal could store the old
- *   response again. Each removal is told once its deletion succeeded, as its URL directory and URL;
+ *   response again. Each removal is told once its deletion succeeded, as its URL directory and URL
+ *   (a purge once it ended, as its URL prefix);
  *   a sidecar that hears it forgets what it holds of them and does not save fills of them that
  *   began before (a `peer` notice: removals.ts). Best effort, within gossip's delay: the guarantee that
  *   a PUT is never followed by a stale GET holds through the same sidecar; through another, stale
@@ -190,11 +191,13 @@ export class CacheNews {
    * This sidecar's removal of a URL, as its workers tell each other (removals.ts): told once its
    * deletion succeeded (the first try or a retry, which knows only the directory), so no sidecar
    * that hears it can still read the old entry from the store; a failed one stays here. A purge by
-   * URL prefix (dir '') has no end: it is told when it begins.
+   * URL prefix (dir '') is told once, as its prefix, when it ends (what another sidecar read from
+   * the store while it ran is dropped then), not as each directory it deleted: a large purge would
+   * fill the outbox and push other removals out. Its failed directories are told when a retry succeeds.
    */
   tellRemoval(notice: RemovalNotice): void {
     const { phase, dir, url } = notice;
-    const done = dir === '' ? phase === 'begin' : phase === 'end' && notice.ok;
+    const done = phase === 'end' && (dir === '' || (notice.ok && notice.purge !== true));
     if (!done || !isRemoval(dir, url, this.options.dirPrefix)) return;
     const removal = { dir, url, id: Math.floor((this.options.random ?? Math.random)() * 0x100000000) };
     if (Buffer.byteLength(removalJson(removal)) > REMOVAL_MAX) return; // a URL this long stays untold

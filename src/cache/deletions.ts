@@ -2,7 +2,9 @@
  * Deleting URL directories from the store (a LIST, then DELETEs), each guarded by the removal
  * guard (removals.ts) while it runs, and after it if it fails: a failed deletion is retried in the
  * background, RETRY_MS after the failure and doubling to RETRY_MAX_MS while retries fail, until
- * one succeeds. Every start and end is told to `onRemoval` (the other workers of --workers N).
+ * one succeeds. Every start and end is told to `onRemoval` (the other workers of --workers N, and
+ * the other sidecars: cache-news.ts). A purge by URL prefix lists the host once and deletes the
+ * keys it found, directory by directory.
  */
 import { hostDir } from './key.js';
 import type { RemovalNotice, Removals } from './removals.js';
@@ -37,20 +39,25 @@ export class Deletions {
     this.retryDelay = retryMs;
   }
 
-  /** Deletes a URL directory (`url`: its URL, '' when not known), blocked meanwhile, and after if it fails. */
-  async deleteDir(dir: string, url: string): Promise<number> {
+  /**
+   * Deletes a URL directory (`url`: its URL, '' when not known), blocked meanwhile, and after if it
+   * fails. `listed`: its keys, as a purge's one listing of the host found them (deleted without
+   * listing the directory again); else the directory is listed here.
+   */
+  async deleteDir(dir: string, url: string, listed?: readonly string[]): Promise<number> {
     const { removals, stats, store, forget } = this.parts;
+    const purge = listed !== undefined ? { purge: true } : {};
     removals.begin(dir);
-    this.onRemoval?.({ phase: 'begin', dir, url, ok: false });
+    this.onRemoval?.({ phase: 'begin', dir, url, ok: false, ...purge });
     forget(dir);
     let ok = false;
     try {
-      const deleted = await this.parts.call(() => store.deletePrefix(dir));
+      const deleted = await this.parts.call(() => listed === undefined ? store.deletePrefix(dir) : store.deleteKeys(listed).then(() => listed.length));
       ok = true;
       return deleted;
     } finally {
       removals.end(dir, ok);
-      this.onRemoval?.({ phase: 'end', dir, url, ok });
+      this.onRemoval?.({ phase: 'end', dir, url, ok, ...purge });
       if (!ok) this.scheduleRetry();
       // Lookups that ran during the deletion may have remembered the entry again.
       forget(dir);
@@ -59,25 +66,48 @@ export class Deletions {
     }
   }
 
-  /** Deletes every entry whose URL starts with `urlPrefix` on one host (an admin purge); `forgetUrls` drops them from memory. */
+  /**
+   * Deletes every entry whose URL starts with `urlPrefix` on one host (an admin purge), from one
+   * listing of the host; `forgetUrls` drops them from memory. Its start and its end are told (the
+   * end once every directory it listed was tried: `ok` when all were deleted).
+   */
   async deleteUrlPrefix(prefix: string, authority: string, urlPrefix: string, forgetUrls: (urlPrefix: string) => void): Promise<number> {
-    const { removals, store } = this.parts;
-    removals.beginPrefix(urlPrefix);
+    this.parts.removals.beginPrefix(urlPrefix);
     this.onRemoval?.({ phase: 'begin', dir: '', url: urlPrefix, ok: false });
     forgetUrls(urlPrefix);
-    const host = hostDir(prefix, authority);
-    // Each URL directory once (its body object, or the meta.json of an older layout's Vary index).
-    const seen = new Set<string>();
-    for await (const key of store.list(host)) seen.add(key.slice(0, host.length + 65));
-    const dirs = new Map<string, string>();
-    for (const dir of seen) {
-      const url = await this.parts.urlOf(dir);
-      if (url !== null && url.startsWith(urlPrefix)) dirs.set(dir, url);
+    let ok = false;
+    try {
+      const removed = await this.deleteListed(await this.urlDirs(hostDir(prefix, authority), urlPrefix));
+      ok = true;
+      return removed;
+    } finally {
+      this.onRemoval?.({ phase: 'end', dir: '', url: urlPrefix, ok });
     }
-    // Every listed URL is deleted (or blocked and retried) even when one deletion fails.
+  }
+
+  /** The URL directories under `host` whose URL starts with `urlPrefix`, with their URL and keys (one listing). */
+  private async urlDirs(host: string, urlPrefix: string): Promise<Map<string, { url: string; keys: string[] }>> {
+    const keysOf = new Map<string, string[]>();
+    for await (const key of this.parts.store.list(host)) {
+      const dir = key.slice(0, host.length + 65);
+      const keys = keysOf.get(dir);
+      if (keys === undefined) keysOf.set(dir, [key]);
+      else keys.push(key);
+    }
+    const dirs = new Map<string, { url: string; keys: string[] }>();
+    for (const [dir, keys] of keysOf) {
+      // Its body object, or the meta.json of an older layout's Vary index.
+      const url = await this.parts.urlOf(dir);
+      if (url !== null && url.startsWith(urlPrefix)) dirs.set(dir, { url, keys });
+    }
+    return dirs;
+  }
+
+  /** Every listed URL is deleted (or blocked and retried) even when one deletion fails; the first failure is thrown. */
+  private async deleteListed(dirs: Map<string, { url: string; keys: string[] }>): Promise<number> {
     let removed = 0;
     let failure: unknown;
-    for (const [dir, url] of dirs) removed += await this.deleteDir(dir, url).catch((err: unknown) => { failure ??= err; return 0; });
+    for (const [dir, { url, keys }] of dirs) removed += await this.deleteDir(dir, url, keys).catch((err: unknown) => { failure ??= err; return 0; });
     if (failure !== undefined) throw failure;
     return removed;
   }

@@ -282,8 +282,12 @@ export class Entries {
   /** Another worker's removal (phase peer: another sidecar's): the same blocks or stale tokens here, and what memory holds of it forgotten. */
   removedElsewhere(notice: RemovalNotice): void {
     if (notice.dir === '') {
+      // A worker's purge ended: its directories' own notices were followed.
+      if (notice.phase === 'end') return;
       this.removals.beginPrefix(notice.url);
       this.memory?.deleteUrlPrefix(notice.url);
+      this.recall.forgetUrlPrefix(notice.url);
+      this.stats.memoryBytes = this.memory?.bytes ?? 0;
     } else if (notice.phase === 'begin') this.removals.begin(notice.dir);
     else if (notice.phase === 'peer') this.removals.heard(notice.dir);
     else this.removals.end(notice.dir, notice.ok);

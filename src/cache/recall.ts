@@ -53,6 +53,16 @@ export class Recall {
     this.metaOf.get(urlDir)?.delete(dir);
   }
 
+  /**
+   * The metadata of every URL starting with `urlPrefix` (a purge). Vary fields name no URL and
+   * stay: they only pick which variant to look up, and a purged one is then not found.
+   */
+  forgetUrlPrefix(urlPrefix: string): void {
+    for (const [urlDir, variants] of this.metaOf) {
+      if ([...variants.values()].some((entry) => entry.url.startsWith(urlPrefix))) this.metaOf.delete(urlDir);
+    }
+  }
+
   /** Everything remembered of a URL directory. */
   forget(dir: string): void {
     this.varyOf.delete(dir);

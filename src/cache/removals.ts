@@ -30,8 +30,9 @@ const BOUNDS: RemovalBounds = { remembered: 10_000, prefixes: 100, failed: 10_00
 
 /**
  * A removal as the other workers of `--workers N` hear of it, so their memory tiers, fills and
- * lookups follow: `begin` blocks the URL directory (`dir`; '' with `url` a URL prefix: a purge),
- * `end` unblocks it when `ok`, else leaves it blocked until the retry that succeeds ends. `peer`:
+ * lookups follow: `begin` blocks the URL directory (`dir`; '' with `url` a URL prefix: a purge
+ * begins, its directories follow one by one), `end` unblocks it when `ok`, else leaves it blocked
+ * until the retry that succeeds ends (a purge's end: every directory it listed was tried). `peer`:
  * another sidecar removed it, and its deletion is over (cache-news.ts): work here that began
  * before is stale, and nothing of this process's own removals changes.
  */
@@ -41,6 +42,11 @@ export interface RemovalNotice {
   /** The URL (or URL prefix) removed; '' when not known (a retry). */
   readonly url: string;
   readonly ok: boolean;
+  /**
+   * A directory deleted by a purge by URL prefix: the other workers follow it, but the other
+   * sidecars are told the purge's prefix once, when it ends (cache-news.ts), not each directory.
+   */
+  readonly purge?: boolean;
 }
 
 

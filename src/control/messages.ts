@@ -122,7 +122,8 @@ const PRIMARY: Record<PrimaryMessage['type'], Check> = {
 
 function isNotice(x: unknown): boolean {
   const n = x as Record<string, unknown>;
-  return typeof x === 'object' && x !== null && (n.phase === 'begin' || n.phase === 'end' || n.phase === 'peer') && isStr(n.dir) && isStr(n.url) && typeof n.ok === 'boolean';
+  return typeof x === 'object' && x !== null && (n.phase === 'begin' || n.phase === 'end' || n.phase === 'peer') && isStr(n.dir) && isStr(n.url) && typeof n.ok === 'boolean'
+    && (n.purge === undefined || typeof n.purge === 'boolean');
 }
 
 /** Pairs of 32-bit words, a bounded number of them. */
