@@ -227,7 +227,7 @@ export class App {
   /** A worker's fills (only --cache-index reports them), for the primary to tell the other workers and, with gossip, the cluster. */
   private async fillsToPrimary(): Promise<((key: HashPair) => void) | undefined> {
     if (this.fills === undefined) return undefined;
-    const { batchedFills } = await import('./cache/cache-news.js');
+    const { batchedFills } = await import('./cache/worker-news.js');
     return batchedFills(this.fills);
   }
 

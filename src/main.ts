@@ -20,7 +20,7 @@ import { PROTOCOL_VERSION, type GroupView, type WorkerMessage } from './control/
 import { backendsJson, summedCounts } from './observe/backends-api.js';
 import type { Config } from './config/types.js';
 import type { RemovalNotice } from './cache/removals.js';
-import { flatOf, pairsOf, peerNotice } from './cache/cache-news.js';
+import { pairsOf, toWorkers } from './cache/worker-news.js';
 import { loadTls, type CertificatePair, type TlsSetup } from './tls/setup.js';
 import { discoveryStartMessage, ServiceDiscovery } from './catalog/service-discovery.js';
 import { gossipSettings } from './gossip/settings.js';
@@ -132,12 +132,10 @@ async function runPrimary(config: Config, setup: TlsSetup, sitesFile: FirstSites
   plane.dns.onChange((names) => publisher.addressesChanged(names));
   const own = (): BackendReading[] => plane.upstreams.backends().map(readBackend);
   // Every process's backend counters summed, the control plane's own, and gossip's.
-  // The workers' fills and removals told to the gossip cluster, and the cluster's to the workers.
+  // The workers' fills and removals told to the gossip cluster; the cluster's removals (and, with
+  // --cache-index, fills) to the workers.
   let workers: Workers | null = null;
-  const news = await openCacheNews(config, discovery, {
-    learnFills: (keys) => workers?.tellFills(flatOf(keys)),
-    learnRemoval: (removal) => workers?.tellRemoval(peerNotice(removal)),
-  });
+  const news = await openCacheNews(config, discovery, toWorkers(() => workers, config.cacheIndex > 0));
   const group = async (perWorker: unknown[][]): Promise<string> =>
     await new WorkerMetrics(() => Promise.resolve([...perWorker as BackendReading[][], own()])).text() + controlMetricsText(publisher.counters)
       + discovery.metricsText() + (news?.metricsText() ?? '');

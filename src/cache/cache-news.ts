@@ -281,30 +281,3 @@ export class CacheNews {
 export function peerNotice({ dir, url }: RemovalNews): RemovalNotice {
   return { phase: 'peer', dir, url, ok: true };
 }
-
-/** Fill keys as the --workers messages carry them: h1, h2, h1, h2, … */
-export function flatOf(keys: readonly HashPair[]): number[] {
-  return keys.flatMap((key) => [key.h1, key.h2]);
-}
-
-export function pairsOf(flat: readonly number[]): HashPair[] {
-  const keys: HashPair[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) keys.push({ h1: flat[i]!, h2: flat[i + 1]! });
-  return keys;
-}
-
-/** A worker's fills for the primary, one message per turn of the event loop however many fills it had. */
-export function batchedFills(send: (flat: number[]) => void): (key: HashPair) => void {
-  let batch: HashPair[] | null = null;
-  return (key) => {
-    if (batch === null) {
-      batch = [];
-      setImmediate(() => {
-        const keys = batch!;
-        batch = null;
-        send(flatOf(keys));
-      });
-    }
-    batch.push(key);
-  };
-}
