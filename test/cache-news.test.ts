@@ -124,9 +124,12 @@ describe('the cache with gossip: fills and removals are told to the other sideca
     const fills = await metric(b, 'cache_fills_completed_total');
     // Gossip may repeat older news to a: only a new entry in its index says this fill arrived.
     const indexed = await metric(a, 'cache_index_entries');
+    // c's primary counts each fill it learns once (a repeat is not news), and relays it to its workers.
+    const cLearned = await metric(c, 'cache_news_fills_learned_total');
     assert.equal(status(await get(b, '/obj/r')), 'Outrigger; fwd=uri-miss; stored; detail=index');
     await waitFor(async () => (await metric(b, 'cache_fills_completed_total')) > fills, 60_000, 'the fill to be stored', 50);
     await waitFor(async () => (await metric(a, 'cache_index_entries')) > indexed, 30_000, 'a to learn of the fill', 50);
+    await waitFor(async () => (await metric(c, 'cache_news_fills_learned_total')) > cLearned, 30_000, 'c to learn of the fill', 50);
     assert.match(status(await get(a, '/obj/r')), /^Outrigger; hit/, 'a hit from the store, now held in memory');
     const memoryHits = await metric(a, 'cache_memory_hits_total');
     assert.match(status(await get(a, '/obj/r')), /^Outrigger; hit/);
