@@ -15,7 +15,8 @@
  *   response again. Each removal is told once its deletion succeeded, as its URL directory and URL
  *   (a purge once it ended, as its URL prefix);
  *   a sidecar that hears it forgets what it holds of them and does not save fills of them that
- *   began before (a `peer` notice: removals.ts). Best effort, within gossip's delay: the guarantee that
+ *   began before (a `peer` notice: removals.ts), and deletes again one it saved just before the
+ *   news came (late-fills.ts). Best effort, within gossip's delay: the guarantee that
  *   a PUT is never followed by a stale GET holds through the same sidecar; through another, stale
  *   copies go within about a second instead of at the end of their freshness.
  *

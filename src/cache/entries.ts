@@ -24,6 +24,7 @@ import type { ByteRange, S3Store } from './store/s3-store.js';
 import { readAhead, type ReadAhead } from './store/parted-body.js';
 import { Deletions } from './deletions.js';
 import { Removals, type RemovalNotice } from './removals.js';
+import { LateFills } from './late-fills.js';
 import { Recall } from './recall.js';
 import { variantId } from './vary.js';
 
@@ -48,6 +49,8 @@ export class Entries {
   private readonly stats: CacheStats;
   private readonly recall = new Recall();
   private readonly removals = new Removals();
+  /** Saved lately: a removal another sidecar tells of deletes them again (late-fills.ts). */
+  private readonly late = new LateFills();
   private readonly deletions: Deletions;
   private readonly reader: StoreReader;
 
@@ -227,6 +230,7 @@ export class Entries {
     if (dir !== keys.dir) this.memory?.delete(keys.dir); // an entry without Vary held from before
     if (body !== undefined) this.memory?.set(dir, entry, body);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
+    this.late.add(keys.dir, keys.url);
     return true;
   }
 
@@ -292,6 +296,8 @@ export class Entries {
     else if (notice.phase === 'peer') this.removals.heard(notice.dir);
     else this.removals.end(notice.dir, notice.ok);
     if (notice.dir !== '') this.forget(notice.dir);
+    if (notice.phase !== 'peer') return;
+    for (const [dir, url] of this.late.take(notice.dir, notice.url)) void this.deleteDir(dir, url).catch(() => undefined);
   }
 
   /** Told of every removal's start and end (the other workers of --workers N follow them). */

@@ -1,9 +1,10 @@
 /**
- * A purge by URL prefix against a real S3 server (Swift + s3api), as the news of it reaches another
- * sidecar of the store: one listing of the host, every variant of every URL under the prefix
- * deleted and nothing else; told to the cluster once, as its prefix, when it ends; and what the
- * other sidecar holds under the prefix (memory tier, remembered metadata, running fetches, fills
- * begun before) dropped from that one message.
+ * Removals as another sidecar of the store hears of them, against a real S3 server (Swift +
+ * s3api). A purge by URL prefix: one listing of the host, every variant of every URL under the
+ * prefix deleted and nothing else; told to the cluster once, as its prefix, when it ends; and what
+ * the other sidecar holds under the prefix (memory tier, remembered metadata, running fetches,
+ * fills begun before) dropped from that one message. A fill the other sidecar saved after the
+ * removal's deletion and before its news arrived: deleted when the news arrives.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,7 +33,7 @@ const STORE_ID = storeIdOf('b', PREFIX);
 const noHeader = (): undefined => undefined;
 const acceptJson = (name: string): string | undefined => name === 'accept' ? 'application/json' : undefined;
 
-describe('a purge by URL prefix, on Swift', { skip, timeout: 180_000 }, () => {
+describe('removals told between sidecars, on Swift', { skip, timeout: 180_000 }, () => {
   let store: S3Store;
   let s3: S3Client;
   const stops: (() => void)[] = [];
@@ -163,6 +164,26 @@ describe('a purge by URL prefix, on Swift', { skip, timeout: 180_000 }, () => {
     assert.equal(b.stale(small, fillBegun), true, 'a fill begun before is not saved');
     assert.equal(b.stale(other, fillBegun), false, 'a URL outside the prefix is untouched');
     await a.remove(other);
+  });
+
+  it("a fill saved after another sidecar's deletion of its URL, before the news of it arrived, is deleted when it arrives", async () => {
+    const a = sidecar();
+    const aNews = channel();
+    a.onRemoval = (notice) => aNews.tellRemoval(notice);
+    const b = sidecar();
+    const bNews = channel((removal) => b.removedElsewhere(peerNotice(removal)));
+    b.onRemoval = (notice) => bNews.tellRemoval(notice);
+    const keys = entryKeys(PREFIX, 'http', HOST, '/late');
+    assert.equal(await a.remove(keys), 0, "a's PUT removes the URL: nothing stored yet");
+    await fill(b, '/late', 'version 1'); // b's GET reached the backend before the PUT did
+    const untouched = await fill(b, '/untouched', 'kept');
+    assert.ok(await b.find(keys, noHeader) !== null, 'the old response is stored');
+    for (const msg of sent(aNews).msgs) bNews.heard(msg);
+    await waitFor(async () => (await store.headObject(keys.dir + BODY)) === null, 30_000, 'b to delete its late fill');
+    assert.equal(await b.find(keys, noHeader), null);
+    assert.ok((await store.headObject(untouched.dir + BODY)) !== null, 'another URL b saved is kept');
+    await waitFor(() => bNews.removalsTold === 1, 30_000, "b's deletion to be told to the others (their memory tiers may hold its entry)");
+    await b.remove(untouched);
   });
 
   it('a directory whose deletion fails stays a miss and is retried; told when a retry succeeds, the purge once when it ends', async () => {
