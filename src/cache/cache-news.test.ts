@@ -80,8 +80,8 @@ describe('cache news over gossip (cache-news.ts)', () => {
     n.tellRemoval(notice('end', dirOf('/f'), 'http://a.example/f', false));
     n.tellRemoval(notice('end', dirOf('/y'), ''));
     n.tellRemoval(notice('begin', '', 'http://a.example/logs/', false));
-    n.tellRemoval({ ...notice('begin', dirOf('/logs/1'), 'http://a.example/logs/1', false), purge: true });
-    n.tellRemoval({ ...notice('end', dirOf('/logs/1'), 'http://a.example/logs/1'), purge: true });
+    n.tellRemoval({ ...notice('begin', dirOf('/logs/1'), 'http://a.example/logs/1', false), local: true });
+    n.tellRemoval({ ...notice('end', dirOf('/logs/1'), 'http://a.example/logs/1'), local: true });
     n.tellRemoval(notice('end', '', 'http://a.example/logs/', false));
     n.tellRemoval(notice('end', dirOf('/z'), `http://a.example/${'z'.repeat(2000)}`));
     const [first, second] = n.broadcasts(3, 1400);

@@ -198,7 +198,7 @@ export class CacheNews {
    */
   tellRemoval(notice: RemovalNotice): void {
     const { phase, dir, url } = notice;
-    const done = phase === 'end' && (dir === '' || (notice.ok && notice.purge !== true));
+    const done = phase === 'end' && (dir === '' || (notice.ok && notice.local !== true));
     if (!done || !isRemoval(dir, url, this.options.dirPrefix)) return;
     const removal = { dir, url, id: Math.floor((this.options.random ?? Math.random)() * 0x100000000) };
     if (Buffer.byteLength(removalJson(removal)) > REMOVAL_MAX) return; // a URL this long stays untold

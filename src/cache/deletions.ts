@@ -42,13 +42,15 @@ export class Deletions {
   /**
    * Deletes a URL directory (`url`: its URL, '' when not known), blocked meanwhile, and after if it
    * fails. `listed`: its keys, as a purge's one listing of the host found them (deleted without
-   * listing the directory again); else the directory is listed here.
+   * listing the directory again); else the directory is listed here. `local`: not told to other
+   * sidecars (RemovalNotice.local; a purge's directories never are).
    */
-  async deleteDir(dir: string, url: string, listed?: readonly string[]): Promise<number> {
+  async deleteDir(dir: string, url: string, how: { readonly listed?: readonly string[]; readonly local?: boolean } = {}): Promise<number> {
     const { removals, stats, store, forget } = this.parts;
-    const purge = listed !== undefined ? { purge: true } : {};
+    const { listed } = how;
+    const local = listed !== undefined || how.local === true ? { local: true } : {};
     removals.begin(dir);
-    this.onRemoval?.({ phase: 'begin', dir, url, ok: false, ...purge });
+    this.onRemoval?.({ phase: 'begin', dir, url, ok: false, ...local });
     forget(dir);
     let ok = false;
     try {
@@ -57,7 +59,7 @@ export class Deletions {
       return deleted;
     } finally {
       removals.end(dir, ok);
-      this.onRemoval?.({ phase: 'end', dir, url, ok, ...purge });
+      this.onRemoval?.({ phase: 'end', dir, url, ok, ...local });
       if (!ok) this.scheduleRetry();
       // Lookups that ran during the deletion may have remembered the entry again.
       forget(dir);
@@ -107,7 +109,7 @@ export class Deletions {
   private async deleteListed(dirs: Map<string, { url: string; keys: string[] }>): Promise<number> {
     let removed = 0;
     let failure: unknown;
-    for (const [dir, { url, keys }] of dirs) removed += await this.deleteDir(dir, url, keys).catch((err: unknown) => { failure ??= err; return 0; });
+    for (const [dir, { url, keys }] of dirs) removed += await this.deleteDir(dir, url, { listed: keys }).catch((err: unknown) => { failure ??= err; return 0; });
     if (failure !== undefined) throw failure;
     return removed;
   }

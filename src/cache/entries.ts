@@ -297,7 +297,8 @@ export class Entries {
     else this.removals.end(notice.dir, notice.ok);
     if (notice.dir !== '') this.forget(notice.dir);
     if (notice.phase !== 'peer') return;
-    for (const [dir, url] of this.late.take(notice.dir, notice.url)) void this.deleteDir(dir, url).catch(() => undefined);
+    // Not told to other sidecars (RemovalNotice.local): their own late fills answer the first removal, not this one.
+    for (const [dir, url] of this.late.take(notice.dir, notice.url)) void this.deletions.deleteDir(dir, url, { local: true }).catch(() => undefined);
   }
 
   /** Told of every removal's start and end (the other workers of --workers N follow them). */

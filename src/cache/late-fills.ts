@@ -5,7 +5,9 @@
  * reached the backend before the PUT did), the remover's deletion could not see it, and the news
  * only stops fills not yet saved: without this it would be served, by every sidecar, until it went
  * stale. A removal heard of a URL saved here within WINDOW_MS is therefore deleted here again; at
- * worst that drops a newer response stored meanwhile (a miss). Bounded in time and in count.
+ * worst that drops a newer response stored meanwhile (a miss). That deletion is not told to the
+ * other sidecars (RemovalNotice.local): each would delete its own fill saved since, and tell that,
+ * and the URL would never stay stored while it is asked. Bounded in time and in count.
  */
 
 /** Longer than a store deletion (a LIST, then DELETEs) plus gossip's delay, with relaying, on a loaded cluster. */

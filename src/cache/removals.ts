@@ -43,10 +43,13 @@ export interface RemovalNotice {
   readonly url: string;
   readonly ok: boolean;
   /**
-   * A directory deleted by a purge by URL prefix: the other workers follow it, but the other
-   * sidecars are told the purge's prefix once, when it ends (cache-news.ts), not each directory.
+   * Followed by the other workers of this sidecar, never told to other sidecars (cache-news.ts): a
+   * directory deleted by a purge by URL prefix (the purge is told once, as its prefix, when it
+   * ends), or a fill deleted again because another sidecar's removal of its URL arrived after it
+   * was saved (late-fills.ts: told, it would make every sidecar that saved the URL since delete
+   * its fill in turn, and each of those deletions would do the same, for as long as the URL is asked).
    */
-  readonly purge?: boolean;
+  readonly local?: boolean;
 }
 
 

@@ -72,8 +72,8 @@ test('the codec refuses another version, an unknown type and a malformed message
   assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-removal', notice: { ...notice, phase: 'later' } }).ok, false, 'a cache removal is begin, end or peer');
   assert.equal(decodePrimaryMessage({ v: 1, type: 'cache-removal', notice: { ...notice, phase: 'peer', ok: true } }).ok, true, "another sidecar's removal");
   assert.equal(decodePrimaryMessage({ v: 1, type: 'cache-removal', notice: { ...notice, dir: 7 } }).ok, false);
-  assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-removal', notice: { ...notice, purge: true } }).ok, true, "a purge's directory");
-  assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-removal', notice: { ...notice, purge: 'yes' } }).ok, false);
+  assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-removal', notice: { ...notice, local: true } }).ok, true, 'a removal not told to other sidecars');
+  assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-removal', notice: { ...notice, local: 'yes' } }).ok, false);
   assert.equal(decodeWorkerMessage({ v: 1, type: 'cache-fills', keys: [1, 0xffffffff] }).ok, true);
   assert.equal(decodePrimaryMessage({ v: 1, type: 'cache-fills', keys: [] }).ok, true);
   assert.equal(decodePrimaryMessage({ v: 1, type: 'cache-fills', keys: [1] }).ok, false, 'fill keys come in pairs');

@@ -123,7 +123,7 @@ const PRIMARY: Record<PrimaryMessage['type'], Check> = {
 function isNotice(x: unknown): boolean {
   const n = x as Record<string, unknown>;
   return typeof x === 'object' && x !== null && (n.phase === 'begin' || n.phase === 'end' || n.phase === 'peer') && isStr(n.dir) && isStr(n.url) && typeof n.ok === 'boolean'
-    && (n.purge === undefined || typeof n.purge === 'boolean');
+    && (n.local === undefined || typeof n.local === 'boolean');
 }
 
 /** Pairs of 32-bit words, a bounded number of them. */
