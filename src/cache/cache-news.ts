@@ -192,13 +192,14 @@ export class CacheNews {
    * This sidecar's removal of a URL, as its workers tell each other (removals.ts): told once its
    * deletion succeeded (the first try or a retry, which knows only the directory), so no sidecar
    * that hears it can still read the old entry from the store; a failed one stays here. A purge by
-   * URL prefix (dir '') is told once, as its prefix, when it ends (what another sidecar read from
-   * the store while it ran is dropped then), not as each directory it deleted: a large purge would
-   * fill the outbox and push other removals out. Its failed directories are told when a retry succeeds.
+   * URL prefix (dir '') is told as its prefix when it begins (the others stop serving what they
+   * hold under it at once) and again when it ends (what they read from the store while it ran is
+   * dropped then), not as each directory it deleted: a large purge would fill the outbox and push
+   * other removals out. Its failed directories are told when a retry succeeds.
    */
   tellRemoval(notice: RemovalNotice): void {
     const { phase, dir, url } = notice;
-    const done = phase === 'end' && (dir === '' || (notice.ok && notice.local !== true));
+    const done = dir === '' || (phase === 'end' && notice.ok && notice.local !== true);
     if (!done || !isRemoval(dir, url, this.options.dirPrefix)) return;
     const removal = { dir, url, id: Math.floor((this.options.random ?? Math.random)() * 0x100000000) };
     if (Buffer.byteLength(removalJson(removal)) > REMOVAL_MAX) return; // a URL this long stays untold

@@ -1,7 +1,7 @@
 /**
  * Removals as another sidecar of the store hears of them, against a real S3 server (Swift +
  * s3api). A purge by URL prefix: one listing of the host, every variant of every URL under the
- * prefix deleted and nothing else; told to the cluster once, as its prefix, when it ends; and what
+ * prefix deleted and nothing else; told to the cluster as its prefix when it begins and ends; and what
  * the other sidecar holds under the prefix (memory tier, remembered metadata, running fetches,
  * fills begun before) dropped from that one message. A fill the other sidecar saved after the
  * removal's deletion and before its news arrived: deleted when the news arrives.
@@ -128,7 +128,7 @@ describe('removals told between sidecars, on Swift', { skip, timeout: 180_000 },
     await a.remove(kept);
   });
 
-  it("is told once, as its prefix, when it ends; the other sidecar drops what it holds under it: memory, remembered metadata, fetches, fills begun before", async () => {
+  it("is told as its prefix, when it begins and when it ends (never each URL); the other sidecar drops what it holds under it: memory, remembered metadata, fetches, fills begun before", async () => {
     const a = sidecar();
     const aNews = channel();
     a.onRemoval = (notice) => aNews.tellRemoval(notice);
@@ -152,8 +152,8 @@ describe('removals told between sidecars, on Swift', { skip, timeout: 180_000 },
     const prefix = `http://${HOST}/docs/`;
     assert.equal(await a.removeUrlPrefix(PREFIX, HOST, prefix), 22);
     const told = sent(aNews);
-    assert.deepEqual(told.removals.map(({ dir, url }) => [dir, url]), [['', prefix]], 'one removal: the prefix, not each of its 22 URLs');
-    assert.equal(aNews.removalsTold, 1);
+    assert.deepEqual(told.removals.map(({ dir, url }) => [dir, url]), [['', prefix]], 'the prefix, not each of its 22 URLs (its end took the place of its begin, still waiting)');
+    assert.equal(aNews.removalsTold, 2, 'when it began and when it ended');
     assert.ok(await b.find(large, noHeader) !== null, 'before the news, b still answers from what it remembers');
 
     for (const msg of told.msgs) bNews.heard(msg);
@@ -187,7 +187,7 @@ describe('removals told between sidecars, on Swift', { skip, timeout: 180_000 },
     await b.remove(untouched);
   });
 
-  it('a directory whose deletion fails stays a miss and is retried; told when a retry succeeds, the purge once when it ends', async () => {
+  it('a directory whose deletion fails stays a miss and is retried; told when a retry succeeds, the purge when it begins and ends', async () => {
     const a = sidecar(50);
     const aNews = channel();
     a.onRemoval = (notice) => aNews.tellRemoval(notice);
@@ -203,12 +203,12 @@ describe('removals told between sidecars, on Swift', { skip, timeout: 180_000 },
       assert.equal(await a.find(second, noHeader), null, 'the failed one is a miss while it waits for its retry');
       assert.ok((await store.headObject(second.dir + BODY)) !== null, 'its body is still in the store');
       assert.equal((await store.headObject(first.dir + BODY)), null, 'the other URL was deleted all the same');
-      assert.deepEqual(removalsSent(aNews), [['', `http://${HOST}/tmp/`]], 'the purge, once it ended, though one directory failed');
+      assert.deepEqual(removalsSent(aNews), [['', `http://${HOST}/tmp/`]], 'the purge, ended though one directory failed');
     } finally {
       store.deleteKeys = real;
     }
     await waitFor(async () => (await store.headObject(second.dir + BODY)) === null, 30_000, 'the retry to delete the failed directory');
-    await waitFor(() => aNews.removalsTold === 2, 30_000, 'the retry to be told');
+    await waitFor(() => aNews.removalsTold === 3, 30_000, 'the retry to be told');
     assert.deepEqual(removalsSent(aNews), [[second.dir, '']], 'the retried directory, on its own');
   });
 });

@@ -44,7 +44,7 @@ export interface RemovalNotice {
   readonly ok: boolean;
   /**
    * Followed by the other workers of this sidecar, never told to other sidecars (cache-news.ts): a
-   * directory deleted by a purge by URL prefix (the purge is told once, as its prefix, when it
+   * directory deleted by a purge by URL prefix (the purge is told as its prefix, when it begins and
    * ends), or a fill deleted again because another sidecar's removal of its URL arrived after it
    * was saved (late-fills.ts: told, it would make every sidecar that saved the URL since delete
    * its fill in turn, and each of those deletions would do the same, for as long as the URL is asked).
