@@ -24,6 +24,15 @@ export interface Entry {
   readonly inline?: boolean;
 }
 
+/**
+ * `entry` is of an older response than `known` (the response times of their policies): a fill whose
+ * store answer came late, or a store read answered late, must not replace what is known of a newer
+ * response to the same request (RFC 9111 §4: the most recent response is used).
+ */
+export function olderThan(entry: Entry, known: Entry | undefined): boolean {
+  return known !== undefined && entry.policy.t < known.policy.t;
+}
+
 /** At the primary key of a response with Vary: which fields select the variant. */
 export interface VaryIndex {
   readonly v: 1;

@@ -7,7 +7,7 @@
  * are also found by their URL (plain()), so the common hit needs no key hashing at all; each such
  * entry carries a slot for what a hit needs, prepared on its first hit (memory-hit.ts).
  */
-import type { Entry } from './entry.js';
+import { olderThan, type Entry } from './entry.js';
 
 export interface Held<P = unknown> {
   readonly key: string;
@@ -61,7 +61,9 @@ export class MemoryTier {
     this.held.set(found.key, found);
   }
 
+  /** Holds `entry` with its body, unless the entry held under `key` is of a newer response. */
   set(key: string, entry: Entry, body: Buffer): void {
+    if (olderThan(entry, this.held.get(key)?.entry)) return;
     this.delete(key);
     if (body.length > this.maxObject) return;
     this.add({ key, entry, body, bytes: body.length + META_COST, prepared: undefined });

@@ -5,7 +5,7 @@
  * GET with If-Match on the remembered ETag: a body replaced behind this process's back is not
  * served, and what is remembered of it is dropped). Both bounded, least recently used out first.
  */
-import type { Entry } from './entry.js';
+import { olderThan, type Entry } from './entry.js';
 
 /** How many URLs' Vary fields are remembered. */
 const VARY_MEMORY = 10_000;
@@ -37,9 +37,13 @@ export class Recall {
     return this.metaOf.get(urlDir)?.get(dir);
   }
 
-  /** Remembers an entry's metadata unless the memory tier takes bodies of its size (`memoryMax`, -1 without one). */
+  /**
+   * Remembers an entry's metadata unless the memory tier takes bodies of its size (`memoryMax`, -1
+   * without one), or what is remembered of the variant is of a newer response.
+   */
   rememberMeta(urlDir: string, dir: string, entry: Entry, memoryMax: number): void {
     const variants = this.metaOf.get(urlDir) ?? new Map<string, Entry>();
+    if (olderThan(entry, variants.get(dir))) return;
     this.metaOf.delete(urlDir);
     if (entry.size <= memoryMax) variants.delete(dir);
     else variants.set(dir, entry);

@@ -6,7 +6,8 @@
  * (connections open, requests taken, nothing back), `delay()` answers them late the way an overloaded
  * one does, and `recover()` ends both. `breakNext()` breaks the connection of the next call of a
  * kind once its request has been read, nothing passed on and nothing answered (a store connection
- * that died under a call).
+ * that died under a call). `holdAnswerOfNext()` passes the next call of a kind on but keeps the
+ * store's answer back until `releaseAnswers()` (the store did the call; the sidecar hears of it late).
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -21,6 +22,9 @@ export class StoreRelay {
   refuseLists = false;
   holdLists = false;
   private readonly held: Array<() => void> = [];
+  /** Calls whose answers are to be kept back, and how many more; the answers kept back. */
+  private readonly holdAnswers = new Map<string, number>();
+  private readonly heldAnswers: Array<() => void> = [];
   /** Calls ("PUT body", …) whose connections are still to be broken, and how many more. */
   private readonly breaks = new Map<string, number>();
   /** The kinds of call (kindOf) left unanswered; 'all' for every call. */
@@ -81,6 +85,20 @@ export class StoreRelay {
     this.breaks.set(call, times);
   }
 
+  /** The next `times` calls `call` ("PUT body", …) reach the store, their answers wait for releaseAnswers(). */
+  holdAnswerOfNext(call: string, times = 1): void {
+    this.holdAnswers.set(call, times);
+  }
+
+  /** Answers kept back so far (holdAnswerOfNext). */
+  get answersHeld(): number {
+    return this.heldAnswers.length;
+  }
+
+  releaseAnswers(): void {
+    for (const answer of this.heldAnswers.splice(0)) answer();
+  }
+
   /** From now on, every call is passed on to the store `ms` after it came. */
   delay(ms: number): void {
     this.delayMs = ms;
@@ -114,7 +132,9 @@ export class StoreRelay {
       return void res.writeHead(503, { 'Content-Type': 'application/xml' }).end('<Error><Code>SlowDown</Code><Message>lists refused by the test</Message></Error>');
     }
     res.once('finish', () => this.answered.push(call));
-    const go = (): void => this.forward(req, res);
+    const holds = this.holdAnswers.get(call) ?? 0;
+    if (holds > 0) this.holdAnswers.set(call, holds - 1);
+    const go = (): void => this.forward(req, res, holds > 0);
     if (call === 'GET list' && this.holdLists) this.held.push(go);
     else if (this.delayMs > 0) this.later(go, this.delayMs);
     else go();
@@ -128,12 +148,16 @@ export class StoreRelay {
     this.delays.add(timer);
   }
 
-  private forward(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private forward(req: http.IncomingMessage, res: http.ServerResponse, holdAnswer = false): void {
     const out = http.request({
       host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers, agent: this.agent,
     }, (answer) => {
-      res.writeHead(answer.statusCode!, answer.headers);
-      answer.pipe(res);
+      const send = (): void => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      };
+      if (holdAnswer) this.heldAnswers.push(send);
+      else send();
     });
     out.on('error', () => req.socket.destroy());
     res.on('close', () => { if (!res.writableFinished) out.destroy(); });
@@ -143,6 +167,7 @@ export class StoreRelay {
   private async close(): Promise<void> {
     for (const timer of this.delays) clearTimeout(timer);
     this.releaseLists();
+    this.releaseAnswers();
     this.down = true;
     this.cut();
     this.agent.destroy();
