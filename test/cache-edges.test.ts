@@ -2,7 +2,9 @@
  * The shared cache's edges, through the real CLI against a real S3 store (Swift + s3api): a
  * client that leaves mid-fill (quick-abort policy, followers), stale responses when the backend
  * refuses connections or does not answer in time, HEAD hits on a kept-alive connection, Range
- * misses that fill the whole object, and multi-range requests. Skipped where Swift is missing.
+ * misses that fill the whole object, and multi-range requests. Each case runs for HTTP/1.1 and
+ * HTTP/2 clients (one CLI each, paths and gates of its own), except what only HTTP/1.1 has (a
+ * kept-alive connection after a HEAD). Skipped where Swift is missing.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,12 +14,13 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Fixtures } from './support/fixtures.js';
-import { PROTOCOLS, ProtocolClient, type Protocol, type Reply } from './support/protocols.js';
+import { PROTOCOLS, ProtocolClient, short, type Protocol, type Reply } from './support/protocols.js';
 import { cacheArgs, cacheBed, openUploads, startCacheNode } from './support/cache-node.js';
 import { swiftMissing, type SwiftStore } from './support/swift.js';
 import { waitFor } from './support/wait.js';
 import type { TestBackend } from './support/backends.js';
 import type { Outrigger } from './support/outrigger.js';
+import { entryKeys } from '../src/cache/key.js';
 
 const skip = swiftMissing();
 const fx = new Fixtures();
@@ -173,11 +176,11 @@ before(async () => {
   ({ swift, bucket, s3, backend } = await cacheBed(fx, 'edge', handler));
 });
 
-for (const protocol of ['http/1.1', 'h2'] as const) {
+for (const protocol of PROTOCOLS) {
   describe(`a client leaves mid-fill (${protocol}; quick-abort defaults: finish when ≤1MiB is left)`, { skip, timeout: 180_000 }, () => {
     let o: Outrigger;
     let client: ProtocolClient;
-    const p = protocol === 'h2' ? 'h2' : 'h1';
+    const p = short(protocol);
     before(async () => {
       ({ o, client } = await start(protocol, backend));
     });
@@ -210,31 +213,28 @@ for (const protocol of ['http/1.1', 'h2'] as const) {
       const after = await client.call({ path, headers: { 'cache-control': 'only-if-cached' } });
       assert.equal(after.status, 504, 'nothing stored');
     });
+
+    test('a leader leaves while a follower reads the same fetch: the fetch goes on, the follower gets the whole body and the object is stored', async () => {
+      const path = `/gated/${8 * MiB}?at=${MiB}&id=follow-${p}`;
+      const before = await metric(client, 'fills_without_client_total');
+      const fetched = count(`/gated/${8 * MiB}`);
+      const leader = partialGet(protocol, o.port, path, MiB);
+      await leader.reached;
+      const follower = partialGet(protocol, o.port, path, MiB);
+      await follower.reached;
+      leader.leave();
+      await counted(client, 'fills_without_client_total', before);
+      gates.get(`follow-${p}`)!();
+      const got = await follower.done;
+      assert.ok(got.complete);
+      assert.match(String(got.headers['cache-status']), /collapsed/);
+      assert.equal(sha(got.body), sha(bodyOf(8 * MiB)));
+      const hit = await stored(client, path);
+      assert.equal(sha(hit.body), sha(bodyOf(8 * MiB)));
+      assert.equal(count(`/gated/${8 * MiB}`), fetched + 1, 'one backend fetch for both');
+    });
   });
 }
-
-describe('a leader leaves while a follower reads the same fetch', { skip, timeout: 180_000 }, () => {
-  test('the fetch goes on: the follower gets the whole body and the object is stored', async () => {
-    const { o, client } = await start('http/1.1', backend);
-    const path = `/gated/${8 * MiB}?at=${MiB}&id=follow`;
-    const before = await metric(client, 'fills_without_client_total');
-    const fetched = count(`/gated/${8 * MiB}`);
-    const leader = partialGet('http/1.1', o.port, path, MiB);
-    await leader.reached;
-    const follower = partialGet('http/1.1', o.port, path, MiB);
-    await follower.reached;
-    leader.leave();
-    await counted(client, 'fills_without_client_total', before);
-    gates.get('follow')!();
-    const got = await follower.done;
-    assert.ok(got.complete);
-    assert.match(String(got.headers['cache-status']), /collapsed/);
-    assert.equal(sha(got.body), sha(bodyOf(8 * MiB)));
-    const hit = await stored(client, path);
-    assert.equal(sha(hit.body), sha(bodyOf(8 * MiB)));
-    assert.equal(count(`/gated/${8 * MiB}`), fetched + 1, 'one backend fetch for both');
-  });
-});
 
 /**
  * A TCP relay to the store that, while `closed`, holds back every connection that starts sending
@@ -281,11 +281,12 @@ async function gatedStore(target: URL): Promise<{ url: string; held: () => numbe
   return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, held: () => held, open };
 }
 
-describe('a store slower than the client', { skip, timeout: 180_000 }, () => {
+for (const protocol of PROTOCOLS) describe(`a store slower than the client (${protocol})`, { skip, timeout: 180_000 }, () => {
+  const p = short(protocol);
   test('the client gets the whole body without waiting for the store; the fill completes after it, in the background', async () => {
     const gate = await gatedStore(new URL(swift.endpoint));
-    const { client } = await startCacheNode(fx, 'http/1.1', cacheArgs({ ...swift, endpoint: gate.url }, bucket, backend.url));
-    const path = `/obj/${MiB}?gated-store`;
+    const { client } = await startCacheNode(fx, protocol, cacheArgs({ ...swift, endpoint: gate.url }, bucket, backend.url));
+    const path = `/obj/${MiB}?gated-store=${p}`;
     const got = await client.call({ path });
     assert.equal(got.status, 200);
     assert.equal(sha(got.body), sha(bodyOf(MiB)));
@@ -300,8 +301,8 @@ describe('a store slower than the client', { skip, timeout: 180_000 }, () => {
 
   test('a stalled store: the client gets all 48 MiB, the fill is given up at its 32 MiB bound, nothing stored, no upload left open', async () => {
     const gate = await gatedStore(new URL(swift.endpoint));
-    const { client } = await startCacheNode(fx, 'http/1.1', cacheArgs({ ...swift, endpoint: gate.url }, bucket, backend.url));
-    const path = `/big/${48 * MiB}`;
+    const { client } = await startCacheNode(fx, protocol, cacheArgs({ ...swift, endpoint: gate.url }, bucket, backend.url));
+    const path = `/big/${48 * MiB}?${p}`;
     const got = await client.call({ path });
     assert.equal(got.status, 200);
     assert.equal(got.body.length, 48 * MiB);
@@ -313,11 +314,11 @@ describe('a store slower than the client', { skip, timeout: 180_000 }, () => {
   });
 });
 
-describe('stale-if-error when no response comes at all', { skip, timeout: 180_000 }, () => {
+for (const protocol of PROTOCOLS) describe(`stale-if-error when no response comes at all (${protocol})`, { skip, timeout: 180_000 }, () => {
   test('a backend that does not answer in time, then refuses connections: stale-if-error entries answer, others get the error', async () => {
-    const own = await fx.backendOf('stale-origin', handler);
+    const own = await fx.backendOf(`stale-origin-${short(protocol)}`, handler);
     // A long probe interval: the backend stays "ready", so requests really go to it and fail.
-    const { client } = await start('http/1.1', own, ['--response-timeout', '2s']);
+    const { client } = await start(protocol, own, ['--response-timeout', '2s']);
     const allowed = '/doc/sie?cc=max-age%3D0%2C%20stale-if-error%3D3600';
     const plain = '/doc/plain?cc=max-age%3D0';
     const filled = await metric(client, 'fills_completed_total');
@@ -342,14 +343,16 @@ describe('stale-if-error when no response comes at all', { skip, timeout: 180_00
   });
 });
 
-describe('cache answers on HTTP/1.1 details', { skip, timeout: 180_000 }, () => {
+for (const protocol of PROTOCOLS) describe(`cache lookups through ${protocol}: passes, the memory tier, remembered metadata`, { skip, timeout: 180_000 }, () => {
   let client: ProtocolClient;
   let o: Outrigger;
+  const p = short(protocol);
   before(async () => {
-    ({ o, client } = await start('http/1.1', backend));
+    ({ o, client } = await start(protocol, backend));
   });
 
-  test('a HEAD hit keeps the connection alive (Content-Length of the GET, no body)', async () => {
+  // HTTP/2 has no connection to keep per request: a HEAD hit on it is in cache.test ("HEAD is answered from the GET entry").
+  if (protocol === 'http/1.1') test('a HEAD hit keeps the connection alive (Content-Length of the GET, no body)', async () => {
     const path = '/obj/4096?head=1';
     await client.call({ path });
     await stored(client, path);
@@ -374,23 +377,23 @@ describe('cache answers on HTTP/1.1 details', { skip, timeout: 180_000 }, () => 
   });
 
   test('a URL whose response was not stored skips the store lookup next time (a pass); once its response may be stored, it is', async () => {
-    const path = '/flip/p1';
+    const path = `/flip/p1-${p}`;
     assert.doesNotMatch(status(await client.call({ path })), /detail=pass/, 'the first request looks the URL up');
     const calls = await settledStoreCalls(client);
     const passed = await client.call({ path });
     assert.deepEqual([passed.status, passed.text], [200, 'flip']);
     assert.match(status(passed), /fwd=uri-miss; detail=pass/);
     assert.equal(await metric(client, 'store_latency_ms_count'), calls, 'no store call for the passed request');
-    flips.set('p1', 'max-age=600');
+    flips.set(`p1-${p}`, 'max-age=600');
     const now = await client.call({ path });
     assert.match(status(now), /fwd=uri-miss; stored; detail=pass/, 'still passed, and stored: its response may be now');
     assert.match(status(await stored(client, path)), /hit/);
-    assert.equal(count('/flip/p1'), 3, 'every request before the hit reached the backend');
+    assert.equal(count(path), 3, 'every request before the hit reached the backend');
   });
 
   test('a response not stored because the request had credentials makes no pass for the URL', async () => {
-    const path = '/flip/p2';
-    flips.set('p2', 'max-age=600'); // storable, except for a request with Authorization (RFC 9111 §3.5)
+    const path = `/flip/p2-${p}`;
+    flips.set(`p2-${p}`, 'max-age=600'); // storable, except for a request with Authorization (RFC 9111 §3.5)
     assert.doesNotMatch(status(await client.call({ path, headers: { authorization: 'Bearer t' } })), /stored/);
     const calls = await metric(client, 'store_latency_ms_count');
     const anonymous = await client.call({ path });
@@ -425,9 +428,9 @@ describe('cache answers on HTTP/1.1 details', { skip, timeout: 180_000 }, () => 
     assert.equal(await metric(client, 'store_latency_ms_count'), calls + 3, 'one store call per hit: the metadata was remembered');
 
     // Another sidecar (here: the test, straight to the store) replaces the body with other bytes.
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
-    const key = listed.Contents?.find((o) => o.Size === size && o.Key?.endsWith('/body'))?.Key;
-    assert.ok(key, 'the stored body');
+    const key = `${entryKeys('', protocol === 'h2' ? 'https' : 'http', `127.0.0.1:${o.port}`, path).dir}body`;
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key }));
+    assert.equal(listed.Contents?.find((stored) => stored.Key === key)?.Size, size, 'the stored body');
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.alloc(size, 0x21) }));
     const fetched = count(`/obj/${size}`);
     const after = await client.call({ path });
@@ -441,7 +444,7 @@ describe('cache answers on HTTP/1.1 details', { skip, timeout: 180_000 }, () => 
 for (const protocol of PROTOCOLS) describe(`cache ranges through ${protocol}`, { skip, timeout: 180_000 }, () => {
   let client: ProtocolClient;
   /** This suite's own path segment (the backend counts requests by path). */
-  const p = protocol === 'h2' ? 'h2' : 'h1';
+  const p = short(protocol);
   before(async () => {
     ({ client } = await start(protocol, backend));
   });
@@ -471,10 +474,10 @@ for (const protocol of PROTOCOLS) describe(`cache ranges through ${protocol}`, {
   });
 });
 
-describe('a first hit whose metadata no tier remembers', { skip, timeout: 180_000 }, () => {
+for (const protocol of PROTOCOLS) describe(`a first hit whose metadata no tier remembers (${protocol})`, { skip, timeout: 180_000 }, () => {
   test('an entry the memory tier evicted is one store call, the body object with its metadata, byte for byte; a HEAD reads no body', async () => {
     // A 64 KiB memory tier (objects up to 4 KiB): twenty more 4000 B entries evict the first.
-    const { client } = await start('http/1.1', backend, ['--cache-memory', '64KiB']);
+    const { client } = await start(protocol, backend, ['--cache-memory', '64KiB']);
     const path = '/obj/3000?early=1';
     await client.call({ path });
     await stored(client, path);

@@ -9,7 +9,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Fixtures } from './support/fixtures.js';
-import { PROTOCOLS, type ProtocolClient, type Reply } from './support/protocols.js';
+import { PROTOCOLS, short, type ProtocolClient, type Reply } from './support/protocols.js';
 import { cacheBed, startCacheNode } from './support/cache-node.js';
 import { swiftMissing } from './support/swift.js';
 import { cacheStatus, cachedStatus as cachedStatusOf, doc, ScriptedOrigin, untilStored, type Script } from './support/scripted-origin.js';
@@ -35,7 +35,7 @@ before(async () => {
 
 for (const protocol of PROTOCOLS) describe(`cache RFC behaviours through the CLI, ${protocol} clients`, { skip, timeout: 180_000 }, () => {
   /** This suite's own path for `path`. */
-  const at = (path: string): string => `/${protocol === 'h2' ? 'h2' : 'h1'}${path}`;
+  const at = (path: string): string => `/${short(protocol)}${path}`;
   before(async () => {
     ({ client } = await startCacheNode(fx, protocol, args));
   });

@@ -7,7 +7,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Fixtures } from './support/fixtures.js';
-import { PROTOCOLS, type ProtocolClient, type Reply } from './support/protocols.js';
+import { PROTOCOLS, short, type ProtocolClient, type Reply } from './support/protocols.js';
 import { cacheBed, startCacheNode } from './support/cache-node.js';
 import { bodyOf, count, handler } from './support/cache-origin.js';
 import { cacheStatus as status, untilStored } from './support/scripted-origin.js';
@@ -31,13 +31,12 @@ before(async () => {
 for (const protocol of PROTOCOLS) {
   describe(`cache through ${protocol}`, { skip, timeout: 180_000 }, () => {
     let client: ProtocolClient;
-    const p = protocol === 'h2' ? 'h2' : 'h1';
+    const p = short(protocol);
     before(async () => {
       ({ client } = await startCacheNode(fx, protocol, args));
     });
 
-    const sizes = protocol === 'h2' ? [0, 1, MiB] : [0, 1, MiB, 100 * MiB];
-    for (const size of sizes) {
+    for (const size of [0, 1, MiB, 100 * MiB]) {
       test(`a ${size} B object is stored and served byte for byte, without the backend`, async () => {
         // 100 MiB comes at 25 MiB/s, as from a remote backend: a store slower than the client loses the fill (by design).
         const kind = size > 10 * MiB ? 'paced' : 'obj';

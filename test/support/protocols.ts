@@ -9,6 +9,8 @@ import { closeSession } from './h2-session.js';
 
 export type Protocol = 'http/1.1' | 'h2';
 export const PROTOCOLS: readonly Protocol[] = ['http/1.1', 'h2'];
+/** A short name of the protocol, for the paths and ids a suite keeps to itself ('h1', 'h2'). */
+export const short = (protocol: Protocol): 'h1' | 'h2' => (protocol === 'h2' ? 'h2' : 'h1');
 
 export interface Call {
   readonly method?: string;
