@@ -1,19 +1,17 @@
 /**
- * Entries as the rest of the cache sees them: found through the memory tier, what this process
- * remembers (recall.ts), then the store (one call for the body object, its metadata riding in it:
- * store-read.ts, store-meta.ts); saved (the metadata with the body, or after it when it does not
- * fit); removed. Every store call is timed, and a failing one marks the store down so later
- * requests bypass the cache rather than wait on it. What a remembered copy of metadata can miss
- * is another sidecar's revalidation, which only makes it stale sooner.
+ * Entries as the rest of the cache sees them: found (entry-lookup.ts: the memory tier, what this
+ * process remembers, then the store), their bodies opened, saved (the metadata with the body, or
+ * after it when it does not fit), refreshed after a 304, removed. Every store call is timed, and a
+ * failing one marks the store down so later requests bypass the cache rather than wait on it.
  *
  * Removals are guarded per URL (removals.ts): a URL is a miss while its removal runs or after it
  * failed (the failed ones are retried in the background until the store has nothing of them left),
  * and nothing that began before a removal of its URL started is kept in memory or saved.
  */
 import type { Readable } from 'node:stream';
-import { isVaryIndex, type Entry, type VaryIndex } from './entry.js';
-import { BODY, META, variantDir, type EntryKeys } from './key.js';
-import { EarlyBody } from './early-body.js';
+import type { Entry, VaryIndex } from './entry.js';
+import { BODY, META, type EntryKeys } from './key.js';
+import { EntryLookup, type Located } from './entry-lookup.js';
 import { SIDECAR_FIELDS, inlineFields } from './store-meta.js';
 import { StoreReader } from './store-read.js';
 import type { MemoryTier } from './memory-tier.js';
@@ -26,21 +24,8 @@ import { Deletions } from './deletions.js';
 import { Removals, type RemovalNotice } from './removals.js';
 import { LateFills } from './late-fills.js';
 import { Recall } from './recall.js';
-import { variantId } from './vary.js';
 
-export interface Located {
-  readonly entry: Entry;
-  /** The variant's directory in the bucket (also its memory-tier key). */
-  readonly dir: string;
-  /** The URL's directory (the variant's, or the one above it when the response varies). */
-  readonly urlDir: string;
-  /** The body, when the memory tier holds it. */
-  readonly body: Buffer | undefined;
-  /** The removal token when the lookup began (removals.ts): a removal of the URL since makes what it read stale. */
-  readonly token: number;
-  /** The whole body, from the lookup's GET of the body object (early-body.ts). */
-  readonly early?: EarlyBody;
-}
+export type { Located } from './entry-lookup.js';
 
 export class Entries {
   readonly store: S3Store;
@@ -53,6 +38,7 @@ export class Entries {
   private readonly late = new LateFills();
   private readonly deletions: Deletions;
   private readonly reader: StoreReader;
+  private readonly finder: EntryLookup;
 
   private readonly readAhead: ReadAhead | null;
   private readonly index: StoreIndex | null;
@@ -65,6 +51,7 @@ export class Entries {
     this.readAhead = readAhead;
     this.index = index;
     this.memory = memory;
+    this.finder = new EntryLookup({ reader: this.reader, recall: this.recall, memory, index, stats });
     this.health = health;
     this.stats = stats;
   }
@@ -105,7 +92,7 @@ export class Entries {
   async find(keys: EntryKeys, header: (name: string) => string | undefined, whole = false, unlisted?: () => void): Promise<Located | null> {
     const token = this.removals.token();
     if (this.removals.blocked(keys.dir)) return null;
-    const found = await this.lookup(keys, header, whole, token, unlisted);
+    const found = await this.finder.find(keys, header, whole, token, unlisted);
     if (found === null || (!this.removals.stale(keys.dir, keys.url, token) && !this.removals.staleFill(keys.dir, keys.url))) return found;
     found.early?.drop();
     return null;
@@ -114,63 +101,6 @@ export class Entries {
   /** A fill of `dir` that began at `token` runs; the function returned says it is over (Removals.staleFill says why). */
   filling(dir: string, token: number): () => void {
     return this.removals.filling(dir, token);
-  }
-
-  private async lookup(keys: EntryKeys, header: (name: string) => string | undefined, whole: boolean, token: number, unlisted?: () => void): Promise<Located | null> {
-    const known = this.recall.vary(keys.dir);
-    if (known !== undefined) {
-      const remembered = this.remembered(keys, known, header, token);
-      if (remembered !== null) return remembered;
-    }
-    if (this.index?.absent(keys.dir) === true) {
-      this.stats.indexSkips++;
-      unlisted?.();
-      return null;
-    }
-    // One call: the URL's body object (or its Vary index) with its metadata (store-read.ts).
-    const top = await this.reader.read(keys.dir, whole);
-    if (top === null) {
-      this.recall.forgetVary(keys.dir);
-      return null;
-    }
-    if (!isVaryIndex(top.stored)) {
-      // No Vary: remembered too, so the next memory-tier hit of this URL needs no store call.
-      this.recall.rememberVary(keys.dir, []);
-      return this.located(keys.dir, keys.dir, top.stored, token, top.body);
-    }
-    // The URL varies now: an entry held from before, without Vary, must not answer it by URL.
-    this.memory?.delete(keys.dir);
-    this.recall.rememberVary(keys.dir, top.stored.varyIndex);
-    const remembered = this.remembered(keys, top.stored.varyIndex, header, token);
-    if (remembered !== null) return remembered;
-    const dir = variantDir(keys, variantId(top.stored.varyIndex, header));
-    const variant = await this.reader.read(dir, whole);
-    if (variant === null || isVaryIndex(variant.stored)) return null;
-    return this.located(keys.dir, dir, variant.stored, token, variant.body);
-  }
-
-  /** The variant `vary` selects, when the memory tier holds it or its metadata is remembered (no store call then). */
-  private remembered(keys: EntryKeys, vary: readonly string[], header: (name: string) => string | undefined, token: number): Located | null {
-    const dir = variantDir(keys, variantId(vary, header));
-    const held = this.memory?.get(dir);
-    if (held !== undefined) return { entry: held.entry, dir, urlDir: keys.dir, body: held.body, token };
-    const entry = this.recall.meta(keys.dir, dir);
-    return entry === undefined ? null : { entry, dir, urlDir: keys.dir, body: undefined, token };
-  }
-
-  private located(urlDir: string, dir: string, entry: Entry, token: number, body: Readable | null): Located {
-    this.rememberMeta(urlDir, dir, entry);
-    const held = this.memory?.get(dir);
-    if (held !== undefined && held.entry.bodyEtag === entry.bodyEtag) {
-      body?.destroy();
-      return { entry, dir, urlDir, body: held.body, token };
-    }
-    if (held !== undefined) this.memory!.delete(dir); // replaced in the store (by another sidecar): the held body is outdated
-    return { entry, dir, urlDir, body: undefined, token, early: body === null ? undefined : new EarlyBody(body) };
-  }
-
-  private rememberMeta(urlDir: string, dir: string, entry: Entry): void {
-    this.recall.rememberMeta(urlDir, dir, entry, this.memory?.maxObject ?? -1);
   }
 
   /** The URL's stored entry varies (its Vary index was read or written last): a miss of it is a vary-miss (RFC 9211). */
@@ -226,7 +156,7 @@ export class Entries {
       return false;
     }
     this.recall.rememberVary(keys.dir, dir === keys.dir ? [] : entry.vary);
-    this.rememberMeta(keys.dir, dir, entry);
+    this.finder.rememberMeta(keys.dir, dir, entry);
     if (dir !== keys.dir) this.memory?.delete(keys.dir); // an entry without Vary held from before
     if (body !== undefined) this.memory?.set(dir, entry, body);
     this.stats.memoryBytes = this.memory?.bytes ?? 0;
@@ -268,7 +198,7 @@ export class Entries {
 
   private remember(found: Located, entry: Entry): void {
     this.memory?.update(found.dir, entry);
-    this.rememberMeta(found.urlDir, found.dir, entry);
+    this.finder.rememberMeta(found.urlDir, found.dir, entry);
   }
 
   /** The store's body of a variant is not the one remembered: what this process holds of it goes. */
