@@ -3,7 +3,8 @@
  * the real CLI: a real Swift store behind a relay that can go silent (test/support/store-relay.ts).
  * A request waits for the store at most --cache-lookup-timeout, then goes to the backend as if there
  * were no cache; three such requests in a row mark the store down, and only a probe answered within
- * the same deadline brings it back. Skipped where Swift is missing.
+ * the same deadline brings it back. The body a revalidated answer streams from the store has the same
+ * deadline. Skipped where Swift is missing.
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,6 +67,8 @@ describe('a store that stops answering', { skip }, () => {
   before(async () => {
     ({ swift, bucket, backend } = await cacheBed(fx, 'stall', (req, res) => {
       req.resume();
+      // A client's `Cache-Control: no-cache` makes the sidecar revalidate with the stored ETag.
+      if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304, { 'Cache-Control': 'max-age=600', ETag: '"v1"' }).end();
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'max-age=600', ETag: '"v1"' }).end('version 1');
     }, 'stall'));
   });
@@ -95,6 +98,25 @@ describe('a store that stops answering', { skip }, () => {
     assert.match(status(await answeredWithoutStore(client, '/doc/body', { range: 'bytes=0-3' })), /fwd=bypass; detail=store-timeout/);
     assert.equal(await metric(client, 'lookup_timeouts_total') - timeouts, 2);
     assert.doesNotMatch(o.stdout, /store calls in a row got no answer/, 'two late answers with none in time between are not three');
+  });
+
+  test('a revalidated answer whose stored body the store does not send breaks within the deadline, not the store client\'s timeout', async () => {
+    const relay = await StoreRelay.open(fx, swift.endpoint);
+    const { o, client } = await sidecar(relay);
+    await stored(client, '/doc/revalidated');
+    const timeouts = await metric(client, 'lookup_timeouts_total');
+    // The lookup (a HEAD: the client's own If-None-Match) answers; the body's GET after the backend's 304 gets nothing back.
+    relay.stall('GET body');
+    const t0 = performance.now();
+    const reply = await client.call({ path: '/doc/revalidated', headers: { 'cache-control': 'no-cache', 'if-none-match': '"other"' } });
+    const waited = performance.now() - t0;
+    // Broken before or after the head (the core may hold the head for the first bytes), never a short body passed off as whole.
+    assert.ok(reply.status === 0 || reply.status === 200, `status ${reply.status}`);
+    assert.notEqual(reply.error, undefined, 'the broken response is seen as broken');
+    assert.equal(reply.body.length, 0);
+    assert.ok(waited < STORE_CLIENT_TIMEOUT_MS / 2, `waited ${waited.toFixed(0)} ms: as long as the store client, not the deadline`);
+    assert.equal(await metric(client, 'lookup_timeouts_total') - timeouts, 1);
+    assert.doesNotMatch(o.stdout, /store calls in a row got no answer/);
   });
 
   test('a store that answers every call late stays down (its probe has the deadline too) until it answers in time', async () => {

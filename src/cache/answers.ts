@@ -6,6 +6,7 @@
 import { PassThrough, Readable } from 'node:stream';
 import type { StreamAnswer } from '../proxy/pipeline.js';
 import { appendCacheStatus, type CacheStatus } from './cache-status.js';
+import { TIMED_OUT, type StoreDeadline } from './deadline.js';
 import type { Entry } from './entry.js';
 import { ifRangeHolds, rangeFor } from './range.js';
 import type { ByteRange } from './store/s3-store.js';
@@ -106,12 +107,24 @@ export function mergeFields(stored: Entry['headers'], fresh: ReadonlyArray<reado
   return merged;
 }
 
-/** A body whose source opens later; a source that cannot be opened breaks the response. */
-export function deferredBody(opening: Promise<Readable | null>): Readable {
+/**
+ * A body whose source opens later; a source that cannot be opened, or not within the store
+ * deadline, breaks the response (its head, with the whole length, may be sent already: the client
+ * sees a broken response, never a shorter one). One that opens after the client left is released.
+ */
+export function deferredBody(opening: Promise<Readable | null>, deadline: StoreDeadline): Readable {
   const out = new PassThrough();
-  opening.then((source) => {
+  deadline.within(opening, (late) => late?.destroy()).then((source) => {
+    if (source === TIMED_OUT) {
+      out.destroy(new Error(`the store did not send the stored body within ${deadline.ms} ms`));
+      return;
+    }
     if (source === null) {
       out.destroy(new Error('the stored body is gone'));
+      return;
+    }
+    if (out.destroyed) {
+      source.destroy();
       return;
     }
     source.once('error', (err) => out.destroy(err));

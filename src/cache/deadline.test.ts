@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TIMED_OUT, within } from './deadline.js';
+import { PassThrough, type Readable } from 'node:stream';
+import { once } from 'node:events';
+import { deferredBody } from './answers.js';
+import { StoreDeadline, TIMED_OUT, within } from './deadline.js';
 import { deferred } from '../../test/support/flow.js';
-
 
 describe('store deadline', () => {
   it('passes a value or an error that comes in time', async () => {
@@ -32,5 +34,37 @@ describe('store deadline', () => {
     const result = within(work.promise, 0, () => undefined);
     work.resolve(3);
     assert.equal(await result, 3);
+  });
+});
+
+describe('a deferred store body (an answer made after a 304 or for stale-if-error)', () => {
+  it('breaks when the store has not opened the body within the deadline, tells of it once, and releases a body opened later', async () => {
+    let late = 0;
+    const opening = deferred<Readable | null>();
+    const out = deferredBody(opening.promise, new StoreDeadline(20, () => late++));
+    const [err] = await once(out, 'error') as [Error];
+    assert.match(err.message, /did not send the stored body within 20 ms/);
+    assert.equal(late, 1);
+    const source = new PassThrough();
+    opening.resolve(source);
+    await once(source, 'close');
+    assert.ok(source.destroyed, 'the body opened after the deadline is released');
+  });
+
+  it('passes a body opened in time through whole', async () => {
+    const source = new PassThrough();
+    const out = deferredBody(Promise.resolve(source), new StoreDeadline(10_000, () => assert.fail('not late')));
+    source.end('stored bytes');
+    assert.equal(Buffer.concat(await out.toArray() as Buffer[]).toString(), 'stored bytes');
+  });
+
+  it('releases a body that opens after the client left', async () => {
+    const opening = deferred<Readable | null>();
+    const out = deferredBody(opening.promise, new StoreDeadline(10_000, () => assert.fail('not late')));
+    out.destroy();
+    const source = new PassThrough();
+    opening.resolve(source);
+    await once(source, 'close');
+    assert.ok(source.destroyed);
   });
 });

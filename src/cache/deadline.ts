@@ -29,3 +29,25 @@ export function within<T>(work: Promise<T>, ms: number, discard: (late: T) => vo
     });
   });
 }
+
+/**
+ * The lookup deadline (--cache-lookup-timeout) as every store wait a request makes uses it: a
+ * wait that misses it is counted and told to the store's health (store-health.ts `slow`), the
+ * same for the lookup, a hit's body and a revalidated answer's body.
+ */
+export class StoreDeadline {
+  readonly ms: number;
+  private readonly late: () => void;
+
+  /** `late` is called once per wait that missed the deadline. */
+  constructor(ms: number, late: () => void) {
+    this.ms = ms;
+    this.late = late;
+  }
+
+  async within<T>(work: Promise<T>, discard: (late: T) => void): Promise<T | typeof TIMED_OUT> {
+    const result = await within(work, this.ms, discard);
+    if (result === TIMED_OUT) this.late();
+    return result;
+  }
+}

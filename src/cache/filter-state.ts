@@ -8,6 +8,7 @@ import type { Entries, Located } from './entries.js';
 import type { Flight } from './flight.js';
 import { Flights } from './flights.js';
 import { Hits } from './hits.js';
+import { StoreDeadline } from './deadline.js';
 import type { EntryKeys } from './key.js';
 import type { Clock, RequestFacts } from './policy.js';
 import { Passes } from './passes.js';
@@ -73,6 +74,8 @@ export class FilterState {
   readonly flights: Flights;
   readonly passes: Passes;
   readonly hits: Hits;
+  /** --cache-lookup-timeout on every store wait of a request. */
+  readonly deadline: StoreDeadline;
   /** Which stale-while-revalidate hits refresh their entry (null: no refresher). */
   readonly refreshes: Refreshes | null;
   /** Requests that went to a backend, and what the later phases need to know of them. */
@@ -87,7 +90,11 @@ export class FilterState {
     this.options = options;
     this.flights = new Flights(options.flightWindow, stats);
     this.passes = new Passes(options.passTtlMs, options.clock);
-    this.hits = new Hits(entries, stats);
+    this.deadline = new StoreDeadline(options.lookupTimeoutMs, () => {
+      stats.lookupTimeouts++;
+      health.slow(`got no answer in ${options.lookupTimeoutMs} ms`);
+    });
+    this.hits = new Hits(entries, stats, this.deadline);
     this.refreshes = options.refresh === null ? null : new Refreshes(options.refresh, options.clock);
   }
 }

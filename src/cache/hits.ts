@@ -6,6 +6,7 @@
 import type { Answer, RequestView } from '../proxy/pipeline.js';
 import { bufferSlice, deferredBody, planHit, storedHeaders } from './answers.js';
 import type { CacheStatus } from './cache-status.js';
+import type { StoreDeadline } from './deadline.js';
 import type { Entries, Located } from './entries.js';
 import type { StoredPolicy } from './policy.js';
 import type { CacheStats } from './stats.js';
@@ -16,10 +17,12 @@ export const GONE = 'gone';
 export class Hits {
   private readonly entries: Entries;
   private readonly stats: CacheStats;
+  private readonly deadline: StoreDeadline;
 
-  constructor(entries: Entries, stats: CacheStats) {
+  constructor(entries: Entries, stats: CacheStats, deadline: StoreDeadline) {
     this.entries = entries;
     this.stats = stats;
+    this.deadline = deadline;
   }
 
   /** The answer to `req` from `found`, or GONE. */
@@ -42,7 +45,8 @@ export class Hits {
 
   /**
    * The same, for a response-head phase that must answer synchronously: the store body is a
-   * pass-through the store stream is piped into once it opens (it breaks if the body is gone).
+   * pass-through the store stream is piped into once it opens (it breaks if the body is gone, or
+   * not opened within the lookup deadline).
    * `header` reads the client's own request fields.
    */
   answerNow(method: string, header: (name: string) => string | undefined, found: Located, policy: StoredPolicy, status: CacheStatus): Answer {
@@ -50,7 +54,7 @@ export class Hits {
     const plan = planHit(method, header, found.entry, headers);
     if (plan.kind === 'empty') return this.counted(plan.answer, 0);
     if (found.body !== undefined) return this.counted({ status: plan.status, headers: plan.headers, body: bufferSlice(found.body, plan.range) }, plan.length);
-    const body = deferredBody(this.entries.openBody(found, plan.range));
+    const body = deferredBody(this.entries.openBody(found, plan.range), this.deadline);
     return this.counted({ status: plan.status, headers: plan.headers, body, length: plan.length }, plan.length);
   }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { BufferAnswer, RequestView } from '../proxy/pipeline.js';
 import type { Entries, Located } from './entries.js';
 import type { Entry } from './entry.js';
+import { StoreDeadline } from './deadline.js';
 import { GONE, Hits } from './hits.js';
 import { memoryAnswer, plainRequest } from './memory-hit.js';
 import { MemoryTier } from './memory-tier.js';
@@ -43,7 +44,7 @@ async function fullPath(entry: Entry, body: Buffer, method: string, now: () => n
   const policy = new StoredPolicy(entry.policy, now);
   const verdict = policy.evaluate(requestFacts(method, '/bucket/object', none));
   if (verdict.use !== 'fresh') return null;
-  const hits = new Hits({ memory: null } as unknown as Entries, new CacheStats());
+  const hits = new Hits({ memory: null } as unknown as Entries, new CacheStats(), new StoreDeadline(0, () => undefined));
   const found: Located = { entry, dir: 'dir/', urlDir: 'dir/', body, token: 0 };
   const req = { method, header: none } as unknown as RequestView;
   const answer = await hits.answer(req, found, policy, { hit: true, ttl: policy.ttl() });

@@ -7,7 +7,7 @@ import type { Answer, RequestEdit, RequestView } from '../proxy/pipeline.js';
 import type { CacheStatus } from './cache-status.js';
 import type { Located } from './entries.js';
 import { pendingOf, type FilterState } from './filter-state.js';
-import { TIMED_OUT, within } from './deadline.js';
+import { TIMED_OUT } from './deadline.js';
 import { GONE } from './hits.js';
 import { entryKeys, urlOf, type EntryKeys } from './key.js';
 import { memoryAnswer, plainRequest } from './memory-hit.js';
@@ -67,14 +67,8 @@ export class RequestPhase {
   }
 
   /** Store work within --cache-lookup-timeout, or TIMED_OUT (the store's health hears of both). */
-  private async inTime<T>(work: Promise<T>, discard: (late: T) => void): Promise<T | typeof TIMED_OUT> {
-    const { health, options, stats } = this.state;
-    const result = await within(work, options.lookupTimeoutMs, discard);
-    if (result === TIMED_OUT) {
-      stats.lookupTimeouts++;
-      health.slow(`got no answer in ${options.lookupTimeoutMs} ms`);
-    }
-    return result;
+  private inTime<T>(work: Promise<T>, discard: (late: T) => void): Promise<T | typeof TIMED_OUT> {
+    return this.state.deadline.within(work, discard);
   }
 
   private keysOf(req: RequestView): EntryKeys {

@@ -75,7 +75,7 @@ export class StoreRelay {
     for (const socket of this.sockets) socket.destroy();
   }
 
-  /** From now on, calls of these kinds (every call, without any) get no answer until the relay closes. */
+  /** From now on, calls of these kinds ("body", or one method of it: "GET body"; every call, without any) get no answer until the relay closes. */
   stall(...kinds: string[]): void {
     this.stalled = kinds.length === 0 ? 'all' : new Set(kinds);
   }
@@ -126,7 +126,7 @@ export class StoreRelay {
       req.once('end', () => req.socket.destroy()).resume();
       return;
     }
-    if (this.stalled === 'all' || this.stalled.has(kind)) return void req.resume();
+    if (this.stalled === 'all' || this.stalled.has(kind) || this.stalled.has(call)) return void req.resume();
     if (call === 'GET list' && this.refuseLists) {
       req.resume();
       return void res.writeHead(503, { 'Content-Type': 'application/xml' }).end('<Error><Code>SlowDown</Code><Message>lists refused by the test</Message></Error>');
