@@ -3,7 +3,8 @@
  * calls seen by a relay: a response whose metadata fits rides in its body's PUT (no meta.json is
  * written) and its next hit from the store is one GET; a response whose fields are too big for
  * user metadata (AWS 2 KB, Swift 256 B per value) is still stored, with meta.json beside its
- * body, and hit byte for byte with every field; a 304 keeps the body and serves the new fields.
+ * body, and hit byte for byte with every field (a Range hit of it is two calls: the range, meta.json); a 304 keeps the body and serves the new fields,
+ * made from the body the stale lookup's GET brought (no second GET).
  * The memory tier is off, so every hit is a store lookup.
  */
 import { before, describe, test } from 'node:test';
@@ -107,16 +108,30 @@ for (const protocol of PROTOCOLS) describe(`one store object per entry, ${protoc
     const reply = await hit(path);
     assert.ok(reply.body.equals(BODY), 'byte-exact');
     for (const [name, value] of Object.entries(BIG_FIELDS)) assert.equal(reply.headers[name], value, name);
+    // A Range hit of it by another sidecar (nothing remembered): the GET of the range asked (its size in
+    // Content-Range) and meta.json, no HEAD first.
+    const other = (await startCacheNode(fx, protocol, args)).client;
+    const calls = await callsOf(async () => {
+      const part = await other.call({ path, headers: { range: 'bytes=10-19', [protocol === 'h2' ? ':authority' : 'host']: authority } });
+      assert.match(status(part), /hit/);
+      assert.equal(part.status, 206);
+      assert.equal(part.headers['content-range'], `bytes 10-19/${BODY.length}`);
+      assert.ok(part.body.equals(BODY.subarray(10, 20)), 'byte-exact');
+    });
+    assert.deepEqual(calls, ['GET body', 'GET meta']);
   });
 
   test('a 304 keeps the stored body and serves the new fields', async () => {
     const path = own('/doc/1');
     await client.call({ path });
     await waitFor(async () => (await client.call({ path, headers: { 'cache-control': 'only-if-cached, max-stale' } })).status === 200, 60_000, 'stored', 100);
-    const revalidated = await client.call({ path });
-    assert.match(status(revalidated), /fwd=stale; fwd-status=304/);
-    assert.equal(revalidated.headers['x-version'], '2');
-    assert.ok(revalidated.body.equals(BODY));
+    let revalidated: Reply | undefined;
+    const calls = await callsOf(async () => { revalidated = await client.call({ path }); });
+    assert.match(status(revalidated!), /fwd=stale; fwd-status=304/);
+    // The lookup's GET brought the stale body; the 304's answer is made from it, not read again.
+    assert.deepEqual(calls.filter((c) => c.startsWith('GET')), ['GET body'], calls.join(', '));
+    assert.equal(revalidated!.headers['x-version'], '2');
+    assert.ok(revalidated!.body.equals(BODY));
     // The refresh was written to the store (the object copied onto itself): another sidecar, which
     // remembers nothing, hits it fresh with the new field.
     const other = (await startCacheNode(fx, protocol, args)).client;

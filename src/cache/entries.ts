@@ -13,7 +13,7 @@ import type { Entry, VaryIndex } from './entry.js';
 import { BODY, META, type EntryKeys } from './key.js';
 import { EntryLookup, type Located } from './entry-lookup.js';
 import { SIDECAR_FIELDS, inlineFields } from './store-meta.js';
-import { StoreReader } from './store-read.js';
+import { StoreReader, type ReadKind } from './store-read.js';
 import type { MemoryTier } from './memory-tier.js';
 import type { CacheStats } from './stats.js';
 import type { StoreHealth } from './store-health.js';
@@ -83,16 +83,16 @@ export class Entries {
   }
 
   /**
-   * The entry for a request; `whole`: a GET of the whole body (its body may then be read beside the
-   * metadata). None while the URL's removal runs or after it failed: its deletion (a LIST, then
+   * The entry for a request; `kind`: how the body object is read (store-read.ts: a GET of the whole
+   * body or of a range brings the bytes beside the metadata, a HEAD only the metadata). None while the URL's removal runs or after it failed: its deletion (a LIST, then
    * DELETEs) ends after the answer to the request that invalidated it, and the next request must
    * not find the old entry. None either when a removal of the URL started during the lookup.
    * `unlisted` is called when the store index answered the miss (no store call).
    */
-  async find(keys: EntryKeys, header: (name: string) => string | undefined, whole = false, unlisted?: () => void): Promise<Located | null> {
+  async find(keys: EntryKeys, header: (name: string) => string | undefined, kind: ReadKind = 'head', unlisted?: () => void): Promise<Located | null> {
     const token = this.removals.token();
     if (this.removals.blocked(keys.dir)) return null;
-    const found = await this.finder.find(keys, header, whole, token, unlisted);
+    const found = await this.finder.find(keys, header, kind, token, unlisted);
     if (found === null || (!this.removals.stale(keys.dir, keys.url, token) && !this.removals.staleFill(keys.dir, keys.url))) return found;
     found.early?.drop();
     return null;
@@ -111,7 +111,8 @@ export class Entries {
   /** The stored body (or a range of it), only while it is the one the entry names; null otherwise. */
   async openBody(located: Located, range?: ByteRange): Promise<Readable | null> {
     // The lookup's own GET of the whole body: a large one is read ahead from its first part on.
-    const early = (range === undefined ? located.early?.take() : undefined) ?? undefined;
+    // The lookup's own GET of the whole body, or of the range asked.
+    const early = (await located.early?.take(range)) ?? undefined;
     if (early !== undefined) this.stats.earlyBodies++;
     const span = range ?? { start: 0, end: located.entry.size - 1 };
     const open = (part: ByteRange, buffer: number): Promise<Readable | null> => this.openRange(located, part, buffer);

@@ -5,11 +5,10 @@
  * remembered copy of metadata can miss is another sidecar's revalidation, which only makes it
  * stale sooner. Removals are not this module's concern: entries.ts guards every lookup.
  */
-import type { Readable } from 'node:stream';
 import { isVaryIndex, type Entry } from './entry.js';
 import { variantDir, type EntryKeys } from './key.js';
-import { EarlyBody } from './early-body.js';
-import type { StoreReader } from './store-read.js';
+import { bytesOf, EarlyBody, release } from './early-body.js';
+import type { ReadKind, StoreReader, StoredRead } from './store-read.js';
 import type { MemoryTier } from './memory-tier.js';
 import type { CacheStats } from './stats.js';
 import type { StoreIndex } from './store-index.js';
@@ -26,7 +25,7 @@ export interface Located {
   readonly body: Buffer | undefined;
   /** The removal token when the lookup began (removals.ts): a removal of the URL since makes what it read stale. */
   readonly token: number;
-  /** The whole body, from the lookup's GET of the body object (early-body.ts). */
+  /** The body (or the range asked), from the lookup's GET of the body object (early-body.ts). */
   readonly early?: EarlyBody;
 }
 
@@ -45,8 +44,8 @@ export class EntryLookup {
     this.parts = parts;
   }
 
-  /** The entry for a request; `whole`: its body may be read beside the metadata. `unlisted`: the store index answered the miss. */
-  async find(keys: EntryKeys, header: (name: string) => string | undefined, whole: boolean, token: number, unlisted?: () => void): Promise<Located | null> {
+  /** The entry for a request; `kind`: how its body object is read (store-read.ts). `unlisted`: the store index answered the miss. */
+  async find(keys: EntryKeys, header: (name: string) => string | undefined, kind: ReadKind, token: number, unlisted?: () => void): Promise<Located | null> {
     const { recall, index, stats, reader, memory } = this.parts;
     const known = recall.vary(keys.dir);
     if (known !== undefined) {
@@ -59,7 +58,7 @@ export class EntryLookup {
       return null;
     }
     // One call: the URL's body object (or its Vary index) with its metadata (store-read.ts).
-    const top = await reader.read(keys.dir, whole);
+    const top = await reader.read(keys.dir, kind);
     if (top === null) {
       recall.forgetVary(keys.dir);
       return null;
@@ -67,7 +66,7 @@ export class EntryLookup {
     if (!isVaryIndex(top.stored)) {
       // No Vary: remembered too, so the next memory-tier hit of this URL needs no store call.
       recall.rememberVary(keys.dir, []);
-      return this.located(keys.dir, keys.dir, top.stored, token, top.body);
+      return this.located(keys.dir, keys.dir, top.stored, top, token);
     }
     // The URL varies now: an entry held from before, without Vary, must not answer it by URL.
     memory?.delete(keys.dir);
@@ -75,9 +74,9 @@ export class EntryLookup {
     const remembered = this.remembered(keys, top.stored.varyIndex, header, token);
     if (remembered !== null) return remembered;
     const dir = variantDir(keys, variantId(top.stored.varyIndex, header));
-    const variant = await reader.read(dir, whole);
+    const variant = await reader.read(dir, kind);
     if (variant === null || isVaryIndex(variant.stored)) return null;
-    return this.located(keys.dir, dir, variant.stored, token, variant.body);
+    return this.located(keys.dir, dir, variant.stored, variant, token);
   }
 
   /** The variant `vary` selects, when the memory tier holds it or its metadata is remembered (no store call then). */
@@ -89,16 +88,18 @@ export class EntryLookup {
     return entry === undefined ? null : { entry, dir, urlDir: keys.dir, body: undefined, token };
   }
 
-  private located(urlDir: string, dir: string, entry: Entry, token: number, body: Readable | null): Located {
+  /** `entry`: what `read` found; its body (if opened) is the hit's early body, or released. */
+  private located(urlDir: string, dir: string, entry: Entry, read: StoredRead, token: number): Located {
+    const { body, span } = read;
     const memory = this.parts.memory;
     this.rememberMeta(urlDir, dir, entry);
     const held = memory?.get(dir);
     if (held !== undefined && held.entry.bodyEtag === entry.bodyEtag) {
-      body?.destroy();
+      if (body !== null) release(body, bytesOf(entry.size, span));
       return { entry, dir, urlDir, body: held.body, token };
     }
     if (held !== undefined) memory!.delete(dir); // replaced in the store (by another sidecar): the held body is outdated
-    return { entry, dir, urlDir, body: undefined, token, early: body === null ? undefined : new EarlyBody(body) };
+    return { entry, dir, urlDir, body: undefined, token, early: body === null ? undefined : new EarlyBody(body, entry.size, span) };
   }
 
   /** Remembers an entry's metadata (recall.ts keeps only those the memory tier would not hold). */

@@ -32,7 +32,8 @@ export class Hits {
     if (plan.kind === 'empty') return this.counted(plan.answer, 0);
     let body = found.body;
     const memory = this.entries.memory;
-    if (body === undefined && memory !== null && found.entry.size <= memory.maxObject) {
+    // A small body is read whole into the memory tier, unless the lookup's GET brought the very range asked.
+    if (body === undefined && memory !== null && found.entry.size <= memory.maxObject && found.early?.holdsRange(plan.range) !== true) {
       const whole = await this.readWhole(found);
       if (whole === null) return GONE;
       body = whole;

@@ -12,6 +12,8 @@ import { GONE } from './hits.js';
 import { entryKeys, urlOf, type EntryKeys } from './key.js';
 import { memoryAnswer, plainRequest } from './memory-hit.js';
 import { requestFacts, StoredPolicy, type RequestFacts } from './policy.js';
+import { absoluteRange } from './range.js';
+import type { ReadKind } from './store-read.js';
 
 const CACHEABLE_METHODS = new Set(['GET', 'HEAD']);
 /** Conditional request fields of the client that must not reach the backend beside our validators. */
@@ -52,9 +54,7 @@ export class RequestPhase {
     let found: Located | null | typeof TIMED_OUT;
     let detail: string | undefined;
     try {
-      // A whole GET's lookup opens the body too (one store call); a conditional one is likely answered 304 without it.
-      const whole = req.method === 'GET' && req.header('range') === undefined && req.header('if-none-match') === undefined && req.header('if-modified-since') === undefined;
-      const finding = this.state.entries.find(keys, (name) => req.header(name), whole, () => { detail = 'index'; });
+      const finding = this.state.entries.find(keys, (name) => req.header(name), readKind(req), () => { detail = 'index'; });
       found = await this.inTime(finding, (late) => late?.early?.drop());
     } catch {
       return this.bypass(req, 'store-error');
@@ -108,6 +108,8 @@ export class RequestPhase {
     this.state.relayed.set(req, { fwd });
     // A range of a stale entry goes to the backend as asked; the stored entry stays as it is.
     if (req.header('range') !== undefined) return null;
+    // Its body, if the lookup opened it, may answer the 304 (early-body.ts).
+    found.early?.hold();
     const validators = policy.validators();
     const clientConditionals: Record<string, string | undefined> = {};
     for (const name of CLIENT_CONDITIONALS) {
@@ -144,6 +146,19 @@ export class RequestPhase {
     if (answer !== GONE) return answer;
     return this.miss(req, requestFacts(req.method, req.target, (name) => req.header(name)), this.keysOf(req), found.token);
   }
+}
+
+/**
+ * How the lookup reads the body object (store-read.ts): a GET's lookup opens the body too (one
+ * store call), or the range asked when it is absolute; a conditional one is likely answered 304
+ * without it; a HEAD, a suffix range or an If-Range (the size or validator decides the bytes) read
+ * the head only.
+ */
+function readKind(req: RequestView): ReadKind {
+  if (req.method !== 'GET' || req.header('if-none-match') !== undefined || req.header('if-modified-since') !== undefined) return 'head';
+  const range = req.header('range');
+  if (range === undefined) return 'whole';
+  return (req.header('if-range') === undefined ? absoluteRange(range) : undefined) ?? 'head';
 }
 
 function onlyIfCachedMiss(): Answer {
