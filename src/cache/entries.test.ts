@@ -89,16 +89,16 @@ describe('entries on Swift', { skip, timeout: 120_000 }, () => {
     it(`a lookup while the URL's removal runs is a miss, and stays one after it (memory tier ${memory === null ? 'off' : 'on'})`, async () => {
       const entries = entriesOf(memory === null ? null : new MemoryTier(memory));
       const keys = await stored(entries, `/held-${memory ?? 0}`, 'version 1');
-      assert.equal((await entries.find(keys, noHeader, true))?.entry.url, keys.url, 'stored and found before the removal');
+      assert.equal((await entries.find(keys, noHeader, 'whole'))?.entry.url, keys.url, 'stored and found before the removal');
       const held = holdNext(store, 'deletePrefix');
       const removal = entries.remove(keys);
       await held.started;
       assert.ok(await bodyStored(keys), 'the store still holds the entry');
-      assert.equal(await entries.find(keys, noHeader, true), null, 'found while its removal runs');
-      assert.equal(await entries.find(keys, noHeader, false), null);
+      assert.equal(await entries.find(keys, noHeader, 'whole'), null, 'found while its removal runs');
+      assert.equal(await entries.find(keys, noHeader, 'head'), null);
       held.release();
       assert.equal(await removal, 1, 'the body object deleted, its metadata with it');
-      assert.equal(await entries.find(keys, noHeader, true), null, 'found after its removal');
+      assert.equal(await entries.find(keys, noHeader, 'whole'), null, 'found after its removal');
     });
   }
 

@@ -94,13 +94,13 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     assert.equal(entry!.inline, true);
     const other = entriesOf(); // another sidecar: nothing remembered
     let got: Buffer | undefined;
-    assert.deepEqual(await callsOf(async () => { got = await read(await other.find(keys, noHeader, true), other); }), ['GET body']);
+    assert.deepEqual(await callsOf(async () => { got = await read(await other.find(keys, noHeader, 'whole'), other); }), ['GET body']);
     assert.ok(got!.equals(body), 'byte-exact');
-    const found = await entriesOf().find(keys, noHeader, true);
+    const found = await entriesOf().find(keys, noHeader, 'whole');
     assert.deepEqual(found?.entry.headers, head.headers, 'the stored fields, a non-ASCII value among them, come back as they were');
     found?.early?.drop();
-    assert.deepEqual(await callsOf(async () => { assert.ok(await entriesOf().find(keys, noHeader, false) !== null); }), ['HEAD body']);
-    assert.deepEqual(await callsOf(async () => { assert.equal(await entriesOf().find(entryKeys('t/', 'http', 'example.test', '/none'), noHeader, true), null); }), ['GET body'], 'a miss is one 404');
+    assert.deepEqual(await callsOf(async () => { assert.ok(await entriesOf().find(keys, noHeader, 'head') !== null); }), ['HEAD body']);
+    assert.deepEqual(await callsOf(async () => { assert.equal(await entriesOf().find(entryKeys('t/', 'http', 'example.test', '/none'), noHeader, 'whole'), null); }), ['GET body'], 'a miss is one 404');
   });
 
   it('a small body whose PUT lost its connection before any answer is sent once more, whole, and hits byte-exact', async () => {
@@ -110,7 +110,7 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     assert.ok(body.length <= WHOLE_PUT_MAX, 'a body sent whole (known length, small)');
     relay.breakNext('PUT body');
     assert.deepEqual(await callsOf(() => fill(entries, keys, headOf(keys), body)), ['PUT body', 'PUT body'], 'the PUT, then once more');
-    const got = await read(await entriesOf().find(keys, noHeader, true), entries);
+    const got = await read(await entriesOf().find(keys, noHeader, 'whole'), entries);
     assert.ok(got.equals(body), 'byte-exact');
   });
 
@@ -122,7 +122,7 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     const plan: ReadAhead = { partSize: 64 * 1024, lanes: 2, budget: new ReadAheadBudget(1024 * 1024) };
     const other = entriesOf(plan, stats);
     let got: Buffer | undefined;
-    const calls = await callsOf(async () => { got = await read(await other.find(keys, noHeader, true), other); });
+    const calls = await callsOf(async () => { got = await read(await other.find(keys, noHeader, 'whole'), other); });
     assert.ok(got!.equals(body), 'byte-exact');
     assert.equal(stats.readAheads, 1, 'read ahead');
     assert.equal(stats.earlyBodies, 1, 'the first part from the lookup\'s GET');
@@ -144,11 +144,46 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     let got: Buffer | undefined;
     let found: Located | null = null;
     assert.deepEqual(await callsOf(async () => {
-      found = await other.find(keys, noHeader, true);
+      found = await other.find(keys, noHeader, 'whole');
       got = await read(found, other);
     }), ['GET body', 'GET meta']);
     assert.ok(got!.equals(body));
     assert.deepEqual(found!.entry.headers, head.headers);
+  });
+
+  it('a Range lookup is one GET of the range asked; of a sidecar-layout entry, that GET and its meta.json (which must name the same ETag and size)', async () => {
+    const keys = entryKeys('t/', 'http', 'example.test', '/ranged-sidecar');
+    const random = Array.from({ length: 40 }, (_, i) => [`x-big-${i}`, `${Math.random().toString(36)}${Math.random().toString(36)}`] as const);
+    await fill(entriesOf(), keys, headOf(keys, random), Buffer.from('0123456789'));
+    const inlineKeys = entryKeys('t/', 'http', 'example.test', '/ranged-inline');
+    await fill(entriesOf(), inlineKeys, headOf(inlineKeys), Buffer.from('abcdefghij'));
+    for (const [k, expected, calls] of [[keys, '2345', ['GET body', 'GET meta']], [inlineKeys, 'cdef', ['GET body']]] as const) {
+      const other = entriesOf();
+      let got = '';
+      assert.deepEqual(await callsOf(async () => {
+        const found = await other.find(k, noHeader, { start: 2, end: 5 });
+        assert.ok(found !== null && found.entry.size === 10, 'the size from the answer\'s Content-Range');
+        const body = await other.openBody(found, { start: 2, end: 5 });
+        got = Buffer.concat(await body!.toArray() as Buffer[]).toString();
+      }), calls);
+      assert.equal(got, expected);
+    }
+    // Open-ended, and a range past the end (416: the head is read then, and the entry's size answers it).
+    const other = entriesOf();
+    const found = await other.find(keys, noHeader, { start: 7, end: undefined });
+    assert.equal(Buffer.concat(await (await other.openBody(found!, { start: 7, end: 9 }))!.toArray() as Buffer[]).toString(), '789');
+    assert.deepEqual(await callsOf(async () => { assert.equal((await entriesOf().find(inlineKeys, noHeader, { start: 20, end: 30 }))?.entry.size, 10); }), ['GET body', 'HEAD body']);
+  });
+
+  it('a Range lookup\'s meta.json that names another body (replaced between the two reads) is a miss', async () => {
+    const keys = entryKeys('t/', 'http', 'example.test', '/ranged-replaced');
+    const random = Array.from({ length: 40 }, (_, i) => [`x-big-${i}`, `${Math.random().toString(36)}${Math.random().toString(36)}`] as const);
+    const first = await fill(entriesOf(), keys, headOf(keys, random), Buffer.from('first body'));
+    // The body replaced (same layout) without its meta.json: the old meta.json names the old ETag.
+    const write = store.upload(keys.dir + BODY, 11, null);
+    write.write(Buffer.from('second body'));
+    assert.notEqual(await write.end(), first.bodyEtag);
+    assert.equal(await entriesOf().find(keys, noHeader, { start: 0, end: 3 }), null);
   });
 
   it('a 304 refresh rewrites the metadata on the object itself: the body is kept, the new fields served', async () => {
@@ -156,12 +191,12 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     const keys = entryKeys('t/', 'http', 'example.test', '/refreshed');
     const body = Buffer.from('refreshed body');
     await fill(entries, keys, headOf(keys), body);
-    const found = await entries.find(keys, noHeader, false);
+    const found = await entries.find(keys, noHeader, 'head');
     assert.ok(found !== null);
     const updated: Entry = { ...found.entry, headers: [...found.entry.headers, ['x-revalidated', 'yes']] };
     assert.deepEqual(await callsOf(() => entries.update(found, updated)), ['PUT body'], 'one CopyObject of the object onto itself');
     const other = entriesOf();
-    const again = await other.find(keys, noHeader, true);
+    const again = await other.find(keys, noHeader, 'whole');
     assert.ok(again !== null && again.entry.headers.some(([n, v]) => n === 'x-revalidated' && v === 'yes'), 'the new fields');
     assert.equal(again.entry.bodyEtag, found.entry.bodyEtag, 'Swift keeps a plain object\'s ETag through the copy');
     assert.ok((await read(again, other)).equals(body), 'the same body');
@@ -171,11 +206,11 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     const entries = entriesOf();
     const keys = entryKeys('t/', 'http', 'example.test', '/replaced-before-refresh');
     await fill(entries, keys, headOf(keys), Buffer.from('first'));
-    const found = await entries.find(keys, noHeader, false);
+    const found = await entries.find(keys, noHeader, 'head');
     assert.ok(found !== null);
     await fill(entriesOf(), keys, headOf(keys, [['x-writer', 'second']]), Buffer.from('second body'));
     await entries.update(found, { ...found.entry, headers: [...found.entry.headers, ['x-revalidated', 'yes']] });
-    const now = await entriesOf().find(keys, noHeader, true);
+    const now = await entriesOf().find(keys, noHeader, 'whole');
     assert.ok(now !== null);
     assert.ok(now.entry.headers.some(([n]) => n === 'x-writer'), 'the second writer\'s metadata');
     assert.ok(!now.entry.headers.some(([n]) => n === 'x-revalidated'), 'not relabelled with the first entry\'s refresh');
@@ -186,7 +221,7 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     const entries = entriesOf();
     const keys = entryKeys('t/', 'http', 'example.test', '/ranged');
     await fill(entries, keys, headOf(keys), Buffer.from('0123456789'));
-    const found = await entries.find(keys, noHeader, false);
+    const found = await entries.find(keys, noHeader, 'head');
     assert.ok(found !== null && found.early === undefined, 'a HEAD: no body open');
     const ranged = await entries.openBody(found, { start: 2, end: 4 });
     assert.equal(Buffer.concat(await ranged!.toArray() as Buffer[]).toString(), '234');
@@ -203,9 +238,9 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     assert.deepEqual(await callsOf(() => fill(entries, keys, head, Buffer.from('bonjour'), dir)), ['PUT body', 'PUT body'], 'the variant, then the index');
     const other = entriesOf();
     let got: Buffer | undefined;
-    assert.deepEqual(await callsOf(async () => { got = await read(await other.find(keys, accept('fr'), true), other); }), ['GET body', 'GET body'], 'the index, then the variant');
+    assert.deepEqual(await callsOf(async () => { got = await read(await other.find(keys, accept('fr'), 'whole'), other); }), ['GET body', 'GET body'], 'the index, then the variant');
     assert.equal(got!.toString(), 'bonjour');
-    assert.equal(await entriesOf().find(keys, accept('de'), true), null, 'another variant: a miss');
+    assert.equal(await entriesOf().find(keys, accept('de'), 'whole'), null, 'another variant: a miss');
   });
 
   it('an entry of the layout before (a body without metadata, meta.json beside it) is still read; a mismatched one is a miss', async () => {
@@ -214,9 +249,9 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     await store.putText(keys.dir + BODY, 'old body');
     const etag = (await store.headObject(keys.dir + BODY))!.etag;
     await store.putText(keys.dir + 'meta.json', JSON.stringify({ ...headOf(keys), size: 8, bodyEtag: etag }));
-    assert.equal((await read(await entries.find(keys, noHeader, true), entries)).toString(), 'old body');
+    assert.equal((await read(await entries.find(keys, noHeader, 'whole'), entries)).toString(), 'old body');
     await store.putText(keys.dir + BODY, 'new body'); // replaced without its metadata
-    assert.equal(await entriesOf().find(keys, noHeader, true), null);
+    assert.equal(await entriesOf().find(keys, noHeader, 'whole'), null);
   });
 
   it('a Vary index left in meta.json beside a body (the URL stopped varying) is not read as the index', async () => {
@@ -226,12 +261,12 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     const vary = ['accept-language'];
     await store.putText(variantDir(keys, variantId(vary, noHeader)) + BODY, 'old variant', inlineFields(headOf(keys, [], vary))!);
     await store.putText(keys.dir + BODY, 'a body whose own metadata did not fit', SIDECAR_FIELDS);
-    assert.equal(await entriesOf().find(keys, noHeader, true), null, 'a miss, not the old variant');
+    assert.equal(await entriesOf().find(keys, noHeader, 'whole'), null, 'a miss, not the old variant');
   });
 
   it('a body object with malformed inline metadata is a miss', async () => {
     const keys = entryKeys('t/', 'http', 'example.test', '/malformed');
     await store.putText(keys.dir + BODY, 'x', { 'x-amz-meta-ocf': 'e', 'x-amz-meta-oc0': 'not-deflate' });
-    assert.equal(await entriesOf().find(keys, noHeader, true), null);
+    assert.equal(await entriesOf().find(keys, noHeader, 'whole'), null);
   });
 });

@@ -4,7 +4,7 @@
  * `bytes=-3` with the first bytes). Multi-range requests get the whole response (200), which
  * §14.2 allows and which no client can mistake for a part.
  */
-import type { ByteRange } from './store/s3-store.js';
+import type { ByteRange, LookupRange } from './store/s3-store.js';
 
 export type RangeAnswer =
   /** Serve the whole response (no Range, a multi-range or unreadable one, or If-Range not matching). */
@@ -40,4 +40,14 @@ export function ifRangeHolds(ifRange: string | undefined, etag: string | undefin
   const value = ifRange.trim();
   if (value.startsWith('"') || value.startsWith('W/')) return etag !== undefined && !etag.startsWith('W/') && value === etag;
   return lastModified !== undefined && Date.parse(value) === Date.parse(lastModified) && !Number.isNaN(Date.parse(value));
+}
+
+/** A single Range of absolute bytes (`bytes=a-b` with a ≤ b, or `bytes=a-`), as the store may be asked for it before the size is known; undefined for any other. */
+export function absoluteRange(header: string): LookupRange | undefined {
+  const match = /^\s*bytes\s*=\s*(\d+)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (match === null) return undefined;
+  const start = Number(match[1]);
+  const end = match[2] === '' ? undefined : Number(match[2]);
+  if (!Number.isSafeInteger(start) || (end !== undefined && !(Number.isSafeInteger(end) && end >= start))) return undefined;
+  return { start, end };
 }

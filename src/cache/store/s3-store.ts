@@ -79,19 +79,24 @@ export class S3Store {
   }
 
   /**
-   * A whole object as a lookup reads it: its head (user metadata, size, ETag) and its body,
-   * already streaming; null when there is none. No precondition: the head and the bytes come in
-   * one answer, so they belong together.
+   * An object as a lookup reads it: its head (user metadata, size, ETag) and its body (or the
+   * range `from` asks, absolute), already streaming; `span`: the bytes the body holds (undefined:
+   * all). null when there is none; 'unsatisfiable' when the range starts past its end (a 416; an
+   * empty object answers so too). No precondition: the head and the bytes come in one answer, so
+   * they belong together.
    */
-  async getObject(key: string): Promise<{ head: ObjectHead; body: Readable } | null> {
-    const found = await this.read(key, {});
-    if (found === null) return null;
-    const size = Number(found.answer.headers.get('content-length'));
-    if (found.etag !== undefined && found.answer.status === 200 && Number.isSafeInteger(size)) {
-      return { head: { fields: found.answer.headers, size, etag: found.etag }, body: found.body };
+  async getObject(key: string, from?: LookupRange): Promise<LookupGet | null | 'unsatisfiable'> {
+    const headers: Record<string, string> = from === undefined ? {} : { range: `bytes=${from.start}-${from.end ?? ''}` };
+    const answer = await this.get(key, headers);
+    if (answer.body === null) {
+      if (answer.status === 404) return null;
+      if (answer.status === 416 && from !== undefined) return 'unsatisfiable';
+      throw errorOf(answer.status, answer.text, `GET ${key}`);
     }
-    found.body.destroy();
-    throw new Error(`the store answered GET ${key} without an ETag or a length`);
+    const got = lookupGet(answer, answer.headers.get('etag'), answer.body, from);
+    if (got !== null) return got;
+    answer.body.destroy();
+    throw new Error(`the store answered GET ${key} ${headers.range ?? ''} without an ETag, a length or the range asked`);
   }
 
   /** An object's head (HeadObject: user metadata, size, ETag), or null when there is none. */
@@ -210,6 +215,31 @@ export class S3Store {
  * The answer holds exactly the bytes of `range`: a 206 naming it, or a 200 of that length when it
  * starts at 0 (a store may answer a range covering the whole object with the object).
  */
+/** A range a lookup asks with the body object itself: `end` undefined to the object's end. */
+export interface LookupRange {
+  readonly start: number;
+  readonly end: number | undefined;
+}
+
+export interface LookupGet {
+  readonly head: ObjectHead;
+  readonly body: Readable;
+  /** The bytes `body` holds, when a range of the object. */
+  readonly span: ByteRange | undefined;
+}
+
+/** A lookup's GET as answered: the whole object (200) or the range asked (206, its size from Content-Range); null if neither. */
+function lookupGet(answer: RawAnswer, etag: string | undefined, body: Readable, from: LookupRange | undefined): LookupGet | null {
+  if (etag === undefined) return null;
+  const length = Number(answer.headers.get('content-length'));
+  if (answer.status === 200 && Number.isSafeInteger(length)) return { head: { fields: answer.headers, size: length, etag }, body, span: undefined };
+  const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(answer.headers.get('content-range') ?? '');
+  if (answer.status !== 206 || from === undefined || range === null) return null;
+  const [start, end, size] = [Number(range[1]), Number(range[2]), Number(range[3])];
+  if (start !== from.start || (from.end !== undefined && end > from.end) || length !== end - start + 1) return null;
+  return { head: { fields: answer.headers, size, etag }, body, span: { start, end } };
+}
+
 function rangeAnswered(answer: RawAnswer, range: ByteRange): boolean {
   const length = range.end - range.start + 1;
   if (answer.status === 200) return range.start === 0 && Number(answer.headers.get('content-length')) === length;
