@@ -141,7 +141,7 @@ describe('removals told between sidecars, on Swift', { skip, timeout: 180_000 },
     const b = sidecar();
     const bState = peerFilterState(b);
     const bNews = channel((removal) => bState.filter.removedElsewhere(peerNotice(removal)));
-    const held = await b.find(small, noHeader, true);
+    const held = await b.find(small, noHeader, 'whole');
     held!.early?.drop();
     b.keep(held!, Buffer.from('small'));
     assert.ok(b.memory!.plain(small.url) !== undefined, 'b holds the small body in memory');
