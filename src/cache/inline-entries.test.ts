@@ -14,7 +14,7 @@ import { BODY, entryKeys, variantDir, type EntryKeys } from './key.js';
 import { prepareResponse, requestFacts, storeVerdict } from './policy.js';
 import { CacheStats } from './stats.js';
 import { StoreHealth } from './store-health.js';
-import { inlineFields, SIDECAR_FIELDS, type EntryHead } from './store-meta.js';
+import { FORM, INLINE_BODY_MAX, inlineFields, SIDECAR_FIELDS, type EntryHead } from './store-meta.js';
 import { S3Store } from './store/s3-store.js';
 import { WHOLE_PUT_MAX } from './store/body-put.js';
 import { ReadAheadBudget, type ReadAhead } from './store/parted-body.js';
@@ -184,6 +184,22 @@ describe('one store object per entry, on Swift', { skip, timeout: 180_000 }, () 
     write.write(Buffer.from('second body'));
     assert.notEqual(await write.end(), first.bodyEtag);
     assert.equal(await entriesOf().find(keys, noHeader, { start: 0, end: 3 }), null);
+  });
+
+  it('a body over 8 MiB keeps the sidecar layout (a 304 would copy all of it: store-meta.ts has the figures); one of 8 MiB rides inline', async () => {
+    const keys = entryKeys('t/', 'http', 'example.test', '/inline-max');
+    const head = headOf(keys);
+    const max = 8 * 1024 * 1024;
+    assert.equal(INLINE_BODY_MAX, max);
+    for (const [size, inline] of [[max + 1, false], [max, true]] as const) {
+      const write = store.upload(keys.dir + BODY, size, () => inlineFields(head));
+      const chunk = Buffer.alloc(1024 * 1024, 'x');
+      for (let at = 0; at < size; at += chunk.length) write.write(chunk.subarray(0, Math.min(chunk.length, size - at)));
+      await write.end();
+      assert.equal(write.inline, inline, `${size} bytes`);
+      const stored = await store.headObject(keys.dir + BODY);
+      assert.equal(stored?.fields.get(FORM), inline ? 'e' : 's');
+    }
   });
 
   it('a 304 refresh rewrites the metadata on the object itself: the body is kept, the new fields served', async () => {
