@@ -78,10 +78,7 @@ export class BodyPut implements StoreWrite {
     if (this.failure !== null) throw this.failure;
     const request = this.open();
     request.end();
-    const out = await this.answer!;
-    const etag = out.headers.etag;
-    if (typeof etag !== 'string') throw new Error(`the store returned no ETag for ${this.target.key}`);
-    return etag;
+    return etagOf((await this.answer!).headers.etag, this.target.key);
   }
 
   async abort(): Promise<void> {
@@ -125,15 +122,12 @@ export class WholeBodyPut implements StoreWrite {
 
   async end(): Promise<string> {
     const { http, bucket, key, fields } = this.target;
-    const inline = fields();
-    this.inline = inline !== null;
     const body = this.pieces;
     this.pieces = [];
     try {
-      const out = await http.send({ method: 'PUT', bucket, key, body, headers: inline ?? SIDECAR_FIELDS });
-      const etag = out.headers.etag;
-      if (typeof etag !== 'string') throw new Error(`the store returned no ETag for ${key}`);
-      return etag;
+      const put = await putWhole(http, bucket, key, body, fields);
+      this.inline = put.inline;
+      return put.etag;
     } finally {
       this.held = 0;
     }
@@ -144,4 +138,22 @@ export class WholeBodyPut implements StoreWrite {
     this.pieces = [];
     this.held = 0;
   }
+}
+
+/**
+ * One PutObject of a whole body (its pieces sent as they are), with the entry's metadata when
+ * `fields` gives it (else marked as having meta.json beside it): the stored ETag, and whether the
+ * metadata rode along. An ordinary call: S3Http.send retries it once.
+ */
+export async function putWhole(http: S3Http, bucket: string, key: string, body: readonly Buffer[], fields: InlineSource): Promise<{ etag: string; inline: boolean }> {
+  const inline = fields();
+  const out = await http.send({ method: 'PUT', bucket, key, body, headers: inline ?? SIDECAR_FIELDS });
+  return { etag: etagOf(out.headers.etag, key), inline: inline !== null };
+}
+
+/** The ETag a store answered with (a header, or a value read from XML); none is an error. */
+export function etagOf(value: string | string[] | undefined, key: string): string {
+  const etag = Array.isArray(value) ? value[0] : value;
+  if (etag === undefined) throw new Error(`the store returned no ETag for ${key}`);
+  return etag;
 }

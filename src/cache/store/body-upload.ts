@@ -14,7 +14,7 @@
  */
 import type { S3Http } from './s3-http.js';
 import { xmlEscape, xmlValue } from './s3-xml.js';
-import type { StoreWrite } from './body-put.js';
+import { etagOf, putWhole, type StoreWrite } from './body-put.js';
 import { SIDECAR_FIELDS, type InlineSource } from '../store-meta.js';
 
 export interface UploadTarget {
@@ -94,13 +94,12 @@ export class BodyUpload implements StoreWrite {
   }
 
   private async putWhole(): Promise<string> {
-    const { http, bucket, key } = this.target;
+    const { http, bucket, key, inline } = this.target;
     const body = this.take(this.collectedBytes);
     try {
-      const inline = this.target.inline();
-      const out = await http.send({ method: 'PUT', bucket, key, body, headers: inline ?? SIDECAR_FIELDS });
-      this.inline = inline !== null;
-      return etagOf(header(out.headers.etag), key);
+      const put = await putWhole(http, bucket, key, body, inline);
+      this.inline = put.inline;
+      return put.etag;
     } finally {
       this.release(byteLength(body));
     }
@@ -145,7 +144,7 @@ export class BodyUpload implements StoreWrite {
         .then((out) => xmlValue(out.text, 'UploadId') ?? Promise.reject(new Error(`the store opened no upload for ${key}`)));
       const uploadId = await this.uploadId;
       const out = await http.send({ method: 'PUT', bucket, key, query: [['partNumber', String(part)], ['uploadId', uploadId]], body });
-      this.parts.set(part, etagOf(header(out.headers.etag), key));
+      this.parts.set(part, etagOf(out.headers.etag, key));
     } catch (err) {
       this.failure ??= err as Error;
     } finally {
@@ -164,11 +163,3 @@ function byteLength(pieces: readonly Buffer[]): number {
   return bytes;
 }
 
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function etagOf(etag: string | undefined, key: string): string {
-  if (etag === undefined) throw new Error(`the store returned no ETag for ${key}`);
-  return etag;
-}
